@@ -1,0 +1,181 @@
+//! Engine configuration: a builder whose every setter states its default.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::cookie::{CookieConfig, SameSite};
+use crate::expiry::{Clock, SystemClock};
+use crate::store::SledOptions;
+
+/// How an [`crate::Engine`] is set up. Start from [`Config::new`] and chain
+/// setters; each documents its default, which is Django's where Django has
+/// the setting.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub(crate) path: PathBuf,
+    pub(crate) cookie: CookieConfig,
+    pub(crate) save_every_request: bool,
+    pub(crate) expire_at_browser_close: bool,
+    pub(crate) sled: SledOptions,
+    pub(crate) max_data_key_len: usize,
+    pub(crate) max_value_size: usize,
+    pub(crate) max_record_size: usize,
+    pub(crate) max_keys: usize,
+    pub(crate) reaper_interval: Option<Duration>,
+    pub(crate) reaper_budget: usize,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+impl Config {
+    /// A configuration for the database directory `path` (created if
+    /// missing), with every other setting at its default.
+    pub fn new(path: impl AsRef<Path>) -> Config {
+        Config {
+            path: path.as_ref().to_path_buf(),
+            cookie: CookieConfig::default(),
+            save_every_request: false,
+            expire_at_browser_close: false,
+            sled: SledOptions {
+                cache_capacity: 64 * 1024 * 1024,
+                flush_every_ms: Some(500),
+            },
+            max_data_key_len: 256,
+            max_value_size: 64 * 1024,
+            max_record_size: 1024 * 1024,
+            max_keys: 10_000,
+            reaper_interval: Some(Duration::from_secs(60)),
+            reaper_budget: 1000,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The database directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The cookie settings.
+    pub fn cookie(&self) -> &CookieConfig {
+        &self.cookie
+    }
+
+    /// `SESSION_COOKIE_NAME`. Default `sessionid`.
+    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.cookie.name = name.into();
+        self
+    }
+
+    /// `SESSION_COOKIE_AGE`, in seconds: the lifetime of a session under the
+    /// default expiry policy. Default 1209600 (two weeks).
+    pub fn cookie_age(mut self, secs: i64) -> Self {
+        self.cookie.age_s = secs;
+        self
+    }
+
+    /// `SESSION_COOKIE_DOMAIN`. Default none (a host-only cookie).
+    pub fn cookie_domain(mut self, domain: Option<String>) -> Self {
+        self.cookie.domain = domain;
+        self
+    }
+
+    /// `SESSION_COOKIE_PATH`. Default `/`.
+    pub fn cookie_path(mut self, path: impl Into<String>) -> Self {
+        self.cookie.path = path.into();
+        self
+    }
+
+    /// `SESSION_COOKIE_SECURE`. Default false.
+    pub fn cookie_secure(mut self, secure: bool) -> Self {
+        self.cookie.secure = secure;
+        self
+    }
+
+    /// `SESSION_COOKIE_HTTPONLY`. Default true.
+    pub fn cookie_httponly(mut self, httponly: bool) -> Self {
+        self.cookie.httponly = httponly;
+        self
+    }
+
+    /// `SESSION_COOKIE_SAMESITE`; `None` omits the attribute. Default `Lax`.
+    pub fn cookie_samesite(mut self, samesite: Option<SameSite>) -> Self {
+        self.cookie.samesite = samesite;
+        self
+    }
+
+    /// `SESSION_SAVE_EVERY_REQUEST`: save (and so extend) the session on
+    /// every request, not only when it changed. Default false.
+    pub fn save_every_request(mut self, yes: bool) -> Self {
+        self.save_every_request = yes;
+        self
+    }
+
+    /// `SESSION_EXPIRE_AT_BROWSER_CLOSE`: under the default expiry policy,
+    /// send a browser-session cookie (no `Max-Age`). Default false.
+    pub fn expire_at_browser_close(mut self, yes: bool) -> Self {
+        self.expire_at_browser_close = yes;
+        self
+    }
+
+    /// sled's page cache, in bytes. Default 64 MiB.
+    pub fn cache_capacity(mut self, bytes: u64) -> Self {
+        self.sled.cache_capacity = bytes;
+        self
+    }
+
+    /// How often sled writes to disk in the background, in ms; `None` only
+    /// on [`crate::Engine::flush`] and durable saves. Default `Some(500)`:
+    /// a kill -9 loses at most the last ~500 ms of non-durable saves.
+    pub fn flush_every_ms(mut self, ms: Option<u64>) -> Self {
+        self.sled.flush_every_ms = ms;
+        self
+    }
+
+    /// The longest session data key, in bytes. Default 256.
+    pub fn max_data_key_len(mut self, bytes: usize) -> Self {
+        self.max_data_key_len = bytes;
+        self
+    }
+
+    /// The largest single value, MessagePack-encoded, in bytes.
+    /// Default 64 KiB.
+    pub fn max_value_size(mut self, bytes: usize) -> Self {
+        self.max_value_size = bytes;
+        self
+    }
+
+    /// The largest whole record (header and data), in bytes. Default 1 MiB.
+    pub fn max_record_size(mut self, bytes: usize) -> Self {
+        self.max_record_size = bytes;
+        self
+    }
+
+    /// The most keys one session may hold. Default 10000.
+    pub fn max_keys(mut self, n: usize) -> Self {
+        self.max_keys = n;
+        self
+    }
+
+    /// How often the background reaper sweeps expired sessions; `None`
+    /// runs no reaper (call [`crate::Engine::clear_expired`] yourself, as
+    /// `manage.py clearsessions` does). Default `Some(60 s)`.
+    pub fn reaper_interval(mut self, every: Option<Duration>) -> Self {
+        self.reaper_interval = every;
+        self
+    }
+
+    /// The most index entries one reaper pass examines, so a pass never
+    /// holds up the process for long; a pass that runs out of budget is
+    /// followed at once by another. Default 1000.
+    pub fn reaper_budget(mut self, entries: usize) -> Self {
+        self.reaper_budget = entries.max(1);
+        self
+    }
+
+    /// Where the engine reads the time. Default the system clock; tests pass
+    /// a [`crate::ManualClock`].
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+}

@@ -1,0 +1,274 @@
+//! The engine: one open session database, its configuration, and the
+//! background reaper that sweeps expired sessions.
+
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use crate::config::Config;
+use crate::cookie::{find_cookie, ResponseCookie};
+use crate::error::{Error, Result};
+use crate::expiry::from_ms;
+use crate::key::SessionKey;
+use crate::session::Session;
+use crate::store::{MemoryStore, SledStore, Store, StoreStats, WriteCtx};
+
+/// An open session database. Cheap to clone (clones share everything) and
+/// safe to use from many threads. The database closes when the last clone
+/// and the last [`Session`] made from it are dropped.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: Config,
+    store: Arc<dyn Store>,
+    reaper: Mutex<Option<Reaper>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(r) = self.reaper.get_mut().take() {
+            r.stop();
+        }
+    }
+}
+
+impl Engine {
+    /// Opens (creating if needed) the sled database at `config`'s path.
+    /// Opening a path this process already has open shares one database.
+    /// Another process holding it gives [`Error::Locked`].
+    pub fn open(config: Config) -> Result<Engine> {
+        let store = SledStore::open(&config.path, &config.sled)?;
+        Ok(Engine::with_store(config, Arc::new(store)))
+    }
+
+    /// An engine over an in-memory store (nothing survives the process;
+    /// `config`'s path is ignored).
+    pub fn memory(config: Config) -> Engine {
+        Engine::with_store(config, Arc::new(MemoryStore::new()))
+    }
+
+    /// An engine over any store.
+    pub fn with_store(config: Config, store: Arc<dyn Store>) -> Engine {
+        let reaper = config
+            .reaper_interval
+            .map(|every| Reaper::start(store.clone(), &config, every));
+        Engine {
+            inner: Arc::new(Inner {
+                config,
+                store,
+                reaper: Mutex::new(reaper),
+            }),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The store, for framework adapters that work at the store level.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// The store's counters (writes per tree, damaged records seen).
+    pub fn stats(&self) -> StoreStats {
+        self.inner.store.stats()
+    }
+
+    /// The current time by the engine's clock, ms since the Unix epoch.
+    pub fn now_ms(&self) -> i64 {
+        self.inner.config.clock.now_ms()
+    }
+
+    /// What the store needs for a write made now.
+    pub fn write_ctx(&self) -> WriteCtx {
+        WriteCtx {
+            now_ms: self.now_ms(),
+            default_age_s: self.inner.config.cookie.age_s,
+            max_record_size: self.inner.config.max_record_size,
+        }
+    }
+
+    /// A new, empty session with no key (one is issued on save).
+    pub fn new_session(&self) -> Session {
+        Session::new(self.clone(), None, false)
+    }
+
+    /// The session for a key taken from a cookie. Nothing is read until the
+    /// session is first used. A malformed key is dropped here, before any
+    /// storage access; an unknown or expired one loads as an empty session
+    /// with no key. Loading never writes.
+    pub fn session(&self, key: &str) -> Session {
+        Session::new(self.clone(), SessionKey::parse(key).ok(), true)
+    }
+
+    /// Begins a request: finds the session cookie in a `Cookie:` header
+    /// value (or `None` when the request has none).
+    pub fn begin_request(&self, cookie_header: Option<&str>) -> Session {
+        match cookie_header.and_then(|h| find_cookie(h, &self.inner.config.cookie.name)) {
+            Some(value) => Session::new(self.clone(), SessionKey::parse(value).ok(), true),
+            None => Session::new(self.clone(), None, false),
+        }
+    }
+
+    /// Ends a request with Django's `SessionMiddleware` rules: when the
+    /// request carried the cookie and the session is now empty, delete the
+    /// cookie; otherwise, when the session was modified (or
+    /// `save_every_request` is set) and is not empty, save it, unless the
+    /// response status is 500 or above, and set the cookie (`Max-Age` and
+    /// `expires` from the expiry age, or a browser-session cookie). `Vary:
+    /// Cookie` whenever the session was accessed. A save of a session
+    /// deleted meanwhile fails with [`Error::SessionDeleted`] (Django's
+    /// `SessionInterrupted`).
+    pub fn end_request(&self, session: &mut Session, status: u16) -> Result<ResponseCookie> {
+        let cfg = &self.inner.config;
+        let empty = session.is_empty();
+        let mut out = ResponseCookie::default();
+        if session.request_had_cookie() && empty {
+            out.set_cookie = Some(cfg.cookie.delete_cookie());
+            out.vary_cookie = true;
+            return Ok(out);
+        }
+        out.vary_cookie = session.accessed();
+        if (session.modified() || cfg.save_every_request) && !empty {
+            let max_age = if session.get_expire_at_browser_close()? {
+                None
+            } else {
+                Some(session.get_expiry_age()?)
+            };
+            if status < 500 {
+                session.save()?;
+                out.saved = true;
+                if let Some(key) = session.session_key() {
+                    out.set_cookie =
+                        Some(cfg.cookie.set_cookie(key, max_age, from_ms(self.now_ms())));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether a live session exists under `key` (false for malformed keys).
+    pub fn exists(&self, key: &str) -> Result<bool> {
+        match SessionKey::parse(key) {
+            Ok(k) => self.inner.store.exists(&k, self.now_ms()),
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// Deletes every session expired by now; returns how many. Django's
+    /// `clear_expired` / `manage.py clearsessions`.
+    pub fn clear_expired(&self) -> Result<usize> {
+        let now = self.now_ms();
+        let mut removed = 0;
+        loop {
+            let sweep = self
+                .inner
+                .store
+                .clear_expired(now, self.inner.config.reaper_budget)?;
+            removed += sweep.removed;
+            if !sweep.more {
+                return Ok(removed);
+            }
+        }
+    }
+
+    /// Asks the background reaper for one pass now and waits for it;
+    /// returns how many sessions it removed. [`Error::Closed`] when the
+    /// engine runs no reaper. Lets tests drive the reaper with a manual
+    /// clock instead of waiting for its interval.
+    pub fn run_reaper_pass(&self) -> Result<usize> {
+        let (tx, rx) = mpsc::channel();
+        {
+            let guard = self.inner.reaper.lock();
+            let reaper = guard.as_ref().ok_or(Error::Closed)?;
+            reaper.tx.send(Msg::Pass(tx)).map_err(|_| Error::Closed)?;
+        }
+        rx.recv().map_err(|_| Error::Closed)?
+    }
+
+    /// Writes every acknowledged save to disk now.
+    pub fn flush(&self) -> Result<()> {
+        self.inner.store.flush()
+    }
+
+    /// Stops the reaper, flushes, and drops this handle. The database itself
+    /// closes when no other clone or session holds it.
+    pub fn close(self) -> Result<()> {
+        if let Some(r) = self.inner.reaper.lock().take() {
+            r.stop();
+        }
+        self.inner.store.flush()
+    }
+}
+
+enum Msg {
+    Pass(Sender<Result<usize>>),
+    Stop,
+}
+
+#[derive(Debug)]
+struct Reaper {
+    tx: Sender<Msg>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Msg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Msg::Pass(_) => "Pass",
+            Msg::Stop => "Stop",
+        })
+    }
+}
+
+impl Reaper {
+    fn start(store: Arc<dyn Store>, config: &Config, every: Duration) -> Reaper {
+        let (tx, rx) = mpsc::channel::<Msg>();
+        let clock = config.clock.clone();
+        let budget = config.reaper_budget;
+        let thread = std::thread::Builder::new()
+            .name("sessile-reaper".into())
+            .spawn(move || {
+                let pass = || -> Result<(usize, bool)> {
+                    let s = store.clear_expired(clock.now_ms(), budget)?;
+                    Ok((s.removed, s.more))
+                };
+                let mut wait = every;
+                loop {
+                    match rx.recv_timeout(wait) {
+                        Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+                        Ok(Msg::Pass(reply)) => {
+                            let r = pass().map(|(n, _)| n);
+                            let _ = reply.send(r);
+                        }
+                        Err(RecvTimeoutError::Timeout) => {
+                            // A pass that ran out of budget is followed by
+                            // another at once; errors wait for the next tick.
+                            wait = match pass() {
+                                Ok((_, true)) => Duration::ZERO,
+                                _ => every,
+                            };
+                        }
+                    }
+                }
+            })
+            .ok();
+        Reaper { tx, thread }
+    }
+
+    fn stop(mut self) {
+        let _ = self.tx.send(Msg::Stop);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Errors. One umbrella [`Error`]; causes stay typed.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in sessile.
+///
+/// The enum is `#[non_exhaustive]`: new variants may be added in minor
+/// releases. Match the ones you handle and keep a fallback arm.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A session key that is not 32 characters of `[a-z0-9]`. Raised only by
+    /// calls that require a valid key; an incoming cookie with a malformed key
+    /// simply loads as an empty session.
+    #[error("invalid session key: {0}")]
+    InvalidKey(#[from] crate::key::InvalidKey),
+
+    /// The database directory is held by another process (sled allows one
+    /// process per directory). Use a shared store (Redis) for several
+    /// processes.
+    #[error("database {path:?} is locked by another process")]
+    Locked {
+        /// The directory that could not be opened.
+        path: PathBuf,
+    },
+
+    /// The session was deleted (or expired) after it was loaded, for example
+    /// by a logout in another tab. It is not recreated. Django raises
+    /// `UpdateError` / `SessionInterrupted` in this case.
+    #[error("the session was deleted while this request was using it")]
+    SessionDeleted,
+
+    /// A value, key or whole record is larger than the configured limit.
+    #[error("{what} is {actual}, over the limit of {limit}")]
+    TooLarge {
+        /// Which limit was exceeded.
+        what: Limit,
+        /// The configured limit.
+        limit: usize,
+        /// The size that was refused.
+        actual: usize,
+    },
+
+    /// A record on disk could not be decoded.
+    #[error("corrupt record: {0}")]
+    Corrupt(#[from] crate::record::RecordError),
+
+    /// A value could not be encoded as MessagePack.
+    #[error("value could not be encoded: {0}")]
+    Encode(#[from] rmpv::ext::Error),
+
+    /// A stored value does not have the type that was asked for.
+    #[error("value of {key:?} does not have the requested type: {source}")]
+    WrongType {
+        /// The session data key.
+        key: String,
+        /// Why decoding failed.
+        source: rmpv::ext::Error,
+    },
+
+    /// Session data keys must be UTF-8 text of at most the configured length.
+    #[error("invalid data: {0}")]
+    InvalidData(String),
+
+    /// Every freshly generated key collided with an existing session.
+    /// With 165-bit keys this means the random generator is broken.
+    #[error("could not find a free session key after {0} attempts")]
+    KeyCollision(u32),
+
+    /// The engine was closed.
+    #[error("the engine is closed")]
+    Closed,
+
+    /// The storage layer (sled) failed.
+    #[error("storage error: {0}")]
+    Storage(#[from] sled::Error),
+
+    /// An I/O error outside the storage layer (opening the directory).
+    #[error("I/O error on {path:?}: {source}")]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Which configured limit a [`Error::TooLarge`] refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Limit {
+    /// `Config::max_data_key_len`: the length of one session data key.
+    DataKey,
+    /// `Config::max_value_size`: one encoded value.
+    Value,
+    /// `Config::max_record_size`: the whole encoded session.
+    Record,
+    /// `Config::max_keys`: the number of keys in one session.
+    Keys,
+}
+
+impl std::fmt::Display for Limit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Limit::DataKey => "session data key",
+            Limit::Value => "value",
+            Limit::Record => "session record",
+            Limit::Keys => "number of keys",
+        })
+    }
+}
+
+/// `Result` with sessile's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

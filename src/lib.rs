@@ -1,0 +1,56 @@
+//! sessile: an embedded session engine.
+//!
+//! Django's `request.session` as a library: per-visitor data kept
+//! server-side, found by a random key in a cookie, with expiry, key cycling,
+//! flush and sweeping of expired sessions. Sessions live in sled trees on
+//! local disk with a time-ordered TTL index.
+//!
+//! ```
+//! use sessile::{Config, Engine};
+//!
+//! # fn main() -> sessile::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! let engine = Engine::open(Config::new(dir.path().join("sessions")))?;
+//!
+//! // First request: no cookie. Write something; saving issues a key.
+//! let mut session = engine.begin_request(None);
+//! session.insert("user_id", 42)?;
+//! let response = engine.end_request(&mut session, 200)?;
+//! let set_cookie = response.set_cookie.unwrap(); // "sessionid=…; expires=…"
+//!
+//! // Next request: the browser sends the cookie back.
+//! let cookie = set_cookie.split(';').next().unwrap();
+//! let mut session = engine.begin_request(Some(cookie));
+//! assert_eq!(session.get::<i64>("user_id")?, Some(42));
+//! # Ok(())
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod config;
+mod cookie;
+mod engine;
+mod error;
+mod expiry;
+mod key;
+mod record;
+mod session;
+mod store;
+
+pub use crate::config::Config;
+pub use crate::cookie::{find_cookie, CookieConfig, ResponseCookie, SameSite};
+pub use crate::engine::Engine;
+pub use crate::error::{Error, Limit, Result};
+pub use crate::expiry::{from_ms, to_ms, Clock, Expiry, ManualClock, SystemClock};
+pub use crate::key::{InvalidKey, SessionKey, KEY_LEN};
+pub use crate::record::{
+    decode_data, encode_data, Data, Header, Record, RecordError, FORMAT_VERSION, HEADER_LEN,
+};
+pub use crate::session::{Session, TEST_COOKIE_NAME, TEST_COOKIE_VALUE};
+pub use crate::store::{
+    Delta, Entry, MemoryStore, MemoryTrees, SledOptions, SledStore, SledTrees, Store, StoreStats,
+    Swap, Sweep, TreeStore, Trees, WriteCtx, ENTRY_LEN,
+};
+pub use rmpv::Value;
+pub use sled::IVec;

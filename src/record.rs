@@ -1,0 +1,236 @@
+//! The on-disk record: a fixed header followed by the session data as one
+//! MessagePack map. docs/FORMAT.md specifies the bytes.
+//!
+//! ```text
+//! offset size field
+//!      0    1 format version (1)
+//!      1    1 expiry policy kind: 0 default, 1 browser close, 2 seconds, 3 at
+//!      2    8 policy argument, i64 big-endian (seconds, or ms for `at`; else 0)
+//!     10    8 expires_at_ms, i64 big-endian: the absolute deadline
+//!     18    8 index_at_ms, i64 big-endian: when this record's index entry fires
+//!     26    4 CRC-32 (IEEE) of bytes 0..26 followed by the data, big-endian
+//!     30    … data: a MessagePack map with string keys
+//! ```
+
+use std::collections::BTreeMap;
+
+use rmpv::Value;
+use sled::IVec;
+
+use crate::expiry::Expiry;
+
+/// The current record format version.
+pub const FORMAT_VERSION: u8 = 1;
+/// Length of the fixed header.
+pub const HEADER_LEN: usize = 30;
+
+/// Session data: string keys to MessagePack values.
+pub type Data = BTreeMap<String, Value>;
+
+/// Why a record's bytes could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// Shorter than the fixed header.
+    #[error("record is {0} bytes, shorter than the {HEADER_LEN}-byte header")]
+    Truncated(usize),
+    /// Written by a format version this build does not know.
+    #[error("unknown record format version {0}")]
+    UnknownVersion(u8),
+    /// An expiry policy kind outside 0..=3.
+    #[error("unknown expiry policy kind {0}")]
+    UnknownPolicy(u8),
+    /// The checksum does not match: the bytes were damaged.
+    #[error("checksum mismatch (stored {stored:#010x}, computed {computed:#010x})")]
+    Checksum {
+        /// The checksum in the header.
+        stored: u32,
+        /// The checksum of the bytes as read.
+        computed: u32,
+    },
+    /// The data part is not a MessagePack map with string keys.
+    #[error("session data is not a MessagePack map with string keys: {0}")]
+    Data(String),
+}
+
+/// The fixed header of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// The session's expiry policy.
+    pub expiry: Expiry,
+    /// Absolute deadline, ms since the Unix epoch.
+    pub expires_at_ms: i64,
+    /// When the index entry filed for this record fires (≤ `expires_at_ms`).
+    pub index_at_ms: i64,
+}
+
+/// A decoded record: its header, and its raw bytes (the data part is decoded
+/// only on demand).
+#[derive(Debug, Clone)]
+pub struct Record {
+    header: Header,
+    raw: IVec,
+}
+
+impl Record {
+    /// Checks and decodes the header of `raw`. The data part is checked by
+    /// the checksum but not parsed.
+    pub fn decode(raw: IVec) -> Result<Record, RecordError> {
+        let b: &[u8] = &raw;
+        if b.len() < HEADER_LEN {
+            return Err(RecordError::Truncated(b.len()));
+        }
+        if b[0] != FORMAT_VERSION {
+            return Err(RecordError::UnknownVersion(b[0]));
+        }
+        let stored = u32::from_be_bytes(arr(&b[26..30]));
+        let computed = checksum(&b[..26], &b[HEADER_LEN..]);
+        if stored != computed {
+            return Err(RecordError::Checksum { stored, computed });
+        }
+        let arg = i64::from_be_bytes(arr(&b[2..10]));
+        let expiry = match b[1] {
+            0 => Expiry::Default,
+            1 => Expiry::BrowserClose,
+            2 => Expiry::Seconds(arg),
+            3 => Expiry::At(arg),
+            k => return Err(RecordError::UnknownPolicy(k)),
+        };
+        let header = Header {
+            expiry,
+            expires_at_ms: i64::from_be_bytes(arr(&b[10..18])),
+            index_at_ms: i64::from_be_bytes(arr(&b[18..26])),
+        };
+        Ok(Record { header, raw })
+    }
+
+    /// Encodes a header and already-encoded data into record bytes.
+    pub fn encode(header: &Header, data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(HEADER_LEN + data.len());
+        let (kind, arg) = match header.expiry {
+            Expiry::Default => (0u8, 0i64),
+            Expiry::BrowserClose => (1, 0),
+            Expiry::Seconds(s) => (2, s),
+            Expiry::At(at) => (3, at),
+        };
+        out.push(FORMAT_VERSION);
+        out.push(kind);
+        out.extend_from_slice(&arg.to_be_bytes());
+        out.extend_from_slice(&header.expires_at_ms.to_be_bytes());
+        out.extend_from_slice(&header.index_at_ms.to_be_bytes());
+        let crc = checksum(&out[..26], data);
+        out.extend_from_slice(&crc.to_be_bytes());
+        out.extend_from_slice(data);
+        out
+    }
+
+    /// The header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The data part: one MessagePack map.
+    pub fn data(&self) -> &[u8] {
+        &self.raw[HEADER_LEN..]
+    }
+
+    /// The whole record as stored.
+    pub fn raw(&self) -> &IVec {
+        &self.raw
+    }
+
+    /// Whether the record is expired at `now_ms` (a deadline equal to now
+    /// counts as expired).
+    pub fn is_expired(&self, now_ms: i64) -> bool {
+        self.header.expires_at_ms <= now_ms
+    }
+}
+
+fn arr<const N: usize>(b: &[u8]) -> [u8; N] {
+    let mut a = [0u8; N];
+    a.copy_from_slice(b);
+    a
+}
+
+fn checksum(header: &[u8], data: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(header);
+    h.update(data);
+    h.finalize()
+}
+
+/// Encodes session data as a MessagePack map.
+pub fn encode_data(data: &Data) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + data.len() * 16);
+    // Writing into a Vec cannot fail.
+    let _ = rmp::encode::write_map_len(&mut out, data.len() as u32);
+    for (k, v) in data {
+        let _ = rmp::encode::write_str(&mut out, k);
+        let _ = rmpv::encode::write_value(&mut out, v);
+    }
+    out
+}
+
+/// Decodes a MessagePack map with string keys. Trailing bytes, non-string
+/// keys and anything that is not a map are errors.
+pub fn decode_data(mut bytes: &[u8]) -> Result<Data, RecordError> {
+    let value =
+        rmpv::decode::read_value(&mut bytes).map_err(|e| RecordError::Data(e.to_string()))?;
+    if !bytes.is_empty() {
+        return Err(RecordError::Data(format!("{} trailing bytes", bytes.len())));
+    }
+    let Value::Map(entries) = value else {
+        return Err(RecordError::Data("not a map".into()));
+    };
+    let mut data = Data::new();
+    for (k, v) in entries {
+        match k {
+            Value::String(s) => match s.into_str() {
+                Some(s) => {
+                    data.insert(s, v);
+                }
+                None => return Err(RecordError::Data("a key is not valid UTF-8".into())),
+            },
+            _ => return Err(RecordError::Data("a key is not a string".into())),
+        }
+    }
+    Ok(data)
+}
+
+/// The encoded size of one value.
+pub fn encoded_len(v: &Value) -> usize {
+    let mut counter = Counter(0);
+    let _ = rmpv::encode::write_value(&mut counter, v);
+    counter.0
+}
+
+struct Counter(usize);
+impl std::io::Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let mut d = Data::new();
+        d.insert("a".into(), Value::from(1));
+        let h = Header {
+            expiry: Expiry::Seconds(5),
+            expires_at_ms: 10,
+            index_at_ms: 9,
+        };
+        let raw = Record::encode(&h, &encode_data(&d));
+        let r = Record::decode(IVec::from(raw)).unwrap();
+        assert_eq!(*r.header(), h);
+        assert_eq!(decode_data(r.data()).unwrap(), d);
+    }
+}

@@ -1,0 +1,453 @@
+//! `Session`: Django's `request.session` — lazy loading, the `accessed` and
+//! `modified` flags, typed values, expiry, key cycling, and saves that send
+//! only what changed.
+
+use std::time::{Duration, SystemTime};
+
+use rmpv::Value;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::engine::Engine;
+use crate::error::{Error, Limit, Result};
+use crate::expiry::{from_ms, Expiry};
+use crate::key::SessionKey;
+use crate::record::{decode_data, encode_data, encoded_len, Data, Record};
+use crate::store::Delta;
+
+/// Django's `TEST_COOKIE_NAME`.
+pub const TEST_COOKIE_NAME: &str = "testcookie";
+/// Django's `TEST_COOKIE_VALUE`.
+pub const TEST_COOKIE_VALUE: &str = "worked";
+
+/// How many fresh keys `create` tries before giving up.
+const CREATE_ATTEMPTS: u32 = 10;
+
+/// One visitor's session, as Django's `SessionBase`.
+///
+/// Nothing is read from the store until the data is first used; then
+/// [`Session::accessed`] becomes true. Changing anything sets
+/// [`Session::modified`]. [`Session::save`] writes only the keys changed
+/// since the load, so parallel requests that change different keys both
+/// keep their changes.
+#[derive(Debug)]
+pub struct Session {
+    engine: Engine,
+    key: Option<SessionKey>,
+    had_cookie: bool,
+    loaded: bool,
+    seen: Option<Record>,
+    data: Data,
+    expiry: Expiry,
+    delta: Delta,
+    accessed: bool,
+    modified: bool,
+}
+
+impl Session {
+    pub(crate) fn new(engine: Engine, key: Option<SessionKey>, had_cookie: bool) -> Session {
+        let loaded = key.is_none();
+        Session {
+            engine,
+            key,
+            had_cookie,
+            loaded,
+            seen: None,
+            data: Data::new(),
+            expiry: Expiry::Default,
+            delta: Delta::default(),
+            accessed: false,
+            modified: false,
+        }
+    }
+
+    /// The session key: the one from the cookie until the session is
+    /// loaded, then the key of the stored session, or `None` for a session
+    /// that has not been saved (Django's `session_key`). Never loads.
+    pub fn session_key(&self) -> Option<&str> {
+        self.key.as_ref().map(SessionKey::as_str)
+    }
+
+    /// Whether the session data was read or written in this request.
+    pub fn accessed(&self) -> bool {
+        self.accessed
+    }
+
+    /// Whether the session was changed in this request.
+    pub fn modified(&self) -> bool {
+        self.modified
+    }
+
+    /// Whether the request that made this session carried the cookie.
+    pub fn request_had_cookie(&self) -> bool {
+        self.had_cookie
+    }
+
+    /// Marks the session modified, e.g. after changing a value in place
+    /// through [`Session::get_value`] ... [`Session::insert_value`] is the
+    /// usual way. Django: `request.session.modified = True`.
+    pub fn set_modified(&mut self, modified: bool) {
+        self.modified = modified;
+    }
+
+    /// The data, loading it on first use (Django's `_get_session`).
+    fn load(&mut self) -> Result<&mut Data> {
+        self.accessed = true;
+        if !self.loaded {
+            if let Some(key) = &self.key {
+                let now = self.engine.now_ms();
+                match self.engine.store().load(key, now) {
+                    Ok(Some(rec)) => match decode_data(rec.data()) {
+                        Ok(data) => {
+                            self.expiry = rec.header().expiry;
+                            self.data = data;
+                            self.seen = Some(rec);
+                        }
+                        // A damaged record is a new, empty session.
+                        Err(_) => self.key = None,
+                    },
+                    Ok(None) | Err(Error::Corrupt(_)) => self.key = None,
+                    Err(e) => return Err(e),
+                }
+            }
+            self.loaded = true;
+        }
+        Ok(&mut self.data)
+    }
+
+    fn check_data_key(&self, key: &str) -> Result<()> {
+        let limit = self.engine.config().max_data_key_len;
+        if key.len() > limit {
+            return Err(Error::TooLarge {
+                what: Limit::DataKey,
+                limit,
+                actual: key.len(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The value of `key` decoded as `T`; `None` when absent. A stored value
+    /// of another type is [`Error::WrongType`].
+    pub fn get<T: DeserializeOwned>(&mut self, key: &str) -> Result<Option<T>> {
+        match self.load()?.get(key) {
+            None => Ok(None),
+            Some(v) => rmpv::ext::from_value(v.clone())
+                .map(Some)
+                .map_err(|source| Error::WrongType {
+                    key: key.to_owned(),
+                    source,
+                }),
+        }
+    }
+
+    /// The raw MessagePack value of `key`.
+    pub fn get_value(&mut self, key: &str) -> Result<Option<Value>> {
+        Ok(self.load()?.get(key).cloned())
+    }
+
+    /// Sets `key` to `value` (Django's `session[key] = value`).
+    pub fn insert<T: Serialize>(&mut self, key: &str, value: T) -> Result<()> {
+        let value = rmpv::ext::to_value(value)?;
+        self.insert_value(key, value)
+    }
+
+    /// Sets `key` to a raw MessagePack value.
+    pub fn insert_value(&mut self, key: &str, value: Value) -> Result<()> {
+        self.check_data_key(key)?;
+        let cfg = self.engine.config();
+        let (max_value, max_keys) = (cfg.max_value_size, cfg.max_keys);
+        let size = encoded_len(&value);
+        if size > max_value {
+            return Err(Error::TooLarge {
+                what: Limit::Value,
+                limit: max_value,
+                actual: size,
+            });
+        }
+        let data = self.load()?;
+        if data.len() >= max_keys && !data.contains_key(key) {
+            return Err(Error::TooLarge {
+                what: Limit::Keys,
+                limit: max_keys,
+                actual: data.len() + 1,
+            });
+        }
+        data.insert(key.to_owned(), value.clone());
+        self.delta.remove.remove(key);
+        self.delta.set.insert(key.to_owned(), value);
+        self.modified = true;
+        Ok(())
+    }
+
+    /// Removes `key`; returns whether it was there (Django's `del`, which
+    /// raises `KeyError` when it was not). Marks the session modified only
+    /// when something was removed.
+    pub fn remove(&mut self, key: &str) -> Result<bool> {
+        Ok(self.pop_value(key)?.is_some())
+    }
+
+    /// Removes `key` and returns its value decoded as `T` (Django's `pop`).
+    pub fn pop<T: DeserializeOwned>(&mut self, key: &str) -> Result<Option<T>> {
+        match self.pop_value(key)? {
+            None => Ok(None),
+            Some(v) => rmpv::ext::from_value(v)
+                .map(Some)
+                .map_err(|source| Error::WrongType {
+                    key: key.to_owned(),
+                    source,
+                }),
+        }
+    }
+
+    /// Removes `key` and returns its raw value.
+    pub fn pop_value(&mut self, key: &str) -> Result<Option<Value>> {
+        let old = self.load()?.remove(key);
+        if old.is_some() {
+            self.delta.set.remove(key);
+            self.delta.remove.insert(key.to_owned());
+            self.modified = true;
+        }
+        Ok(old)
+    }
+
+    /// Whether `key` is set (Django's `key in session`).
+    pub fn contains_key(&mut self, key: &str) -> Result<bool> {
+        Ok(self.load()?.contains_key(key))
+    }
+
+    /// Returns the value of `key`, first setting it to `default` when absent
+    /// (Django's `setdefault`).
+    pub fn setdefault<T: Serialize + DeserializeOwned>(
+        &mut self,
+        key: &str,
+        default: T,
+    ) -> Result<T> {
+        if self.contains_key(key)? {
+            return self.get(key).map(|v| v.unwrap_or(default));
+        }
+        let value = rmpv::ext::to_value(&default)?;
+        self.insert_value(key, value)?;
+        Ok(default)
+    }
+
+    /// Sets every pair (Django's `update`).
+    pub fn update<K: AsRef<str>, T: Serialize>(
+        &mut self,
+        pairs: impl IntoIterator<Item = (K, T)>,
+    ) -> Result<()> {
+        for (k, v) in pairs {
+            self.insert(k.as_ref(), v)?;
+        }
+        Ok(())
+    }
+
+    /// The keys, in sorted order.
+    pub fn keys(&mut self) -> Result<Vec<String>> {
+        Ok(self.load()?.keys().cloned().collect())
+    }
+
+    /// The values, in key order.
+    pub fn values(&mut self) -> Result<Vec<Value>> {
+        Ok(self.load()?.values().cloned().collect())
+    }
+
+    /// The pairs, in key order.
+    pub fn items(&mut self) -> Result<Vec<(String, Value)>> {
+        Ok(self
+            .load()?
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    /// The number of keys.
+    pub fn len(&mut self) -> Result<usize> {
+        Ok(self.load()?.len())
+    }
+
+    /// Removes every key, and the expiry set with `set_expiry` (Django keeps
+    /// the expiry inside the data, so `clear` resets it too). The stored
+    /// session is emptied on the next save.
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.loaded = true;
+        self.accessed = true;
+        self.modified = true;
+        self.delta = Delta {
+            clear: true,
+            expiry: (self.expiry != Expiry::Default).then_some(Expiry::Default),
+            ..Delta::default()
+        };
+        self.expiry = Expiry::Default;
+    }
+
+    /// Django's `is_empty`: true when there is no session key and no data.
+    /// Never loads: a session from a cookie that has not been used yet is
+    /// not empty.
+    pub fn is_empty(&self) -> bool {
+        self.key.is_none() && (!self.loaded || self.data.is_empty())
+    }
+
+    /// Empties the session, deletes it from the store and drops its key
+    /// (Django's `flush`: what logout does).
+    pub fn flush(&mut self) -> Result<()> {
+        self.clear();
+        self.delete()?;
+        self.key = None;
+        self.seen = None;
+        self.delta = Delta::default();
+        Ok(())
+    }
+
+    /// Moves the data to a new key and deletes the old session (Django's
+    /// `cycle_key`, called on login against session fixation). Saves
+    /// immediately.
+    pub fn cycle_key(&mut self) -> Result<()> {
+        self.load()?;
+        let old = self.key.take();
+        self.create()?;
+        if let Some(old) = old {
+            self.engine.store().delete(&old)?;
+        }
+        Ok(())
+    }
+
+    /// Stores the whole session under a fresh key (Django's `create`).
+    fn create(&mut self) -> Result<()> {
+        let bytes = encode_data(&self.data);
+        let store = self.engine.store().clone();
+        for _ in 0..CREATE_ATTEMPTS {
+            let key = SessionKey::generate();
+            let ctx = self.engine.write_ctx();
+            if let Some(rec) = store.create(&key, &bytes, self.expiry, &ctx)? {
+                self.key = Some(key);
+                self.seen = Some(rec);
+                self.delta = Delta::default();
+                self.modified = true;
+                return Ok(());
+            }
+        }
+        Err(Error::KeyCollision(CREATE_ATTEMPTS))
+    }
+
+    /// Saves the session: a new one gets a key; an existing one gets the
+    /// changes made since it was loaded, and its deadline is counted again
+    /// from now. A session deleted meanwhile is not recreated:
+    /// [`Error::SessionDeleted`].
+    pub fn save(&mut self) -> Result<()> {
+        self.load()?;
+        let Some(key) = self.key.clone() else {
+            return self.create();
+        };
+        let ctx = self.engine.write_ctx();
+        let rec = self
+            .engine
+            .store()
+            .save(&key, &self.delta, self.seen.as_ref(), &ctx)?;
+        self.seen = Some(rec);
+        self.delta = Delta::default();
+        Ok(())
+    }
+
+    /// [`Session::save`], then flush the database so the save survives a
+    /// crash of the process or the machine.
+    pub fn save_durable(&mut self) -> Result<()> {
+        self.save()?;
+        self.engine.flush()
+    }
+
+    /// Deletes the stored session (Django's `delete()`); the data in hand
+    /// and the key are kept.
+    pub fn delete(&mut self) -> Result<()> {
+        if let Some(key) = &self.key {
+            self.engine.store().delete(key)?;
+        }
+        Ok(())
+    }
+
+    /// Sets the expiry policy (Django's `set_expiry`). See [`Expiry`].
+    pub fn set_expiry(&mut self, expiry: Expiry) -> Result<()> {
+        self.load()?;
+        if expiry == Expiry::Default && self.expiry == Expiry::Default {
+            // Django's set_expiry(None) with nothing set changes nothing.
+            return Ok(());
+        }
+        self.expiry = expiry;
+        self.delta.expiry = Some(expiry);
+        self.modified = true;
+        Ok(())
+    }
+
+    /// Django's `set_expiry(timedelta)`: expires `after` from now (an
+    /// absolute time from then on).
+    pub fn set_expiry_in(&mut self, after: Duration) -> Result<()> {
+        let at = self
+            .engine
+            .now_ms()
+            .saturating_add(i64::try_from(after.as_millis()).unwrap_or(i64::MAX));
+        self.set_expiry(Expiry::At(at))
+    }
+
+    /// The current expiry policy.
+    pub fn expiry(&mut self) -> Result<Expiry> {
+        self.load()?;
+        Ok(self.expiry)
+    }
+
+    /// Django's `get_expiry_age()`: seconds until the session expires,
+    /// counted from now (for relative policies, from the next save).
+    pub fn get_expiry_age(&mut self) -> Result<i64> {
+        let e = self.expiry()?;
+        Ok(e.age_secs(self.engine.now_ms(), self.engine.config().cookie.age_s))
+    }
+
+    /// Django's `get_expiry_date()`.
+    pub fn get_expiry_date(&mut self) -> Result<SystemTime> {
+        let e = self.expiry()?;
+        Ok(from_ms(e.deadline_ms(
+            self.engine.now_ms(),
+            self.engine.config().cookie.age_s,
+        )))
+    }
+
+    /// Django's `get_expire_at_browser_close()`.
+    pub fn get_expire_at_browser_close(&mut self) -> Result<bool> {
+        let e = self.expiry()?;
+        Ok(e.at_browser_close(self.engine.config().expire_at_browser_close))
+    }
+
+    /// Django's `get_session_cookie_age()`: the configured cookie age.
+    pub fn get_session_cookie_age(&self) -> i64 {
+        self.engine.config().cookie.age_s
+    }
+
+    /// Django's `set_test_cookie()`.
+    pub fn set_test_cookie(&mut self) -> Result<()> {
+        self.insert(TEST_COOKIE_NAME, TEST_COOKIE_VALUE)
+    }
+
+    /// Django's `test_cookie_worked()`.
+    pub fn test_cookie_worked(&mut self) -> Result<bool> {
+        Ok(self
+            .get_value(TEST_COOKIE_NAME)?
+            .as_ref()
+            .and_then(Value::as_str)
+            == Some(TEST_COOKIE_VALUE))
+    }
+
+    /// Django's `delete_test_cookie()`.
+    pub fn delete_test_cookie(&mut self) -> Result<()> {
+        self.remove(TEST_COOKIE_NAME).map(|_| ())
+    }
+
+    /// Django's `clear_expired()`: sweeps the whole store.
+    pub fn clear_expired(&self) -> Result<usize> {
+        self.engine.clear_expired()
+    }
+
+    /// The engine this session belongs to.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}

@@ -1,0 +1,115 @@
+//! The in-process store: not durable, nothing shared between processes.
+//! Django's locmem cache engine, with the same semantics as the sled store
+//! (it runs the same algorithm), and handy in tests.
+
+use std::collections::{BTreeSet, HashMap};
+use std::ops::Bound;
+
+use parking_lot::{Mutex, RwLock};
+use sled::IVec;
+
+use super::trees::{time_prefix, Entry, Swap, TreeStore, Trees};
+use crate::error::Result;
+
+/// The in-memory store.
+pub type MemoryStore = TreeStore<MemoryTrees>;
+
+/// A hash map of records and an ordered set of index entries.
+#[derive(Debug, Default)]
+pub struct MemoryTrees {
+    sessions: RwLock<HashMap<Vec<u8>, IVec>>,
+    expiry: Mutex<BTreeSet<Vec<u8>>>,
+}
+
+impl TreeStore<MemoryTrees> {
+    /// An empty in-memory store.
+    pub fn new() -> MemoryStore {
+        TreeStore::with_trees(MemoryTrees::default())
+    }
+}
+
+impl Default for TreeStore<MemoryTrees> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Trees for MemoryTrees {
+    fn get(&self, key: &[u8]) -> Result<Option<IVec>> {
+        Ok(self.sessions.read().get(key).cloned())
+    }
+
+    fn cas(&self, key: &[u8], old: Option<&[u8]>, new: Option<&[u8]>) -> Result<Swap> {
+        let mut map = self.sessions.write();
+        let current = map.get(key);
+        if current.map(|v| &v[..]) != old {
+            return Ok(Err(current.cloned()));
+        }
+        match new {
+            Some(v) => map.insert(key.to_vec(), IVec::from(v)),
+            None => map.remove(key),
+        };
+        Ok(Ok(()))
+    }
+
+    fn remove(&self, key: &[u8]) -> Result<Option<IVec>> {
+        Ok(self.sessions.write().remove(key))
+    }
+
+    fn index_insert(&self, entry: &Entry) -> Result<()> {
+        self.expiry.lock().insert(entry.to_vec());
+        Ok(())
+    }
+
+    fn index_remove(&self, entry: &[u8]) -> Result<()> {
+        self.expiry.lock().remove(entry);
+        Ok(())
+    }
+
+    fn index_due(&self, upto_ms: i64, limit: usize) -> Result<Vec<IVec>> {
+        let end = time_prefix(upto_ms.saturating_add(1)).to_vec();
+        Ok(self
+            .expiry
+            .lock()
+            .range(..end)
+            .take(limit)
+            .map(|e| IVec::from(&e[..]))
+            .collect())
+    }
+
+    fn scan(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<(IVec, IVec)>> {
+        // The hash map has no order: sort its keys (a memory store is small).
+        let map = self.sessions.read();
+        let mut keys: Vec<&Vec<u8>> = map
+            .keys()
+            .filter(|k| after.is_none_or(|a| k.as_slice() > a))
+            .collect();
+        keys.sort();
+        Ok(keys
+            .into_iter()
+            .take(limit)
+            .map(|k| (IVec::from(&k[..]), map[k].clone()))
+            .collect())
+    }
+
+    fn index_scan(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<IVec>> {
+        let set = self.expiry.lock();
+        let iter: Box<dyn Iterator<Item = &Vec<u8>>> = match after {
+            Some(a) => Box::new(set.range::<[u8], _>((Bound::Excluded(a), Bound::Unbounded))),
+            None => Box::new(set.iter()),
+        };
+        Ok(iter.take(limit).map(|e| IVec::from(&e[..])).collect())
+    }
+
+    fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn record_count(&self) -> Result<usize> {
+        Ok(self.sessions.read().len())
+    }
+
+    fn index_count(&self) -> Result<usize> {
+        Ok(self.expiry.lock().len())
+    }
+}

@@ -1,0 +1,162 @@
+//! Where sessions are kept. [`Store`] is the contract; [`SledStore`]
+//! (durable, the default) and [`MemoryStore`] (in-process) implement it on
+//! top of one shared algorithm over two ordered trees (`trees.rs`).
+
+mod memory;
+mod sled;
+mod trees;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Debug;
+
+use ::sled::IVec;
+use rmpv::Value;
+
+pub use self::memory::{MemoryStore, MemoryTrees};
+pub use self::sled::{SledOptions, SledStore, SledTrees};
+pub use self::trees::{Entry, Swap, TreeStore, Trees, ENTRY_LEN};
+
+use crate::error::Result;
+use crate::expiry::Expiry;
+use crate::key::SessionKey;
+use crate::record::{Data, Record};
+
+/// The changes one request made to a session since it loaded it. Saving a
+/// delta instead of the whole session keeps parallel requests that change
+/// different keys from losing each other's changes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Delta {
+    /// The session was cleared first (everything stored is dropped).
+    pub clear: bool,
+    /// Keys removed (applied after `clear`).
+    pub remove: BTreeSet<String>,
+    /// Keys set to new values (applied last).
+    pub set: BTreeMap<String, Value>,
+    /// A new expiry policy, if it changed.
+    pub expiry: Option<Expiry>,
+}
+
+impl Delta {
+    /// Whether the delta changes nothing but (perhaps) the expiry.
+    pub fn is_data_unchanged(&self) -> bool {
+        !self.clear && self.remove.is_empty() && self.set.is_empty()
+    }
+
+    /// Applies the data changes to `data`.
+    pub fn apply_to(&self, data: &mut Data) {
+        if self.clear {
+            data.clear();
+        }
+        for k in &self.remove {
+            data.remove(k);
+        }
+        for (k, v) in &self.set {
+            data.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+/// What a write needs to know besides its arguments.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteCtx {
+    /// The current time, ms since the Unix epoch.
+    pub now_ms: i64,
+    /// The age of a session under [`Expiry::Default`] and
+    /// [`Expiry::BrowserClose`] (`SESSION_COOKIE_AGE`), in seconds.
+    pub default_age_s: i64,
+    /// The largest encoded record accepted, in bytes.
+    pub max_record_size: usize,
+}
+
+/// The outcome of one sweep over expired sessions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sweep {
+    /// Expired sessions deleted.
+    pub removed: usize,
+    /// Index entries examined.
+    pub examined: usize,
+    /// The budget ran out before every due entry was examined.
+    pub more: bool,
+}
+
+/// Counters a store keeps about itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Writes (insert, compare-and-swap, remove) to the sessions tree.
+    pub record_writes: u64,
+    /// Writes to the expiry index.
+    pub index_writes: u64,
+    /// Records found damaged (each time one was read).
+    pub corrupt_records: u64,
+}
+
+/// A session store: the operations a framework adapter needs.
+///
+/// Every implementation passes the same conformance suite
+/// (`tests/store_conformance.rs`). The rules:
+/// - `load` never returns an expired record and never writes;
+/// - `create` is insert-if-absent;
+/// - `save` applies a [`Delta`] atomically with respect to other saves of
+///   the same key, and fails with [`crate::Error::SessionDeleted`] when the
+///   session no longer exists (or has expired) instead of recreating it;
+/// - `clear_expired` deletes only records expired at the time it looks.
+pub trait Store: Send + Sync + Debug {
+    /// Loads a live session. `Ok(None)` when absent or expired; a damaged
+    /// record is an `Err(Error::Corrupt)`.
+    fn load(&self, key: &SessionKey, now_ms: i64) -> Result<Option<Record>>;
+
+    /// Stores a new session under `key` if no live session has that key.
+    /// `data` is an encoded MessagePack map. Returns the record written, or
+    /// `None` on a key collision.
+    fn create(
+        &self,
+        key: &SessionKey,
+        data: &[u8],
+        expiry: Expiry,
+        ctx: &WriteCtx,
+    ) -> Result<Option<Record>>;
+
+    /// Applies `delta` to the live session `key` and moves its deadline to
+    /// the (possibly new) policy counted from `ctx.now_ms`. `seen` is the
+    /// record this caller loaded, if any: when nothing changed since, the
+    /// store can skip re-reading it. Returns the record written.
+    fn save(
+        &self,
+        key: &SessionKey,
+        delta: &Delta,
+        seen: Option<&Record>,
+        ctx: &WriteCtx,
+    ) -> Result<Record>;
+
+    /// Deletes a session. Returns whether a record was there.
+    fn delete(&self, key: &SessionKey) -> Result<bool>;
+
+    /// Whether a live session exists under `key`.
+    fn exists(&self, key: &SessionKey, now_ms: i64) -> Result<bool> {
+        Ok(self.load(key, now_ms)?.is_some())
+    }
+
+    /// Deletes sessions expired at `now_ms`, examining at most `budget`
+    /// index entries.
+    fn clear_expired(&self, now_ms: i64, budget: usize) -> Result<Sweep>;
+
+    /// Up to `limit` stored records with keys after `after` (from the start
+    /// when `None`), in key order, as raw `(key, record bytes)` pairs:
+    /// expired and damaged records included. For listing and export;
+    /// decode with [`Record::decode`].
+    fn scan(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<(IVec, IVec)>>;
+
+    /// Makes every acknowledged write durable.
+    fn flush(&self) -> Result<()>;
+
+    /// The number of records stored, expired or not.
+    fn len(&self) -> Result<usize>;
+
+    /// Whether no record is stored.
+    fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
+    }
+
+    /// The store's counters.
+    fn stats(&self) -> StoreStats;
+}

@@ -1,0 +1,205 @@
+//! The durable store: two sled trees in one database directory.
+//!
+//! sled allows one open handle per directory, even within one process, and
+//! one process per directory. So every `SledStore` for a path shares one
+//! [`sled::Db`], found through a process-wide registry keyed by the
+//! canonical path; another process holding the directory is reported as
+//! [`Error::Locked`] before sled is asked.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Weak};
+
+use parking_lot::Mutex;
+use sled::IVec;
+
+use super::trees::{time_prefix, Entry, Swap, TreeStore, Trees};
+use crate::error::{Error, Result};
+
+/// The durable store (the default): sled trees `sessions` and `expiry`.
+pub type SledStore = TreeStore<SledTrees>;
+
+/// Settings for opening a sled database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SledOptions {
+    /// sled's page cache in bytes.
+    pub cache_capacity: u64,
+    /// How often sled flushes to disk in the background, in ms (`None`:
+    /// never; only explicit flushes).
+    pub flush_every_ms: Option<u64>,
+}
+
+/// One open database directory, shared by every store on that path.
+#[derive(Debug)]
+struct SharedDb {
+    db: sled::Db,
+    path: PathBuf,
+    // Held (and so locked) for as long as the database is open.
+    _lock: File,
+}
+
+static OPEN: Mutex<Option<HashMap<PathBuf, Weak<SharedDb>>>> = Mutex::new(None);
+
+fn io_err(path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn open_shared(path: &Path, opts: &SledOptions) -> Result<Arc<SharedDb>> {
+    std::fs::create_dir_all(path).map_err(|e| io_err(path, e))?;
+    let canonical = path.canonicalize().map_err(|e| io_err(path, e))?;
+    let mut open = OPEN.lock();
+    let map = open.get_or_insert_with(HashMap::new);
+    if let Some(shared) = map.get(&canonical).and_then(Weak::upgrade) {
+        return Ok(shared);
+    }
+    let lock_path = canonical.join("sessile.lock");
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| io_err(&lock_path, e))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => return Err(Error::Locked { path: canonical }),
+        Err(TryLockError::Error(e)) => return Err(io_err(&lock_path, e)),
+    }
+    let db = sled::Config::new()
+        .path(&canonical)
+        .cache_capacity(opts.cache_capacity)
+        .flush_every_ms(opts.flush_every_ms)
+        .open()
+        .map_err(|e| match e {
+            sled::Error::Io(ref io) if io.to_string().contains("could not acquire lock") => {
+                Error::Locked {
+                    path: canonical.clone(),
+                }
+            }
+            e => Error::Storage(e),
+        })?;
+    let shared = Arc::new(SharedDb {
+        db,
+        path: canonical.clone(),
+        _lock: lock,
+    });
+    map.retain(|_, w| w.strong_count() > 0);
+    map.insert(canonical, Arc::downgrade(&shared));
+    Ok(shared)
+}
+
+/// The sled trees of one database.
+#[derive(Debug)]
+pub struct SledTrees {
+    shared: Arc<SharedDb>,
+    sessions: sled::Tree,
+    expiry: sled::Tree,
+}
+
+impl TreeStore<SledTrees> {
+    /// Opens (creating if needed) the database directory `path`. Opening a
+    /// path this process already has open shares the same database (and its
+    /// first options). Fails with [`Error::Locked`] when another process
+    /// holds it.
+    pub fn open(path: impl AsRef<Path>, opts: &SledOptions) -> Result<SledStore> {
+        let shared = open_shared(path.as_ref(), opts)?;
+        let sessions = shared.db.open_tree("sessions")?;
+        let expiry = shared.db.open_tree("expiry")?;
+        Ok(TreeStore::with_trees(SledTrees {
+            shared,
+            sessions,
+            expiry,
+        }))
+    }
+
+    /// The canonical path of the database directory.
+    pub fn path(&self) -> &Path {
+        &self.trees.shared.path
+    }
+
+    /// Whether two stores share one underlying sled database.
+    pub fn shares_db_with(&self, other: &SledStore) -> bool {
+        Arc::ptr_eq(&self.trees.shared, &other.trees.shared)
+    }
+
+    /// Bytes on disk used by the database.
+    pub fn size_on_disk(&self) -> Result<u64> {
+        Ok(self.trees.shared.db.size_on_disk()?)
+    }
+}
+
+impl Trees for SledTrees {
+    fn get(&self, key: &[u8]) -> Result<Option<IVec>> {
+        Ok(self.sessions.get(key)?)
+    }
+
+    fn cas(&self, key: &[u8], old: Option<&[u8]>, new: Option<&[u8]>) -> Result<Swap> {
+        Ok(self
+            .sessions
+            .compare_and_swap(key, old, new)?
+            .map_err(|e| e.current))
+    }
+
+    fn remove(&self, key: &[u8]) -> Result<Option<IVec>> {
+        Ok(self.sessions.remove(key)?)
+    }
+
+    fn index_insert(&self, entry: &Entry) -> Result<()> {
+        self.expiry.insert(entry, &[])?;
+        Ok(())
+    }
+
+    fn index_remove(&self, entry: &[u8]) -> Result<()> {
+        self.expiry.remove(entry)?;
+        Ok(())
+    }
+
+    fn index_due(&self, upto_ms: i64, limit: usize) -> Result<Vec<IVec>> {
+        let end = time_prefix(upto_ms.saturating_add(1));
+        let mut out = Vec::new();
+        for item in self.expiry.range(..&end[..]).keys().take(limit) {
+            out.push(item?);
+        }
+        Ok(out)
+    }
+
+    fn scan(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<(IVec, IVec)>> {
+        let iter = match after {
+            Some(a) => self
+                .sessions
+                .range::<&[u8], _>((Bound::Excluded(a), Bound::Unbounded)),
+            None => self.sessions.iter(),
+        };
+        iter.take(limit).map(|r| r.map_err(Into::into)).collect()
+    }
+
+    fn index_scan(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<IVec>> {
+        let iter = match after {
+            Some(a) => self
+                .expiry
+                .range::<&[u8], _>((Bound::Excluded(a), Bound::Unbounded)),
+            None => self.expiry.iter(),
+        };
+        iter.keys()
+            .take(limit)
+            .map(|r| r.map_err(Into::into))
+            .collect()
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.shared.db.flush()?;
+        Ok(())
+    }
+
+    fn record_count(&self) -> Result<usize> {
+        Ok(self.sessions.len())
+    }
+
+    fn index_count(&self) -> Result<usize> {
+        Ok(self.expiry.len())
+    }
+}

@@ -1,0 +1,368 @@
+//! The storage algorithm of DESIGN.md §3, written once over any pair of
+//! ordered trees (sled on disk, a `BTreeSet` in memory).
+//!
+//! Invariants, kept without multi-tree transactions:
+//! 1. every record has an index entry at its `index_at_ms`, and
+//!    `index_at_ms <= expires_at_ms` (an entry may fire early, never late);
+//! 2. an index entry is written *before* the record that needs it and
+//!    removed *after* the record it served, so a crash between the two
+//!    writes leaves at worst an entry without a record, which the sweeper
+//!    discards;
+//! 3. a record changes only by compare-and-swap against the bytes last read,
+//!    so concurrent saves merge their deltas instead of overwriting.
+
+use std::fmt::Debug;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use sled::IVec;
+
+use super::{Delta, Store, StoreStats, Sweep, WriteCtx};
+use crate::error::{Error, Limit, Result};
+use crate::expiry::Expiry;
+use crate::key::{SessionKey, KEY_LEN};
+use crate::record::{decode_data, encode_data, Header, Record, HEADER_LEN};
+
+/// Length of one index entry: 8 bytes of time, then the session key.
+pub const ENTRY_LEN: usize = 8 + KEY_LEN;
+
+/// One index entry: `fire_at_ms` (order-preserving big-endian) ++ key.
+pub type Entry = [u8; ENTRY_LEN];
+
+/// The outcome of a compare-and-swap: `Err` carries the value found instead.
+pub type Swap = std::result::Result<(), Option<IVec>>;
+
+/// Two ordered trees a [`TreeStore`] runs on: `sessions` (key → record)
+/// and `expiry` (index entry → nothing).
+pub trait Trees: Send + Sync + Debug {
+    /// Reads a record.
+    fn get(&self, key: &[u8]) -> Result<Option<IVec>>;
+    /// Replaces the record `old` (None: absent) by `new` (None: remove).
+    fn cas(&self, key: &[u8], old: Option<&[u8]>, new: Option<&[u8]>) -> Result<Swap>;
+    /// Removes a record, returning it.
+    fn remove(&self, key: &[u8]) -> Result<Option<IVec>>;
+    /// Files an index entry.
+    fn index_insert(&self, entry: &Entry) -> Result<()>;
+    /// Removes an index entry (given as bytes: the sweeper also removes
+    /// malformed ones).
+    fn index_remove(&self, entry: &[u8]) -> Result<()>;
+    /// Up to `limit` index entries that fire at or before `upto_ms`, oldest
+    /// first, as stored (a damaged entry may have the wrong length).
+    fn index_due(&self, upto_ms: i64, limit: usize) -> Result<Vec<IVec>>;
+    /// Up to `limit` records with keys after `after` (from the start when
+    /// `None`), in key order, as stored.
+    fn scan(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<(IVec, IVec)>>;
+    /// Up to `limit` index entries after `after`, in order.
+    fn index_scan(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<IVec>>;
+    /// Makes acknowledged writes durable.
+    fn flush(&self) -> Result<()>;
+    /// Number of records.
+    fn record_count(&self) -> Result<usize>;
+    /// Number of index entries.
+    fn index_count(&self) -> Result<usize>;
+}
+
+/// A [`Store`] over a pair of [`Trees`]. See [`super::SledStore`] and
+/// [`super::MemoryStore`].
+#[derive(Debug)]
+pub struct TreeStore<T> {
+    pub(super) trees: T,
+    record_writes: AtomicU64,
+    index_writes: AtomicU64,
+    corrupt: AtomicU64,
+}
+
+/// Encodes an index entry.
+pub fn entry(fire_at_ms: i64, key: &[u8]) -> Entry {
+    let mut e = [0u8; ENTRY_LEN];
+    // Flipping the sign bit makes big-endian byte order match i64 order.
+    e[..8].copy_from_slice(&((fire_at_ms as u64) ^ (1 << 63)).to_be_bytes());
+    let n = key.len().min(KEY_LEN);
+    e[8..8 + n].copy_from_slice(&key[..n]);
+    e
+}
+
+/// The time part of an index entry (or of a time bound).
+pub fn time_prefix(ms: i64) -> [u8; 8] {
+    ((ms as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+/// Decodes an index entry; `None` if it has the wrong length.
+pub fn parse_entry(e: &[u8]) -> Option<(i64, &[u8])> {
+    if e.len() != ENTRY_LEN {
+        return None;
+    }
+    let mut t = [0u8; 8];
+    t.copy_from_slice(&e[..8]);
+    Some(((u64::from_be_bytes(t) ^ (1 << 63)) as i64, &e[8..]))
+}
+
+impl<T: Trees> TreeStore<T> {
+    pub(super) fn with_trees(trees: T) -> Self {
+        TreeStore {
+            trees,
+            record_writes: AtomicU64::new(0),
+            index_writes: AtomicU64::new(0),
+            corrupt: AtomicU64::new(0),
+        }
+    }
+
+    /// The number of index entries (live, early or stale).
+    pub fn index_count(&self) -> Result<usize> {
+        self.trees.index_count()
+    }
+
+    fn decode(&self, raw: IVec) -> Result<Record> {
+        Record::decode(raw).map_err(|e| {
+            self.corrupt.fetch_add(1, Relaxed);
+            Error::Corrupt(e)
+        })
+    }
+
+    fn cas(&self, key: &[u8], old: Option<&[u8]>, new: Option<&[u8]>) -> Result<Swap> {
+        self.record_writes.fetch_add(1, Relaxed);
+        self.trees.cas(key, old, new)
+    }
+
+    fn file(&self, at: i64, key: &[u8]) -> Result<()> {
+        self.index_writes.fetch_add(1, Relaxed);
+        self.trees.index_insert(&entry(at, key))
+    }
+
+    fn unfile(&self, e: &Entry) -> Result<()> {
+        self.index_writes.fetch_add(1, Relaxed);
+        self.trees.index_remove(e)
+    }
+
+    /// Handles one due index entry; returns whether it deleted a session.
+    fn sweep_entry(&self, raw_entry: &[u8], now_ms: i64) -> Result<bool> {
+        let Some((fire_at, key)) = parse_entry(raw_entry) else {
+            // Not an entry this code wrote (damaged index): drop it.
+            self.index_writes.fetch_add(1, Relaxed);
+            self.trees.index_remove(raw_entry)?;
+            return Ok(false);
+        };
+        let this = entry(fire_at, key);
+        let mut current = self.trees.get(key)?;
+        loop {
+            let Some(raw) = current else {
+                // The record is gone (deleted, or a crash before it was
+                // written): the entry serves nothing.
+                self.unfile(&this)?;
+                return Ok(false);
+            };
+            let rec = match Record::decode(raw.clone()) {
+                Ok(rec) => rec,
+                Err(_) => {
+                    // Unreadable, so it can never be served: remove it
+                    // rather than keep it forever.
+                    self.corrupt.fetch_add(1, Relaxed);
+                    match self.cas(key, Some(&raw), None)? {
+                        Ok(()) => {
+                            self.unfile(&this)?;
+                            return Ok(true);
+                        }
+                        Err(found) => {
+                            current = found;
+                            continue;
+                        }
+                    }
+                }
+            };
+            let h = *rec.header();
+            if h.index_at_ms != fire_at {
+                // The record was re-filed under another entry.
+                self.unfile(&this)?;
+                return Ok(false);
+            }
+            if rec.is_expired(now_ms) {
+                match self.cas(key, Some(&raw), None)? {
+                    Ok(()) => {
+                        self.unfile(&this)?;
+                        return Ok(true);
+                    }
+                    Err(found) => current = found,
+                }
+            } else {
+                // Lazy index: the deadline moved later since this entry was
+                // filed. File the real one first, then point the record at
+                // it, then drop this one.
+                self.file(h.expires_at_ms, key)?;
+                let new = Record::encode(
+                    &Header {
+                        index_at_ms: h.expires_at_ms,
+                        ..h
+                    },
+                    rec.data(),
+                );
+                match self.cas(key, Some(&raw), Some(&new))? {
+                    Ok(()) => {
+                        self.unfile(&this)?;
+                        return Ok(false);
+                    }
+                    Err(found) => current = found,
+                }
+            }
+        }
+    }
+}
+
+fn check_size(len: usize, ctx: &WriteCtx) -> Result<()> {
+    if len > ctx.max_record_size {
+        return Err(Error::TooLarge {
+            what: Limit::Record,
+            limit: ctx.max_record_size,
+            actual: len,
+        });
+    }
+    Ok(())
+}
+
+impl<T: Trees> Store for TreeStore<T> {
+    fn load(&self, key: &SessionKey, now_ms: i64) -> Result<Option<Record>> {
+        let Some(raw) = self.trees.get(key.as_bytes())? else {
+            return Ok(None);
+        };
+        let rec = self.decode(raw)?;
+        Ok((!rec.is_expired(now_ms)).then_some(rec))
+    }
+
+    fn create(
+        &self,
+        key: &SessionKey,
+        data: &[u8],
+        expiry: Expiry,
+        ctx: &WriteCtx,
+    ) -> Result<Option<Record>> {
+        check_size(HEADER_LEN + data.len(), ctx)?;
+        let deadline = expiry.deadline_ms(ctx.now_ms, ctx.default_age_s);
+        let header = Header {
+            expiry,
+            expires_at_ms: deadline,
+            index_at_ms: deadline,
+        };
+        let bytes = Record::encode(&header, data);
+        let k = key.as_bytes();
+        self.file(deadline, k)?;
+        let mut expected: Option<IVec> = None;
+        loop {
+            match self.cas(k, expected.as_deref(), Some(&bytes))? {
+                Ok(()) => return Ok(Some(Record::decode(IVec::from(bytes))?)),
+                Err(None) => expected = None,
+                Err(Some(found)) => {
+                    // A live session owns this key: a collision. A dead one
+                    // (expired or unreadable) may be replaced.
+                    match Record::decode(found.clone()) {
+                        Ok(rec) if !rec.is_expired(ctx.now_ms) => return Ok(None),
+                        _ => expected = Some(found),
+                    }
+                }
+            }
+        }
+    }
+
+    fn save(
+        &self,
+        key: &SessionKey,
+        delta: &Delta,
+        seen: Option<&Record>,
+        ctx: &WriteCtx,
+    ) -> Result<Record> {
+        let k = key.as_bytes();
+        let mut current = match seen {
+            Some(rec) => Some(rec.raw().clone()),
+            None => self.trees.get(k)?,
+        };
+        let mut filed_at: Option<i64> = None;
+        loop {
+            let Some(raw) = current else {
+                return Err(Error::SessionDeleted);
+            };
+            let rec = self.decode(raw.clone())?;
+            if rec.is_expired(ctx.now_ms) {
+                return Err(Error::SessionDeleted);
+            }
+            let old = *rec.header();
+            let expiry = delta.expiry.unwrap_or(old.expiry);
+            let deadline = expiry.deadline_ms(ctx.now_ms, ctx.default_age_s);
+            let mut index_at = old.index_at_ms;
+            if deadline < index_at {
+                // The deadline moved earlier than the filed entry: file a new
+                // entry first (once, across retries). The old one will fire
+                // later and be dropped as stale.
+                if filed_at != Some(deadline) {
+                    self.file(deadline, k)?;
+                    filed_at = Some(deadline);
+                }
+                index_at = deadline;
+            }
+            let header = Header {
+                expiry,
+                expires_at_ms: deadline,
+                index_at_ms: index_at,
+            };
+            let bytes = if delta.is_data_unchanged() {
+                Record::encode(&header, rec.data())
+            } else {
+                let mut data = decode_data(rec.data()).map_err(|e| {
+                    self.corrupt.fetch_add(1, Relaxed);
+                    Error::Corrupt(e)
+                })?;
+                delta.apply_to(&mut data);
+                Record::encode(&header, &encode_data(&data))
+            };
+            check_size(bytes.len(), ctx)?;
+            match self.cas(k, Some(&raw), Some(&bytes))? {
+                Ok(()) => return Ok(Record::decode(IVec::from(bytes))?),
+                Err(found) => current = found,
+            }
+        }
+    }
+
+    fn delete(&self, key: &SessionKey) -> Result<bool> {
+        self.record_writes.fetch_add(1, Relaxed);
+        let Some(raw) = self.trees.remove(key.as_bytes())? else {
+            return Ok(false);
+        };
+        // Entry after record (invariant 2). A damaged record's entry is left
+        // for the sweeper, which drops entries whose record is gone.
+        if let Ok(rec) = Record::decode(raw) {
+            self.unfile(&entry(rec.header().index_at_ms, key.as_bytes()))?;
+        }
+        Ok(true)
+    }
+
+    fn clear_expired(&self, now_ms: i64, budget: usize) -> Result<Sweep> {
+        let due = self.trees.index_due(now_ms, budget.saturating_add(1))?;
+        let mut sweep = Sweep {
+            more: due.len() > budget,
+            ..Sweep::default()
+        };
+        for e in due.iter().take(budget) {
+            sweep.examined += 1;
+            if self.sweep_entry(e, now_ms)? {
+                sweep.removed += 1;
+            }
+        }
+        Ok(sweep)
+    }
+
+    fn scan(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<(IVec, IVec)>> {
+        self.trees.scan(after, limit)
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.trees.flush()
+    }
+
+    fn len(&self) -> Result<usize> {
+        self.trees.record_count()
+    }
+
+    fn stats(&self) -> StoreStats {
+        StoreStats {
+            record_writes: self.record_writes.load(Relaxed),
+            index_writes: self.index_writes.load(Relaxed),
+            corrupt_records: self.corrupt.load(Relaxed),
+        }
+    }
+}
