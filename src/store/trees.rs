@@ -106,6 +106,11 @@ impl<T: Trees> TreeStore<T> {
         }
     }
 
+    /// The underlying trees (for tools that inspect or repair them).
+    pub fn trees(&self) -> &T {
+        &self.trees
+    }
+
     /// The number of index entries (live, early or stale).
     pub fn index_count(&self) -> Result<usize> {
         self.trees.index_count()

@@ -1,0 +1,123 @@
+//! Shared test fixtures: engines on a temporary directory or in memory,
+//! driven by a manual clock, with no background reaper unless asked.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use sessile::{
+    Config, Delta, Engine, Expiry, IVec, ManualClock, MemoryStore, Record, SessionKey, Store,
+    StoreStats, Sweep, WriteCtx,
+};
+
+/// 2026-01-01T00:00:00Z, where every manual clock starts.
+pub const T0: i64 = 1_767_225_600_000;
+
+pub struct Fixture {
+    pub engine: Engine,
+    pub clock: ManualClock,
+    pub dir: tempfile::TempDir,
+}
+
+pub fn config(dir: &tempfile::TempDir, clock: &ManualClock) -> Config {
+    Config::new(dir.path().join("db"))
+        .clock(Arc::new(clock.clone()))
+        .reaper_interval(None)
+}
+
+/// A sled-backed engine in a fresh temporary directory.
+pub fn sled() -> Fixture {
+    sled_with(|c| c)
+}
+
+pub fn sled_with(f: impl FnOnce(Config) -> Config) -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(T0);
+    let engine = Engine::open(f(config(&dir, &clock))).expect("open");
+    Fixture { engine, clock, dir }
+}
+
+/// A memory-backed engine.
+pub fn memory_with(f: impl FnOnce(Config) -> Config) -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(T0);
+    let engine = Engine::memory(f(config(&dir, &clock)));
+    Fixture { engine, clock, dir }
+}
+
+/// Saves a new session holding `pairs` and returns its key.
+pub fn saved_session(engine: &Engine, pairs: &[(&str, i64)]) -> String {
+    let mut s = engine.new_session();
+    for (k, v) in pairs {
+        s.insert(k, *v).expect("insert");
+    }
+    s.save().expect("save");
+    s.session_key().expect("key after save").to_owned()
+}
+
+/// A store that counts every call and forwards to a memory store: proves
+/// what does (and does not) reach storage.
+#[derive(Debug, Default)]
+pub struct CountingStore {
+    pub inner: MemoryStore,
+    pub calls: AtomicUsize,
+}
+
+impl CountingStore {
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+    fn hit(&self) {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Store for CountingStore {
+    fn load(&self, key: &SessionKey, now_ms: i64) -> sessile::Result<Option<Record>> {
+        self.hit();
+        self.inner.load(key, now_ms)
+    }
+    fn create(
+        &self,
+        key: &SessionKey,
+        data: &[u8],
+        expiry: Expiry,
+        ctx: &WriteCtx,
+    ) -> sessile::Result<Option<Record>> {
+        self.hit();
+        self.inner.create(key, data, expiry, ctx)
+    }
+    fn save(
+        &self,
+        key: &SessionKey,
+        delta: &Delta,
+        seen: Option<&Record>,
+        ctx: &WriteCtx,
+    ) -> sessile::Result<Record> {
+        self.hit();
+        self.inner.save(key, delta, seen, ctx)
+    }
+    fn delete(&self, key: &SessionKey) -> sessile::Result<bool> {
+        self.hit();
+        self.inner.delete(key)
+    }
+    fn clear_expired(&self, now_ms: i64, budget: usize) -> sessile::Result<Sweep> {
+        self.hit();
+        self.inner.clear_expired(now_ms, budget)
+    }
+    fn scan(&self, after: Option<&[u8]>, limit: usize) -> sessile::Result<Vec<(IVec, IVec)>> {
+        self.hit();
+        self.inner.scan(after, limit)
+    }
+    fn flush(&self) -> sessile::Result<()> {
+        self.hit();
+        self.inner.flush()
+    }
+    fn len(&self) -> sessile::Result<usize> {
+        self.hit();
+        self.inner.len()
+    }
+    fn stats(&self) -> StoreStats {
+        self.inner.stats()
+    }
+}

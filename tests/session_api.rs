@@ -1,0 +1,327 @@
+//! The `Session` object behaves like Django's `SessionBase`: every method,
+//! the `accessed` / `modified` flags, typed values, `flush`, `cycle_key`,
+//! the test-cookie helpers and the limits. These are the behaviours a
+//! Django developer relies on without thinking about them.
+
+mod common;
+
+use common::{saved_session, sled, sled_with};
+use serde::{Deserialize, Serialize};
+use sessile::{Error, Limit, Value};
+
+#[test]
+fn new_session_has_no_key_and_is_empty() {
+    let f = sled();
+    let s = f.engine.new_session();
+    assert_eq!(s.session_key(), None);
+    assert!(s.is_empty());
+    assert!(!s.accessed());
+    assert!(!s.modified());
+}
+
+#[test]
+fn reading_marks_accessed_but_not_modified() {
+    let f = sled();
+    let mut s = f.engine.new_session();
+    assert_eq!(s.get::<String>("missing").unwrap(), None);
+    assert!(s.accessed());
+    assert!(!s.modified());
+}
+
+#[test]
+fn writing_marks_modified_and_values_round_trip() {
+    let f = sled();
+    let mut s = f.engine.new_session();
+    s.insert("n", 7).unwrap();
+    s.insert("name", "Aman").unwrap();
+    assert!(s.modified() && s.accessed());
+    assert_eq!(s.get::<i64>("n").unwrap(), Some(7));
+    assert_eq!(s.get::<String>("name").unwrap().as_deref(), Some("Aman"));
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq, Clone)]
+struct Cart {
+    items: Vec<String>,
+    total_cents: u64,
+    coupon: Option<String>,
+}
+
+#[test]
+fn typed_values_survive_save_and_reload() {
+    let f = sled();
+    let cart = Cart {
+        items: vec!["tea".into(), "cake".into()],
+        total_cents: 1250,
+        coupon: None,
+    };
+    let mut s = f.engine.new_session();
+    s.insert("cart", &cart).unwrap();
+    s.insert("ratio", 0.5f64).unwrap();
+    s.insert("flags", vec![true, false]).unwrap();
+    s.save().unwrap();
+    let key = s.session_key().unwrap().to_owned();
+
+    let mut again = f.engine.session(&key);
+    assert_eq!(again.get::<Cart>("cart").unwrap(), Some(cart));
+    assert_eq!(again.get::<f64>("ratio").unwrap(), Some(0.5));
+    assert_eq!(
+        again.get::<Vec<bool>>("flags").unwrap(),
+        Some(vec![true, false])
+    );
+}
+
+#[test]
+fn asking_for_the_wrong_type_is_a_clear_error() {
+    let f = sled();
+    let mut s = f.engine.new_session();
+    s.insert("n", "not a number").unwrap();
+    match s.get::<i64>("n") {
+        Err(Error::WrongType { key, .. }) => assert_eq!(key, "n"),
+        other => panic!("expected WrongType, got {other:?}"),
+    }
+}
+
+#[test]
+fn contains_keys_values_items_and_len() {
+    let f = sled();
+    let mut s = f.engine.new_session();
+    s.update([("b", 2), ("a", 1)]).unwrap();
+    assert!(s.contains_key("a").unwrap());
+    assert!(!s.contains_key("z").unwrap());
+    assert_eq!(s.keys().unwrap(), vec!["a", "b"]);
+    assert_eq!(s.values().unwrap(), vec![Value::from(1), Value::from(2)]);
+    assert_eq!(
+        s.items().unwrap(),
+        vec![
+            ("a".to_owned(), Value::from(1)),
+            ("b".to_owned(), Value::from(2))
+        ]
+    );
+    assert_eq!(s.len().unwrap(), 2);
+}
+
+#[test]
+fn remove_and_pop_mark_modified_only_when_something_was_there() {
+    let f = sled();
+    let key = saved_session(&f.engine, &[("a", 1), ("b", 2)]);
+    let mut s = f.engine.session(&key);
+    assert!(!s.remove("missing").unwrap());
+    assert_eq!(s.pop::<i64>("missing").unwrap(), None);
+    assert!(!s.modified());
+    assert!(s.remove("a").unwrap());
+    assert!(s.modified());
+    assert_eq!(s.pop::<i64>("b").unwrap(), Some(2));
+    s.save().unwrap();
+    let mut again = f.engine.session(&key);
+    assert!(again.keys().unwrap().is_empty());
+}
+
+#[test]
+fn setdefault_sets_only_when_absent() {
+    let f = sled();
+    let key = saved_session(&f.engine, &[("age", 31)]);
+    let mut s = f.engine.session(&key);
+    assert_eq!(s.setdefault("age", 99).unwrap(), 31);
+    assert!(!s.modified());
+    assert_eq!(s.setdefault("visits", 1).unwrap(), 1);
+    assert!(s.modified());
+    assert_eq!(s.get::<i64>("visits").unwrap(), Some(1));
+}
+
+#[test]
+fn clear_empties_and_marks_both_flags() {
+    let f = sled();
+    let key = saved_session(&f.engine, &[("a", 1)]);
+    let mut s = f.engine.session(&key);
+    s.clear();
+    assert!(s.accessed() && s.modified());
+    assert!(s.keys().unwrap().is_empty());
+    s.save().unwrap();
+    assert_eq!(s.session_key(), Some(key.as_str()), "clear keeps the key");
+    assert!(f.engine.session(&key).keys().unwrap().is_empty());
+}
+
+#[test]
+fn is_empty_follows_django() {
+    let f = sled();
+    let key = saved_session(&f.engine, &[("a", 1)]);
+    // A key from a cookie, not yet loaded: not empty (Django never loads here).
+    assert!(!f.engine.session(&key).is_empty());
+    // An unknown key, once loaded, is dropped: empty.
+    let mut unknown = f.engine.session("abcdefghijklmnopqrstuvwxyz012345");
+    assert!(!unknown.is_empty());
+    unknown.get::<i64>("a").unwrap();
+    assert!(unknown.is_empty());
+    // A new session with data but no key yet: not empty.
+    let mut s = f.engine.new_session();
+    s.insert("x", 1).unwrap();
+    assert!(!s.is_empty());
+}
+
+#[test]
+fn save_issues_a_key_only_when_saving() {
+    let f = sled();
+    let mut s = f.engine.new_session();
+    s.insert("a", 1).unwrap();
+    assert_eq!(s.session_key(), None);
+    assert_eq!(f.engine.store().len().unwrap(), 0);
+    s.save().unwrap();
+    let key = s.session_key().unwrap();
+    assert_eq!(key.len(), 32);
+    assert!(key
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+    assert!(f.engine.exists(key).unwrap());
+}
+
+#[test]
+fn flush_empties_deletes_and_drops_the_key() {
+    let f = sled();
+    let key = saved_session(&f.engine, &[("is_login", 1)]);
+    let mut s = f.engine.session(&key);
+    s.flush().unwrap();
+    assert_eq!(s.session_key(), None);
+    assert!(s.is_empty());
+    assert!(
+        !f.engine.exists(&key).unwrap(),
+        "the stored session is gone"
+    );
+    // The next save starts a new session under a new key.
+    s.insert("fresh", 1).unwrap();
+    s.save().unwrap();
+    assert_ne!(s.session_key(), Some(key.as_str()));
+}
+
+#[test]
+fn cycle_key_keeps_data_and_the_old_key_stops_working() {
+    let f = sled();
+    let old = saved_session(&f.engine, &[("cart", 3)]);
+    let mut s = f.engine.session(&old);
+    s.insert("user_id", 42).unwrap();
+    s.cycle_key().unwrap();
+    let new = s.session_key().unwrap().to_owned();
+    assert_ne!(new, old);
+    assert!(s.modified());
+    assert!(!f.engine.exists(&old).unwrap());
+    let mut fresh = f.engine.session(&old);
+    assert_eq!(fresh.get::<i64>("cart").unwrap(), None);
+    assert_eq!(fresh.session_key(), None);
+    let mut moved = f.engine.session(&new);
+    assert_eq!(moved.get::<i64>("cart").unwrap(), Some(3));
+    assert_eq!(moved.get::<i64>("user_id").unwrap(), Some(42));
+}
+
+#[test]
+fn cycle_key_on_a_new_session_just_saves_it() {
+    let f = sled();
+    let mut s = f.engine.new_session();
+    s.insert("a", 1).unwrap();
+    s.cycle_key().unwrap();
+    let key = s.session_key().unwrap().to_owned();
+    assert_eq!(f.engine.session(&key).get::<i64>("a").unwrap(), Some(1));
+}
+
+#[test]
+fn delete_removes_the_stored_session() {
+    let f = sled();
+    let key = saved_session(&f.engine, &[("a", 1)]);
+    let mut s = f.engine.session(&key);
+    s.delete().unwrap();
+    assert!(!f.engine.exists(&key).unwrap());
+}
+
+#[test]
+fn test_cookie_helpers() {
+    let f = sled();
+    let mut s = f.engine.new_session();
+    assert!(!s.test_cookie_worked().unwrap());
+    s.set_test_cookie().unwrap();
+    assert!(s.test_cookie_worked().unwrap());
+    assert_eq!(
+        s.get::<String>(sessile::TEST_COOKIE_NAME)
+            .unwrap()
+            .as_deref(),
+        Some(sessile::TEST_COOKIE_VALUE)
+    );
+    s.delete_test_cookie().unwrap();
+    assert!(!s.test_cookie_worked().unwrap());
+}
+
+#[test]
+fn save_after_delete_fails_and_does_not_recreate() {
+    let f = sled();
+    let key = saved_session(&f.engine, &[("a", 1)]);
+    let mut tab1 = f.engine.session(&key);
+    tab1.get::<i64>("a").unwrap();
+    // Logout in another tab.
+    f.engine.session(&key).flush().unwrap();
+    tab1.insert("b", 2).unwrap();
+    assert!(matches!(tab1.save(), Err(Error::SessionDeleted)));
+    assert!(!f.engine.exists(&key).unwrap());
+    assert_eq!(f.engine.store().len().unwrap(), 0);
+}
+
+#[test]
+fn oversized_values_keys_and_sessions_are_refused_with_the_limit() {
+    let f = sled_with(|c| {
+        c.max_value_size(100)
+            .max_data_key_len(8)
+            .max_keys(3)
+            .max_record_size(300)
+    });
+    let mut s = f.engine.new_session();
+    match s.insert("big", "x".repeat(200)) {
+        Err(Error::TooLarge {
+            what: Limit::Value,
+            limit: 100,
+            actual,
+        }) => assert!(actual > 200),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        s.insert("a-very-long-key", 1),
+        Err(Error::TooLarge {
+            what: Limit::DataKey,
+            limit: 8,
+            actual: 15
+        })
+    ));
+    s.update([("a", 1), ("b", 2), ("c", 3)]).unwrap();
+    assert!(matches!(
+        s.insert("d", 4),
+        Err(Error::TooLarge {
+            what: Limit::Keys,
+            limit: 3,
+            ..
+        })
+    ));
+    // Replacing an existing key is fine at the key limit.
+    s.insert("c", 30).unwrap();
+    s.save().unwrap();
+    let key = s.session_key().unwrap().to_owned();
+    // Values under the per-value limit that add up past the record limit.
+    let mut s = f.engine.session(&key);
+    s.insert("a", "y".repeat(90)).unwrap();
+    s.insert("b", "y".repeat(90)).unwrap();
+    s.insert("c", "y".repeat(90)).unwrap();
+    assert!(matches!(
+        s.save(),
+        Err(Error::TooLarge {
+            what: Limit::Record,
+            limit: 300,
+            ..
+        })
+    ));
+    // Nothing already stored was lost.
+    assert_eq!(f.engine.session(&key).get::<i64>("c").unwrap(), Some(30));
+}
+
+#[test]
+fn raw_values_and_set_modified() {
+    let f = sled();
+    let mut s = f.engine.new_session();
+    s.insert_value("v", Value::Binary(vec![0, 255])).unwrap();
+    assert_eq!(s.get_value("v").unwrap(), Some(Value::Binary(vec![0, 255])));
+    s.set_modified(false);
+    assert!(!s.modified());
+}
