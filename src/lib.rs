@@ -46,8 +46,10 @@ pub use crate::expiry::{from_ms, to_ms, Clock, Expiry, ManualClock, SystemClock}
 pub use crate::key::{InvalidKey, SessionKey, KEY_LEN};
 pub use crate::record::{
     decode_data, encode_data, Data, Header, Record, RecordError, FORMAT_VERSION, HEADER_LEN,
+    MAX_NESTING,
 };
 pub use crate::session::{Session, TEST_COOKIE_NAME, TEST_COOKIE_VALUE};
+pub use crate::store::{entry as index_entry, parse_entry as parse_index_entry};
 pub use crate::store::{
     Delta, Entry, MemoryStore, MemoryTrees, SledOptions, SledStore, SledTrees, Store, StoreStats,
     Swap, Sweep, TreeStore, Trees, WriteCtx, ENTRY_LEN,

@@ -24,6 +24,11 @@ pub const FORMAT_VERSION: u8 = 1;
 /// Length of the fixed header.
 pub const HEADER_LEN: usize = 30;
 
+/// The deepest nesting of arrays and maps accepted inside session data
+/// (the data map itself is level 1). Deeper values are refused when set and
+/// when decoded, so a hostile record cannot exhaust the stack.
+pub const MAX_NESTING: usize = 64;
+
 /// Session data: string keys to MessagePack values.
 pub type Data = BTreeMap<String, Value>;
 
@@ -174,8 +179,10 @@ pub fn encode_data(data: &Data) -> Vec<u8> {
 /// Decodes a MessagePack map with string keys. Trailing bytes, non-string
 /// keys and anything that is not a map are errors.
 pub fn decode_data(mut bytes: &[u8]) -> Result<Data, RecordError> {
-    let value =
-        rmpv::decode::read_value(&mut bytes).map_err(|e| RecordError::Data(e.to_string()))?;
+    // rmpv spends two units of depth per array/map level and up to three on
+    // a leaf; this admits exactly what `Session::insert_value` accepts.
+    let value = rmpv::decode::read_value_with_max_depth(&mut bytes, 2 * MAX_NESTING + 8)
+        .map_err(|e| RecordError::Data(e.to_string()))?;
     if !bytes.is_empty() {
         return Err(RecordError::Data(format!("{} trailing bytes", bytes.len())));
     }
@@ -195,6 +202,30 @@ pub fn decode_data(mut bytes: &[u8]) -> Result<Data, RecordError> {
         }
     }
     Ok(data)
+}
+
+/// How deeply arrays and maps nest in `v` (a scalar is 0). Stops counting
+/// past `MAX_NESTING + 1`.
+pub fn nesting(v: &Value) -> usize {
+    fn go(v: &Value, depth: usize) -> usize {
+        if depth > MAX_NESTING {
+            return depth;
+        }
+        match v {
+            Value::Array(items) => items
+                .iter()
+                .map(|i| go(i, depth + 1))
+                .max()
+                .unwrap_or(depth + 1),
+            Value::Map(pairs) => pairs
+                .iter()
+                .map(|(k, v)| go(k, depth + 1).max(go(v, depth + 1)))
+                .max()
+                .unwrap_or(depth + 1),
+            _ => depth,
+        }
+    }
+    go(v, 0)
 }
 
 /// The encoded size of one value.

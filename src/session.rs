@@ -12,7 +12,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Limit, Result};
 use crate::expiry::{from_ms, Expiry};
 use crate::key::SessionKey;
-use crate::record::{decode_data, encode_data, encoded_len, Data, Record};
+use crate::record::{decode_data, encode_data, encoded_len, nesting, Data, Record, MAX_NESTING};
 use crate::store::Delta;
 
 /// Django's `TEST_COOKIE_NAME`.
@@ -157,6 +157,12 @@ impl Session {
         self.check_data_key(key)?;
         let cfg = self.engine.config();
         let (max_value, max_keys) = (cfg.max_value_size, cfg.max_keys);
+        if nesting(&value) >= MAX_NESTING {
+            return Err(Error::InvalidData(format!(
+                "value of {key:?} nests arrays/maps deeper than {}",
+                MAX_NESTING - 1
+            )));
+        }
         let size = encoded_len(&value);
         if size > max_value {
             return Err(Error::TooLarge {

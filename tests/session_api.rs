@@ -325,3 +325,25 @@ fn raw_values_and_set_modified() {
     s.set_modified(false);
     assert!(!s.modified());
 }
+
+#[test]
+fn values_nested_too_deeply_are_refused_and_nesting_up_to_the_limit_round_trips() {
+    let f = sled();
+    let nest = |levels: usize| {
+        let mut v = Value::from(1);
+        for _ in 0..levels {
+            v = Value::Array(vec![v]);
+        }
+        v
+    };
+    let mut s = f.engine.new_session();
+    let ok = nest(sessile::MAX_NESTING - 1);
+    s.insert_value("ok", ok.clone()).unwrap();
+    assert!(matches!(
+        s.insert_value("deep", nest(sessile::MAX_NESTING)),
+        Err(Error::InvalidData(_))
+    ));
+    s.save().unwrap();
+    let key = s.session_key().unwrap().to_owned();
+    assert_eq!(f.engine.session(&key).get_value("ok").unwrap(), Some(ok));
+}

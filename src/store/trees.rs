@@ -116,6 +116,65 @@ impl<T: Trees> TreeStore<T> {
         self.trees.index_count()
     }
 
+    // Raw access for inspection and repair tools (`sessile check`). These
+    // bypass invariants 1-3: use them only on a database no engine is
+    // writing to, and leave the invariants true when done.
+
+    /// The record stored under `key` exactly as stored: expired, damaged or
+    /// under a key that is not a valid session key.
+    pub fn get_raw(&self, key: &[u8]) -> Result<Option<IVec>> {
+        self.trees.get(key)
+    }
+
+    /// Removes the record stored under `key`, leaving the index alone.
+    /// Returns the bytes removed.
+    pub fn remove_raw(&self, key: &[u8]) -> Result<Option<IVec>> {
+        self.record_writes.fetch_add(1, Relaxed);
+        self.trees.remove(key)
+    }
+
+    /// Up to `limit` index entries after `after` (from the start when
+    /// `None`), oldest first, as stored (a damaged entry may have the wrong
+    /// length; [`parse_entry`] tells).
+    pub fn index_scan(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<IVec>> {
+        self.trees.index_scan(after, limit)
+    }
+
+    /// Whether the index holds the entry for `key` at `fire_at_ms`.
+    pub fn index_contains(&self, fire_at_ms: i64, key: &[u8]) -> Result<bool> {
+        // `Trees` has no point lookup on the index, and `index_scan` starts
+        // strictly after a bound. Start after the entry less its last byte:
+        // only entries sharing that prefix sort between it and the one
+        // sought, a few dozen at most.
+        let want = entry(fire_at_ms, key);
+        let mut after = want[..ENTRY_LEN - 1].to_vec();
+        loop {
+            let page = self.trees.index_scan(Some(&after), 64)?;
+            for e in &page {
+                match e[..].cmp(&want[..]) {
+                    std::cmp::Ordering::Less => {}
+                    std::cmp::Ordering::Equal => return Ok(true),
+                    std::cmp::Ordering::Greater => return Ok(false),
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() == 64 => after = last.to_vec(),
+                _ => return Ok(false),
+            }
+        }
+    }
+
+    /// Files the index entry for `key` at `fire_at_ms`.
+    pub fn index_insert(&self, fire_at_ms: i64, key: &[u8]) -> Result<()> {
+        self.file(fire_at_ms, key)
+    }
+
+    /// Removes one index entry, given as stored (malformed ones too).
+    pub fn index_remove(&self, entry: &[u8]) -> Result<()> {
+        self.index_writes.fetch_add(1, Relaxed);
+        self.trees.index_remove(entry)
+    }
+
     fn decode(&self, raw: IVec) -> Result<Record> {
         Record::decode(raw).map_err(|e| {
             self.corrupt.fetch_add(1, Relaxed);

@@ -1,0 +1,112 @@
+//! What is on disk stays there: a database reopened after close holds every
+//! session; one process opening a path twice shares one sled database
+//! instead of failing; another process holding the directory gets a clear
+//! `Locked` error naming it, and nothing stored is harmed.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+use common::{config, saved_session, T0};
+use sessile::{Engine, Error, Expiry, ManualClock, SledStore};
+
+#[test]
+fn reopen_after_close_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let engine = Engine::open(config(&dir, &clock)).unwrap();
+    let a = saved_session(&engine, &[("a", 1)]);
+    let mut s = engine.new_session();
+    s.insert("name", "Roy").unwrap();
+    s.set_expiry(Expiry::seconds(600)).unwrap();
+    s.save().unwrap();
+    let b = s.session_key().unwrap().to_owned();
+    drop(s);
+    engine.close().unwrap();
+
+    let engine = Engine::open(config(&dir, &clock)).unwrap();
+    assert_eq!(engine.session(&a).get::<i64>("a").unwrap(), Some(1));
+    let mut s = engine.session(&b);
+    assert_eq!(s.get::<String>("name").unwrap().as_deref(), Some("Roy"));
+    assert_eq!(s.expiry().unwrap(), Expiry::Seconds(600));
+    // The index survived too: the sweeper still finds the session.
+    clock.advance_secs(601);
+    assert_eq!(engine.clear_expired().unwrap(), 1);
+}
+
+#[test]
+fn the_same_path_opened_twice_shares_one_db() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let first = Engine::open(config(&dir, &clock)).unwrap();
+    // A second open of the same directory (through another spelling of the
+    // path) does not fail with sled's lock error: it shares the database.
+    let other_spelling = dir.path().join(".").join("db");
+    let second = Engine::open(
+        sessile::Config::new(&other_spelling)
+            .clock(std::sync::Arc::new(clock.clone()))
+            .reaper_interval(None),
+    )
+    .unwrap();
+    let key = saved_session(&first, &[("x", 1)]);
+    assert_eq!(second.session(&key).get::<i64>("x").unwrap(), Some(1));
+
+    let opts = sessile::SledOptions {
+        cache_capacity: 1 << 20,
+        flush_every_ms: None,
+    };
+    let s1 = SledStore::open(dir.path().join("db"), &opts).unwrap();
+    let s2 = SledStore::open(other_spelling, &opts).unwrap();
+    assert!(s1.shares_db_with(&s2));
+}
+
+/// Not a test on its own: the child process of
+/// `a_path_held_by_another_process_is_locked`, run with `--ignored`.
+#[test]
+#[ignore]
+fn lock_holder_child() {
+    let Ok(path) = std::env::var("SESSILE_TEST_HOLD") else {
+        return;
+    };
+    let engine = Engine::open(sessile::Config::new(&path).reaper_interval(None)).unwrap();
+    saved_session(&engine, &[("held", 1)]);
+    println!("ready");
+    std::io::stdout().flush().unwrap();
+    // Hold the database until the parent closes our stdin.
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+}
+
+#[test]
+fn a_path_held_by_another_process_is_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "lock_holder_child", "--nocapture"])
+        .env("SESSILE_TEST_HOLD", &path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("ready") {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "child exited early");
+    }
+
+    let err = Engine::open(sessile::Config::new(&path)).unwrap_err();
+    match &err {
+        Error::Locked { path: p } => assert_eq!(p, &path.canonicalize().unwrap()),
+        other => panic!("expected Locked, got {other:?}"),
+    }
+    assert!(err.to_string().contains("locked by another process"));
+    assert!(err.to_string().contains(&*path.to_string_lossy()));
+
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+    // Released: this process can open it now, and the child's data is there.
+    let engine = Engine::open(sessile::Config::new(&path).reaper_interval(None)).unwrap();
+    assert_eq!(engine.store().len().unwrap(), 1);
+}
