@@ -7,7 +7,7 @@ mod common;
 
 use common::{saved_session, sled};
 use sessile::{
-    decode_data, Error, IVec, Record, RecordError, SessionKey, SledOptions, SledStore, Store, Trees,
+    decode_data, Error, IVec, Record, RecordError, SessionKey, SledOptions, SledStore, Trees,
 };
 
 fn damage(f: &common::Fixture, key: &str, with: impl FnOnce(&mut Vec<u8>)) {
@@ -33,7 +33,8 @@ fn damage(f: &common::Fixture, key: &str, with: impl FnOnce(&mut Vec<u8>)) {
 #[test]
 fn damaged_records_load_as_empty_sessions_and_are_counted() {
     let f = sled();
-    let damages: Vec<Box<dyn Fn(&mut Vec<u8>)>> = vec![
+    type Damage = Box<dyn Fn(&mut Vec<u8>)>;
+    let damages: Vec<Damage> = vec![
         Box::new(|b| b[40] ^= 0x10),            // a flipped bit in the data
         Box::new(|b| b.truncate(12)),           // torn write
         Box::new(|b| b[0] = 99),                // unknown format version
