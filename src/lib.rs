@@ -56,3 +56,8 @@ pub use crate::store::{
 };
 pub use rmpv::Value;
 pub use sled::IVec;
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
