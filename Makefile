@@ -19,7 +19,7 @@ doc:
 
 ## make bench: criterion benchmarks
 bench:
-	$(CARGO) bench
+	$(CARGO) bench --bench hot_path
 
 clean:
 	$(CARGO) clean
