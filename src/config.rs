@@ -50,6 +50,11 @@ impl Config {
         }
     }
 
+    /// Checks the settings that could otherwise break a response header.
+    pub fn validate(&self) -> crate::Result<()> {
+        self.cookie.validate().map_err(crate::Error::InvalidConfig)
+    }
+
     /// The database directory.
     pub fn path(&self) -> &Path {
         &self.path

@@ -77,19 +77,63 @@ pub fn find_cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     found
 }
 
+/// 9999-12-31T23:59:59Z, the last time an HTTP date can express.
+const LAST_HTTP_DATE_S: i64 = 253_402_300_799;
+
+/// Whether `s` may appear in a Set-Cookie header as a cookie name (an
+/// RFC 6265 token) — used to validate the configuration.
+pub(crate) fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
+}
+
+/// Whether `s` may appear as an attribute value (no `;`, no control
+/// characters, no whitespace other than plain spaces).
+pub(crate) fn is_attr_value(s: &str) -> bool {
+    s.bytes()
+        .all(|b| (b.is_ascii_graphic() || b == b' ') && b != b';')
+}
+
 impl CookieConfig {
+    /// Checks that the settings cannot produce a malformed or injected
+    /// header: the name is a token, domain and path hold no `;` or control
+    /// characters.
+    pub fn validate(&self) -> Result<(), String> {
+        if !is_token(&self.name) {
+            return Err(format!(
+                "cookie name {:?} is not an RFC 6265 token",
+                self.name
+            ));
+        }
+        if let Some(d) = &self.domain {
+            if d.is_empty() || !is_attr_value(d) {
+                return Err(format!(
+                    "cookie domain {d:?} is not a valid attribute value"
+                ));
+            }
+        }
+        if !is_attr_value(&self.path) {
+            return Err(format!(
+                "cookie path {:?} is not a valid attribute value",
+                self.path
+            ));
+        }
+        Ok(())
+    }
+
     /// The `Set-Cookie` value that stores `key`. `max_age_s` is `None` for a
     /// browser-session cookie; otherwise both `Max-Age` and `expires` are
     /// sent, as Django does. Attributes appear in Django's order.
     pub fn set_cookie(&self, key: &str, max_age_s: Option<i64>, now: SystemTime) -> String {
         let expires = max_age_s.map(|age| {
-            let at = if age >= 0 {
-                now + Duration::from_secs(age as u64)
-            } else {
-                now.checked_sub(Duration::from_secs(age.unsigned_abs()))
-                    .unwrap_or(UNIX_EPOCH)
-            };
-            httpdate::fmt_http_date(at.max(UNIX_EPOCH))
+            // Clamp to what an HTTP date can say (1970 to the end of 9999).
+            let now_s = now
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0);
+            let at = now_s.saturating_add(age).clamp(0, LAST_HTTP_DATE_S);
+            httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(at as u64))
         });
         self.render(key, expires.as_deref(), max_age_s, self.secure)
     }

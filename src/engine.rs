@@ -44,28 +44,31 @@ impl Engine {
     /// Opening a path this process already has open shares one database.
     /// Another process holding it gives [`Error::Locked`].
     pub fn open(config: Config) -> Result<Engine> {
+        config.validate()?;
         let store = SledStore::open(&config.path, &config.sled)?;
-        Ok(Engine::with_store(config, Arc::new(store)))
+        Engine::with_store(config, Arc::new(store))
     }
 
     /// An engine over an in-memory store (nothing survives the process;
     /// `config`'s path is ignored).
-    pub fn memory(config: Config) -> Engine {
+    pub fn memory(config: Config) -> Result<Engine> {
         Engine::with_store(config, Arc::new(MemoryStore::new()))
     }
 
-    /// An engine over any store.
-    pub fn with_store(config: Config, store: Arc<dyn Store>) -> Engine {
+    /// An engine over any store. Fails with [`Error::InvalidConfig`] when
+    /// the cookie settings could not produce a valid header.
+    pub fn with_store(config: Config, store: Arc<dyn Store>) -> Result<Engine> {
+        config.validate()?;
         let reaper = config
             .reaper_interval
             .map(|every| Reaper::start(store.clone(), &config, every));
-        Engine {
+        Ok(Engine {
             inner: Arc::new(Inner {
                 config,
                 store,
                 reaper: Mutex::new(reaper),
             }),
-        }
+        })
     }
 
     /// The configuration.

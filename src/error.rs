@@ -62,6 +62,11 @@ pub enum Error {
     #[error("invalid data: {0}")]
     InvalidData(String),
 
+    /// A configuration value that cannot work (e.g. a cookie name that is
+    /// not a token, which would corrupt the `Set-Cookie` header).
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+
     /// Every freshly generated key collided with an existing session.
     /// With 165-bit keys this means the random generator is broken.
     #[error("could not find a free session key after {0} attempts")]

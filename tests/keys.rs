@@ -61,7 +61,7 @@ fn debug_output_does_not_leak_the_key() {
 fn counting_engine() -> (Engine, Arc<CountingStore>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(CountingStore::default());
-    let engine = Engine::with_store(config(&dir, &ManualClock::new(T0)), store.clone());
+    let engine = Engine::with_store(config(&dir, &ManualClock::new(T0)), store.clone()).unwrap();
     (engine, store, dir)
 }
 

@@ -218,3 +218,34 @@ fn cookie_header_parsing_follows_django() {
     assert_eq!(find_cookie("sessionid", "sessionid"), None);
     assert_eq!(find_cookie("sessionid=", "sessionid"), Some(""));
 }
+
+#[test]
+fn cookie_settings_that_would_break_the_header_are_refused() {
+    for bad in [
+        sessile::Config::new("unused").cookie_name("a;b"),
+        sessile::Config::new("unused").cookie_name(""),
+        sessile::Config::new("unused").cookie_name("sp ace"),
+        sessile::Config::new("unused").cookie_path("/\r\nSet-Cookie: evil=1"),
+        sessile::Config::new("unused").cookie_domain(Some("x.com; Secure".into())),
+    ] {
+        assert!(matches!(
+            sessile::Engine::memory(bad),
+            Err(Error::InvalidConfig(_))
+        ));
+    }
+}
+
+#[test]
+fn absurd_ages_do_not_break_the_expires_date() {
+    let f = sled();
+    let mut s = f.engine.begin_request(None);
+    s.insert("a", 1).unwrap();
+    s.set_expiry(Expiry::seconds(i64::MAX)).unwrap();
+    let c = f
+        .engine
+        .end_request(&mut s, 200)
+        .unwrap()
+        .set_cookie
+        .unwrap();
+    assert!(c.contains("expires=Fri, 31 Dec 9999 23:59:59 GMT"), "{c}");
+}

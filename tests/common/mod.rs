@@ -41,7 +41,7 @@ pub fn sled_with(f: impl FnOnce(Config) -> Config) -> Fixture {
 pub fn memory_with(f: impl FnOnce(Config) -> Config) -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = ManualClock::new(T0);
-    let engine = Engine::memory(f(config(&dir, &clock)));
+    let engine = Engine::memory(f(config(&dir, &clock))).expect("config");
     Fixture { engine, clock, dir }
 }
 
