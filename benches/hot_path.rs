@@ -138,6 +138,17 @@ fn bench_floor(c: &mut Criterion) {
     g.bench_function("sled overwrite", |b| {
         b.iter(|| tree.insert(next(), value.clone()).unwrap())
     });
+    // Not a floor the issue names, but what a safe read-modify-write costs:
+    // the engine's saves are a get then a compare-and-swap.
+    g.bench_function("sled get+cas", |b| {
+        b.iter(|| {
+            let k = next();
+            let old = tree.get(&k).unwrap();
+            tree.compare_and_swap(&k, old, Some(value.clone()))
+                .unwrap()
+                .unwrap()
+        })
+    });
     let mut n = 0u64;
     g.bench_function("sled insert", |b| {
         b.iter(|| {

@@ -109,6 +109,12 @@ impl Record {
         Ok(Record { header, raw })
     }
 
+    /// A record from a header and the bytes `encode` made of it (no
+    /// checks: for the writer that just encoded them).
+    pub(crate) fn from_parts(header: Header, raw: IVec) -> Record {
+        Record { header, raw }
+    }
+
     /// Encodes a header and already-encoded data into record bytes.
     pub fn encode(header: &Header, data: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(HEADER_LEN + data.len());

@@ -346,6 +346,11 @@ impl Session {
         let Some(key) = self.key.clone() else {
             return self.create();
         };
+        if self.seen.is_some() && !self.delta.is_data_unchanged() {
+            // Our data is what we loaded plus the delta: let the store write
+            // it as is when nothing changed in between.
+            self.delta.full = Some(encode_data(&self.data));
+        }
         let ctx = self.engine.write_ctx();
         let rec = self
             .engine

@@ -8,7 +8,7 @@ use std::ops::Bound;
 use parking_lot::{Mutex, RwLock};
 use sled::IVec;
 
-use super::trees::{time_prefix, Entry, Swap, TreeStore, Trees};
+use super::trees::{time_prefix, Entry, KeyLocks, Swap, TreeStore, Trees};
 use crate::error::Result;
 
 /// The in-memory store.
@@ -19,6 +19,7 @@ pub type MemoryStore = TreeStore<MemoryTrees>;
 pub struct MemoryTrees {
     sessions: RwLock<HashMap<Vec<u8>, IVec>>,
     expiry: Mutex<BTreeSet<Vec<u8>>>,
+    locks: KeyLocks,
 }
 
 impl TreeStore<MemoryTrees> {
@@ -52,8 +53,19 @@ impl Trees for MemoryTrees {
         Ok(Ok(()))
     }
 
+    fn insert(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.sessions
+            .write()
+            .insert(key.to_vec(), IVec::from(value));
+        Ok(())
+    }
+
     fn remove(&self, key: &[u8]) -> Result<Option<IVec>> {
         Ok(self.sessions.write().remove(key))
+    }
+
+    fn locks(&self) -> &KeyLocks {
+        &self.locks
     }
 
     fn index_insert(&self, entry: &Entry) -> Result<()> {

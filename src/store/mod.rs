@@ -14,7 +14,7 @@ use rmpv::Value;
 
 pub use self::memory::{MemoryStore, MemoryTrees};
 pub use self::sled::{SledOptions, SledStore, SledTrees};
-pub use self::trees::{entry, parse_entry, Entry, Swap, TreeStore, Trees, ENTRY_LEN};
+pub use self::trees::{entry, parse_entry, Entry, KeyLocks, Swap, TreeStore, Trees, ENTRY_LEN};
 
 use crate::error::Result;
 use crate::expiry::Expiry;
@@ -34,6 +34,12 @@ pub struct Delta {
     pub set: BTreeMap<String, Value>,
     /// A new expiry policy, if it changed.
     pub expiry: Option<Expiry>,
+    /// Optionally, the whole encoded data that results from applying this
+    /// delta to the data of the record passed as `seen` to
+    /// [`Store::save`]. When the stored record is still `seen`, the store
+    /// writes this instead of decoding and re-applying; otherwise it is
+    /// ignored.
+    pub full: Option<Vec<u8>>,
 }
 
 impl Delta {
@@ -82,7 +88,7 @@ pub struct Sweep {
 /// Counters a store keeps about itself.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StoreStats {
-    /// Writes (insert, compare-and-swap, remove) to the sessions tree.
+    /// Writes (insert, overwrite, remove) to the sessions tree.
     pub record_writes: u64,
     /// Writes to the expiry index.
     pub index_writes: u64,

@@ -15,7 +15,7 @@ use std::sync::{Arc, Weak};
 use parking_lot::Mutex;
 use sled::IVec;
 
-use super::trees::{time_prefix, Entry, Swap, TreeStore, Trees};
+use super::trees::{time_prefix, Entry, KeyLocks, Swap, TreeStore, Trees};
 use crate::error::{Error, Result};
 
 /// The durable store (the default): sled trees `sessions` and `expiry`.
@@ -36,6 +36,7 @@ pub struct SledOptions {
 struct SharedDb {
     db: sled::Db,
     path: PathBuf,
+    locks: KeyLocks,
     // Held (and so locked) for as long as the database is open.
     _lock: File,
 }
@@ -85,6 +86,7 @@ fn open_shared(path: &Path, opts: &SledOptions) -> Result<Arc<SharedDb>> {
     let shared = Arc::new(SharedDb {
         db,
         path: canonical.clone(),
+        locks: KeyLocks::new(),
         _lock: lock,
     });
     map.retain(|_, w| w.strong_count() > 0);
@@ -144,8 +146,17 @@ impl Trees for SledTrees {
             .map_err(|e| e.current))
     }
 
+    fn insert(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.sessions.insert(key, value)?;
+        Ok(())
+    }
+
     fn remove(&self, key: &[u8]) -> Result<Option<IVec>> {
         Ok(self.sessions.remove(key)?)
+    }
+
+    fn locks(&self) -> &KeyLocks {
+        &self.shared.locks
     }
 
     fn index_insert(&self, entry: &Entry) -> Result<()> {
