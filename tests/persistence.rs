@@ -110,3 +110,22 @@ fn a_path_held_by_another_process_is_locked() {
     let engine = Engine::open(sessile::Config::new(&path).reaper_interval(None)).unwrap();
     assert_eq!(engine.store().len().unwrap(), 1);
 }
+
+#[test]
+fn closing_and_reopening_at_once_never_reports_a_lock() {
+    // sled lets go of its file lock from background threads after the last
+    // handle is dropped; an immediate reopen in the same process must wait
+    // for that rather than fail with `Locked`.
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let mut keys = Vec::new();
+    for _ in 0..20 {
+        let engine = Engine::open(config(&dir, &clock)).unwrap();
+        keys.push(saved_session(&engine, &[("n", keys.len() as i64)]));
+        drop(engine);
+    }
+    let engine = Engine::open(config(&dir, &clock)).unwrap();
+    for (i, k) in keys.iter().enumerate() {
+        assert_eq!(engine.session(k).get::<i64>("n").unwrap(), Some(i as i64));
+    }
+}

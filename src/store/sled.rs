@@ -11,6 +11,7 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use sled::IVec;
@@ -41,6 +42,11 @@ struct SharedDb {
     _lock: File,
 }
 
+/// How long `open` waits for this process's previous handle on a path to be
+/// released by sled's background threads, and how often it looks.
+const RELEASE_WAIT: Duration = Duration::from_secs(5);
+const RELEASE_POLL: Duration = Duration::from_millis(2);
+
 static OPEN: Mutex<Option<HashMap<PathBuf, Weak<SharedDb>>>> = Mutex::new(None);
 
 fn io_err(path: &Path, source: std::io::Error) -> Error {
@@ -70,19 +76,28 @@ fn open_shared(path: &Path, opts: &SledOptions) -> Result<Arc<SharedDb>> {
         Err(TryLockError::WouldBlock) => return Err(Error::Locked { path: canonical }),
         Err(TryLockError::Error(e)) => return Err(io_err(&lock_path, e)),
     }
-    let db = sled::Config::new()
+    let config = sled::Config::new()
         .path(&canonical)
         .cache_capacity(opts.cache_capacity)
-        .flush_every_ms(opts.flush_every_ms)
-        .open()
-        .map_err(|e| match e {
-            sled::Error::Io(ref io) if io.to_string().contains("could not acquire lock") => {
-                Error::Locked {
-                    path: canonical.clone(),
+        .flush_every_ms(opts.flush_every_ms);
+    // We hold `sessile.lock`, so no other process has the directory. If
+    // sled still reports its own lock busy, it is this process's previous
+    // handle: sled's background threads let go of the file shortly after
+    // the last `Db` is dropped. Wait for that, within a bound.
+    let mut waited = Duration::ZERO;
+    let db = loop {
+        match config.open() {
+            Ok(db) => break db,
+            Err(sled::Error::Io(ref io)) if io.to_string().contains("could not acquire lock") => {
+                if waited >= RELEASE_WAIT {
+                    return Err(Error::Locked { path: canonical });
                 }
+                std::thread::sleep(RELEASE_POLL);
+                waited += RELEASE_POLL;
             }
-            e => Error::Storage(e),
-        })?;
+            Err(e) => return Err(Error::Storage(e)),
+        }
+    };
     let shared = Arc::new(SharedDb {
         db,
         path: canonical.clone(),

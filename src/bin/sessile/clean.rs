@@ -1,0 +1,69 @@
+//! Deleting: `delete`, `clear-expired`, `flush-all`.
+
+use std::io::{self, Write};
+
+use sessile::{SessionKey, SledStore, Store};
+
+use crate::{for_each_record, now_ms, Failure, Outcome, PAGE};
+
+/// `sessile delete KEY`.
+pub fn delete(store: &SledStore, key: &SessionKey) -> Outcome {
+    if !store.delete(key)? {
+        return Err(Failure::Error(format!(
+            "no session {key} in {}",
+            store.path().display()
+        )));
+    }
+    store.flush()?;
+    let mut out = io::stdout().lock();
+    writeln!(out, "deleted {key}")?;
+    Ok(out.flush()?)
+}
+
+/// `sessile clear-expired`: the engine's sweep, run to the end.
+pub fn clear_expired(store: &SledStore, json: bool) -> Outcome {
+    // One instant for the whole run, as `Engine::clear_expired` does: the
+    // count is of sessions expired when the command started.
+    let now = now_ms();
+    let mut removed = 0usize;
+    loop {
+        let sweep = store.clear_expired(now, PAGE)?;
+        removed += sweep.removed;
+        if !sweep.more {
+            break;
+        }
+    }
+    store.flush()?;
+    let mut out = io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::json!({ "removed": removed }))?;
+    } else {
+        writeln!(out, "removed {removed} expired sessions")?;
+    }
+    Ok(out.flush()?)
+}
+
+/// `sessile flush-all --yes`: every record, then every index entry (the
+/// order the store's invariants ask for: entries go last).
+pub fn flush_all(store: &SledStore) -> Outcome {
+    let mut removed = 0usize;
+    for_each_record(store, |key, _| {
+        if store.remove_raw(key)?.is_some() {
+            removed += 1;
+        }
+        Ok(true)
+    })?;
+    loop {
+        let page = store.index_scan(None, PAGE)?;
+        if page.is_empty() {
+            break;
+        }
+        for entry in &page {
+            store.index_remove(entry)?;
+        }
+    }
+    store.flush()?;
+    let mut out = io::stdout().lock();
+    writeln!(out, "removed {removed} sessions")?;
+    Ok(out.flush()?)
+}

@@ -1,0 +1,643 @@
+//! The `sessile` command-line tool, run as a real binary on real databases
+//! in temporary directories. It guards what an operator relies on: an
+//! export imported into a fresh database gives back identical sessions
+//! (key, data bytes, expiry policy and deadline); `check` finds faults
+//! planted in the trees and `--repair` removes them; a database held by
+//! another process is refused with a message that names it; clear-expired
+//! counts what it removed; and the exit codes are the documented ones (0 ok,
+//! 1 error, 2 usage).
+//!
+//! Sessions are written by opening the store directly in the test process,
+//! which drops its handle before running the binary (one process per sled
+//! database). Expiry uses deadlines well in the past or the future of the
+//! real clock, since the binary reads the system clock.
+
+use std::fs::TryLockError;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::Value as Json;
+use sessile::{
+    decode_data, encode_data, index_entry, to_ms, Config, Data, Engine, Expiry, Record, SessionKey,
+    SledOptions, SledStore, Store, Value, WriteCtx,
+};
+
+const DAY_MS: i64 = 86_400_000;
+
+fn now() -> i64 {
+    to_ms(SystemTime::now())
+}
+
+/// A valid session key made from a number, so tests can name sessions.
+fn key(n: u64) -> SessionKey {
+    SessionKey::parse(&format!("{n:032}")).unwrap()
+}
+
+fn open(db: &Path) -> SledStore {
+    let opts = SledOptions {
+        cache_capacity: 8 * 1024 * 1024,
+        flush_every_ms: None,
+    };
+    SledStore::open(db, &opts).unwrap()
+}
+
+/// Runs `f` on the store opened in this process, then closes it so that
+/// the binary can open the database.
+fn with_store<T>(db: &Path, f: impl FnOnce(&SledStore) -> T) -> T {
+    let store = open(db);
+    let out = f(&store);
+    store.flush().unwrap();
+    drop(store);
+    released(db);
+    out
+}
+
+/// Waits until this process no longer holds the database. sled closes its
+/// file (and so drops its lock) when its last background write finishes,
+/// which may be a moment after the handle is dropped; a child started
+/// sooner would find the database held.
+fn released(db: &Path) {
+    let file = std::fs::File::open(db.join("db")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match file.try_lock() {
+            // Unlocked again when `file` closes.
+            Ok(()) => return,
+            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(1))
+            }
+            Err(e) => panic!("{} is still held: {e}", db.display()),
+        }
+    }
+}
+
+fn ctx() -> WriteCtx {
+    WriteCtx {
+        now_ms: now(),
+        default_age_s: 1_209_600,
+        max_record_size: 1 << 20,
+    }
+}
+
+fn data(pairs: &[(&str, Value)]) -> Vec<u8> {
+    let d: Data = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    encode_data(&d)
+}
+
+/// Writes one session with raw MessagePack data bytes.
+fn put(store: &SledStore, k: &SessionKey, bytes: &[u8], expiry: Expiry) {
+    store.create(k, bytes, expiry, &ctx()).unwrap().unwrap();
+}
+
+/// Every stored record, decoded: key → (policy, deadline, data bytes).
+fn dump(db: &Path) -> Vec<(Vec<u8>, Expiry, i64, Vec<u8>)> {
+    with_store(db, |store| {
+        let mut all = Vec::new();
+        for (k, raw) in store.scan(None, usize::MAX).unwrap() {
+            let rec = Record::decode(raw).unwrap();
+            let h = *rec.header();
+            all.push((k.to_vec(), h.expiry, h.expires_at_ms, rec.data().to_vec()));
+        }
+        all
+    })
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn finish(out: Output) -> Run {
+    Run {
+        code: out
+            .status
+            .code()
+            .expect("the binary was killed by a signal"),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+fn sessile(db: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_sessile"))
+        .args(args)
+        .arg("--db")
+        .arg(db)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    finish(out)
+}
+
+fn sessile_with_stdin(db: &Path, args: &[&str], input: &[u8]) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sessile"))
+        .args(args)
+        .arg("--db")
+        .arg(db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    finish(child.wait_with_output().unwrap())
+}
+
+fn json(text: &str) -> Json {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    db: PathBuf,
+    root: PathBuf,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    Fixture {
+        db: root.join("sessions.db"),
+        root,
+        _dir: dir,
+    }
+}
+
+/// Sessions of every expiry policy, with every kind of MessagePack value,
+/// including bytes the readable JSON cannot carry exactly.
+fn varied_sessions(db: &Path) {
+    with_store(db, varied_sessions_in);
+}
+
+fn varied_sessions_in(store: &SledStore) {
+    let soon = now() + DAY_MS;
+    let nested = Value::Map(vec![
+        (Value::from(1), Value::from("int key")),
+        (
+            Value::Nil,
+            Value::Array(vec![Value::from(true), Value::Nil]),
+        ),
+    ]);
+    put(
+        store,
+        &key(1),
+        &data(&[
+            ("user_id", Value::from(42)),
+            ("name", Value::from("Zoë ✓")),
+            ("avatar", Value::Binary(vec![0, 159, 146, 150, 255])),
+            ("ext", Value::Ext(7, vec![1, 2, 3])),
+            ("ratio", Value::F32(1.5)),
+            ("nan", Value::F64(f64::NAN)),
+            ("big", Value::from(u64::MAX)),
+            ("small", Value::from(i64::MIN)),
+            ("nested", nested),
+        ]),
+        Expiry::Default,
+    );
+    put(
+        store,
+        &key(2),
+        &data(&[("cart", Value::from(vec![Value::from(1)]))]),
+        Expiry::BrowserClose,
+    );
+    put(store, &key(3), &data(&[]), Expiry::Seconds(300));
+    put(
+        store,
+        &key(4),
+        &data(&[("x", Value::from(1))]),
+        Expiry::At(soon),
+    );
+    // Already expired, not swept: exported and imported as it is.
+    put(
+        store,
+        &key(5),
+        &data(&[("old", Value::from(1))]),
+        Expiry::At(now() - DAY_MS),
+    );
+    // A string that is not UTF-8, and an int16-encoded 1 (MessagePack
+    // allows wider encodings than needed): only exact bytes keep these.
+    put(
+        store,
+        &key(6),
+        &[
+            0x82, 0xa1, b's', 0xa2, 0xff, 0xfe, 0xa1, b'w', 0xd1, 0x00, 0x01,
+        ],
+        Expiry::Seconds(-5),
+    );
+}
+
+#[test]
+fn export_then_import_into_a_fresh_database_gives_identical_sessions() {
+    let f = fixture();
+    varied_sessions(&f.db);
+    let file = f.root.join("sessions.jsonl");
+    let fresh = f.root.join("fresh.db");
+
+    let out = sessile(&f.db, &["export", file.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("exported 6 sessions"), "{}", out.stdout);
+    // Not a terminal: no progress bar, nothing on stderr.
+    assert_eq!(out.stderr, "");
+
+    let out = sessile(&fresh, &["import", file.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("imported 6 sessions, skipped 0"),
+        "{}",
+        out.stdout
+    );
+
+    let (a, b) = (dump(&f.db), dump(&fresh));
+    assert_eq!(a.len(), 6);
+    assert_eq!(a, b);
+
+    // Importing again changes nothing: every key exists, none is bad.
+    let out = sessile(&fresh, &["import", file.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("imported 0 sessions, skipped 6"));
+    assert_eq!(out.stderr.matches("already exists").count(), 6);
+    assert_eq!(dump(&fresh), a);
+
+    // The imported database passes its own check.
+    let out = sessile(&fresh, &["check"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+}
+
+#[test]
+fn export_to_stdout_is_readable_json_lines_and_imports_from_stdin() {
+    let f = fixture();
+    varied_sessions(&f.db);
+    let out = sessile(&f.db, &["export", "-"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("exported 6 sessions to stdout"));
+    let lines: Vec<Json> = out.stdout.lines().map(json).collect();
+    assert_eq!(lines.len(), 6);
+
+    let first = &lines[0];
+    assert_eq!(first["key"], key(1).as_str());
+    assert_eq!(first["expiry"]["policy"], "default");
+    assert_eq!(first["data"]["user_id"], 42);
+    assert_eq!(first["data"]["name"], "Zoë ✓");
+    assert_eq!(first["data"]["avatar"]["$base64"], "AJ+Slv8=");
+    assert_eq!(first["data"]["ext"]["$ext"]["type"], 7);
+    assert_eq!(first["data"]["nested"]["1"], "int key");
+    assert_eq!(first["data"]["nan"], Json::Null);
+    assert!(first["msgpack"].is_string());
+    assert_eq!(lines[2]["expiry"]["seconds"], 300);
+    assert!(lines[3]["expires_at"].as_str().unwrap().ends_with('Z'));
+
+    let fresh = f.root.join("fresh.db");
+    let imported = sessile_with_stdin(&fresh, &["import", "-"], out.stdout.as_bytes());
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    assert_eq!(dump(&fresh), dump(&f.db));
+}
+
+#[test]
+fn import_reports_bad_lines_by_number_and_keeps_the_good_ones() {
+    let f = fixture();
+    let soon = now() + DAY_MS;
+    let good = |n: u64| {
+        format!(
+            r#"{{"key":"{}","expiry":{{"policy":"at","at_ms":{soon}}},"expires_at_ms":{soon},"data":{{"n":{n},"blob":{{"$base64":"AQI="}}}}}}"#,
+            key(n)
+        )
+    };
+    let lines = [
+        good(1),
+        "{not json".to_string(),
+        r#"{"key":"short","expiry":{"policy":"default"},"expires_at_ms":1,"data":{}}"#.into(),
+        format!(
+            r#"{{"key":"{}","expiry":{{"policy":"default"}},"expires_at_ms":1,"msgpack":"!!"}}"#,
+            key(4)
+        ),
+        String::new(),
+        format!(
+            r#"{{"key":"{}","expiry":{{"policy":"sometimes"}},"expires_at_ms":1,"data":{{}}}}"#,
+            key(6)
+        ),
+        format!(
+            r#"{{"key":"{}","expiry":{{"policy":"at","at_ms":5}},"expires_at_ms":6,"data":{{}}}}"#,
+            key(7)
+        ),
+        format!(
+            r#"{{"key":"{}","expiry":{{"policy":"default"}},"expires_at_ms":1}}"#,
+            key(8)
+        ),
+        good(9),
+    ];
+    let file = f.root.join("in.jsonl");
+    std::fs::write(&file, lines.join("\n")).unwrap();
+
+    let out = sessile(&f.db, &["import", file.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "bad lines make the import fail");
+    assert!(
+        out.stdout
+            .contains("imported 2 sessions, skipped 0 already present, 6 bad lines"),
+        "{}",
+        out.stdout
+    );
+    for n in [2, 3, 4, 6, 7, 8] {
+        assert!(
+            out.stderr.contains(&format!("line {n}: ")),
+            "line {n} not reported:\n{}",
+            out.stderr
+        );
+    }
+    assert!(!out.stderr.contains("line 1:") && !out.stderr.contains("line 9:"));
+
+    let all = dump(&f.db);
+    assert_eq!(all.len(), 2);
+    let (k, expiry, at, bytes) = &all[1];
+    assert_eq!(k, key(9).as_bytes());
+    assert_eq!((*expiry, *at), (Expiry::At(soon), soon));
+    let d = decode_data(bytes).unwrap();
+    assert_eq!(d["n"], Value::from(9));
+    assert_eq!(d["blob"], Value::Binary(vec![1, 2]));
+}
+
+#[test]
+fn check_finds_planted_faults_and_repair_fixes_them() {
+    let f = fixture();
+    let later = now() + DAY_MS;
+    with_store(&f.db, |store| {
+        for n in 1..=5 {
+            put(
+                store,
+                &key(n),
+                &data(&[("n", Value::from(n))]),
+                Expiry::At(later),
+            );
+        }
+        // 2: its record loses its index entry (nothing would sweep it).
+        store
+            .index_remove(&index_entry(later, key(2).as_bytes()))
+            .unwrap();
+        // 3: its index entry loses its record.
+        store.remove_raw(key(3).as_bytes()).unwrap();
+        // 6: data that passes the checksum but is not a map.
+        put(store, &key(6), &[0x01], Expiry::At(later));
+    });
+    {
+        // Behind the store's back, with sled itself: 5's bytes damaged on
+        // disk (checksum mismatch), and an index entry of the wrong length.
+        let db = sled::Config::new().path(&f.db).open().unwrap();
+        let sessions = db.open_tree("sessions").unwrap();
+        let mut raw = sessions.get(key(5).as_bytes()).unwrap().unwrap().to_vec();
+        *raw.last_mut().unwrap() ^= 0xff;
+        sessions.insert(key(5).as_bytes(), raw).unwrap();
+        db.open_tree("expiry")
+            .unwrap()
+            .insert(b"short", &[])
+            .unwrap();
+        db.flush().unwrap();
+        drop((sessions, db));
+        released(&f.db);
+    }
+
+    let out = sessile(&f.db, &["check"]);
+    assert_eq!(out.code, 1, "faults found make check fail");
+    let report = &out.stdout;
+    let has = |text: &str| assert!(report.contains(text), "no {text:?} in:\n{report}");
+    has("damaged records:              2");
+    has("records without index entry:  1");
+    has("malformed index entries:      1");
+    has("index entries without record: 1");
+    has(&format!("damaged record {}: checksum", key(5)));
+    has(&format!("damaged record {}: session data", key(6)));
+    has(&format!("record without index entry: {}", key(2)));
+    has(&format!("index entry without record: {}", key(3)));
+    has("malformed index entry short");
+    // The entry without a record is harmless: not one of the faults.
+    has("4 faults");
+
+    // Export writes the readable sessions and reports the damaged ones.
+    let file = f.root.join("out.jsonl");
+    let out = sessile(&f.db, &["export", file.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "damaged records make export fail");
+    assert!(out.stdout.contains("exported 3 sessions"), "{}", out.stdout);
+    assert_eq!(out.stderr.matches("damaged record ").count(), 2);
+
+    let out = sessile(&f.db, &["check", "--repair"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(out.stdout.contains("(entry filed)"));
+
+    let out = sessile(&f.db, &["check"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(out.stdout.contains("no faults"));
+    assert!(out.stdout.contains("index entries without record: 0"));
+    let keys: Vec<Vec<u8>> = dump(&f.db).into_iter().map(|r| r.0).collect();
+    assert_eq!(
+        keys,
+        [1, 2, 4].map(|n| key(n).as_bytes().to_vec()).to_vec(),
+        "the healthy sessions stay, the damaged ones go"
+    );
+}
+
+#[test]
+fn entries_the_lazy_index_leaves_behind_are_reported_but_not_faults() {
+    let f = fixture();
+    with_store(&f.db, |store| {
+        put(store, &key(1), &data(&[]), Expiry::Seconds(3600));
+        // Shortening the deadline files an earlier entry and leaves the
+        // old one; deleting the session then leaves that one behind.
+        let shorter = sessile::Delta {
+            expiry: Some(Expiry::Seconds(60)),
+            ..Default::default()
+        };
+        store.save(&key(1), &shorter, None, &ctx()).unwrap();
+        assert!(store.delete(&key(1)).unwrap());
+    });
+    let out = sessile(&f.db, &["check"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(out.stdout.contains("index entries without record: 1"));
+    assert!(out.stdout.contains("no faults"));
+    let out = sessile(&f.db, &["check", "--repair"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let stats = json(&sessile(&f.db, &["stats", "--json"]).stdout);
+    assert_eq!(stats["index_entries"], 0);
+}
+
+#[test]
+fn a_database_held_by_another_process_is_refused_with_a_clear_message() {
+    let f = fixture();
+    let engine = Engine::open(Config::new(&f.db).reaper_interval(None)).unwrap();
+    let canonical = f.db.canonicalize().unwrap();
+    for args in [&["stats"][..], &["list"], &["import", "-"]] {
+        let out = sessile(&f.db, args);
+        assert_eq!(out.code, 1, "{args:?}");
+        assert!(
+            out.stderr.contains(&canonical.display().to_string()),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("held by another process"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(out.stdout, "");
+    }
+    drop(engine);
+    released(&f.db);
+    assert_eq!(sessile(&f.db, &["stats"]).code, 0, "free once released");
+}
+
+#[test]
+fn clear_expired_removes_only_expired_sessions_and_prints_how_many() {
+    let f = fixture();
+    with_store(&f.db, |store| {
+        for n in 1..=3 {
+            put(store, &key(n), &data(&[]), Expiry::At(now() - DAY_MS));
+        }
+        for n in 4..=5 {
+            put(store, &key(n), &data(&[]), Expiry::Seconds(3600));
+        }
+    });
+    let stats = json(&sessile(&f.db, &["stats", "--json"]).stdout);
+    assert_eq!(stats["sessions"], 5);
+    assert_eq!(stats["expired"], 3);
+    assert_eq!(stats["live"], 2);
+    assert_eq!(stats["index_entries"], 5);
+    assert_eq!(stats["format_version"], 1);
+    assert!(stats["disk_bytes"].as_u64().unwrap() > 0);
+
+    let listed = sessile(&f.db, &["list", "--expired"]);
+    assert_eq!(listed.stdout.lines().count(), 3);
+    assert!(listed.stdout.lines().all(|l| l.ends_with("\texpired")));
+
+    let out = sessile(&f.db, &["clear-expired"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "removed 3 expired sessions\n");
+    let out = sessile(&f.db, &["clear-expired", "--json"]);
+    assert_eq!(json(&out.stdout)["removed"], 0);
+
+    let stats = json(&sessile(&f.db, &["stats", "--json"]).stdout);
+    assert_eq!(
+        (stats["sessions"].as_u64(), stats["expired"].as_u64()),
+        (Some(2), Some(0))
+    );
+    assert_eq!(stats["index_entries"], 2);
+}
+
+#[test]
+fn get_and_list_show_sessions_as_json() {
+    let f = fixture();
+    varied_sessions(&f.db);
+
+    let got = json(&sessile(&f.db, &["get", key(1).as_str()]).stdout);
+    assert_eq!(got["data"]["avatar"]["$base64"], "AJ+Slv8=");
+    assert_eq!(got["expiry"]["policy"], "default");
+    assert_eq!(got["browser_close"], Json::Null);
+    assert_eq!(got["expired"], false);
+    let got = json(&sessile(&f.db, &["get", key(2).as_str()]).stdout);
+    assert_eq!(got["browser_close"], true);
+    let got = json(&sessile(&f.db, &["get", key(5).as_str()]).stdout);
+    assert_eq!(got["expired"], true);
+    assert_eq!(got["browser_close"], false);
+
+    let listed = json(&sessile(&f.db, &["list", "--json", "--limit", "4"]).stdout);
+    let items = listed.as_array().unwrap();
+    assert_eq!(items.len(), 4);
+    assert_eq!(items[2]["key"], key(3).as_str());
+    assert_eq!(items[2]["expiry"]["seconds"], 300);
+    assert_eq!(items[0]["state"], "live");
+    let listed = json(&sessile(&f.db, &["list", "--json", "--expired"]).stdout);
+    assert_eq!(listed.as_array().unwrap().len(), 2, "5 and 6 are expired");
+    assert_eq!(sessile(&f.db, &["list", "--limit", "0"]).stdout, "");
+}
+
+#[test]
+fn exit_codes_are_0_ok_1_error_2_usage() {
+    let f = fixture();
+    with_store(&f.db, |store| {
+        put(store, &key(1), &data(&[]), Expiry::Default);
+        put(store, &key(2), &data(&[]), Expiry::Default);
+    });
+    let code = |args: &[&str]| sessile(&f.db, args).code;
+
+    assert_eq!(code(&["--help"]), 0);
+    assert_eq!(code(&["stats"]), 0);
+    // Usage: no command, an unknown one, a malformed key, a missing --yes.
+    assert_eq!(code(&[]), 2);
+    assert_eq!(code(&["frobnicate"]), 2);
+    assert_eq!(code(&["get", "NOT-A-KEY"]), 2);
+    assert_eq!(code(&["list", "--limit", "-1"]), 2);
+    let out = sessile(&f.db, &["flush-all"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("--yes"), "{}", out.stderr);
+    assert_eq!(dump(&f.db).len(), 2, "nothing deleted without --yes");
+
+    // Errors: an unknown key, a missing database (which is not created).
+    let out = sessile(&f.db, &["get", key(9).as_str()]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.starts_with("sessile: no session"),
+        "{}",
+        out.stderr
+    );
+    let missing = f.root.join("missing.db");
+    let out = sessile(&missing, &["stats"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("no database at"), "{}", out.stderr);
+    assert!(!missing.exists());
+    assert_eq!(code(&["import", "/nonexistent/file.jsonl"]), 1);
+
+    assert_eq!(code(&["delete", key(1).as_str()]), 0);
+    assert_eq!(code(&["delete", key(1).as_str()]), 1, "already gone");
+
+    let out = sessile(&f.db, &["flush-all", "--yes"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "removed 1 sessions\n");
+    let stats = json(&sessile(&f.db, &["stats", "--json"]).stdout);
+    assert_eq!(
+        (stats["sessions"].as_u64(), stats["index_entries"].as_u64()),
+        (Some(0), Some(0))
+    );
+}
+
+/// Not a test: builds a database for measuring export and import at scale
+/// (docs/CLI.md, "Memory"). Run with
+/// `SESSILE_BENCH_DB=/tmp/big.db cargo test --release --test cli -- --ignored --nocapture`;
+/// `SESSILE_BENCH_SESSIONS` sets the count (default 1 000 000).
+#[test]
+#[ignore = "builds a large database for the export/import measurement"]
+fn build_database_for_the_export_import_measurement() {
+    let Ok(db) = std::env::var("SESSILE_BENCH_DB") else {
+        eprintln!("set SESSILE_BENCH_DB to the database directory to build");
+        return;
+    };
+    let n: u64 = std::env::var("SESSILE_BENCH_SESSIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
+    let store = open(Path::new(&db));
+    let ctx = ctx();
+    for i in 0..n {
+        // A typical logged-in Django session, about 200 bytes.
+        let bytes = data(&[
+            ("_auth_user_id", Value::from(i.to_string())),
+            (
+                "_auth_user_backend",
+                Value::from("django.contrib.auth.backends.ModelBackend"),
+            ),
+            ("_auth_user_hash", Value::from(format!("{i:064x}"))),
+            ("cart", Value::from(vec![Value::from(i), Value::from(7)])),
+            ("seen", Value::Binary(i.to_be_bytes().to_vec())),
+        ]);
+        let expiry = match i % 4 {
+            0 => Expiry::Default,
+            1 => Expiry::BrowserClose,
+            2 => Expiry::Seconds(3600),
+            _ => Expiry::At(ctx.now_ms + DAY_MS),
+        };
+        store.create(&key(i), &bytes, expiry, &ctx).unwrap();
+    }
+    store.flush().unwrap();
+    eprintln!("{n} sessions in {db}");
+}
