@@ -47,6 +47,17 @@ struct SharedDb {
 const RELEASE_WAIT: Duration = Duration::from_secs(5);
 const RELEASE_POLL: Duration = Duration::from_millis(2);
 
+impl Drop for SharedDb {
+    fn drop(&mut self) {
+        // Forget closed databases, so the registry does not grow with every
+        // path ever opened. (Never dropped while `OPEN` is held: the
+        // registry holds only weak references.)
+        if let Some(map) = OPEN.lock().as_mut() {
+            map.retain(|_, w| w.strong_count() > 0);
+        }
+    }
+}
+
 static OPEN: Mutex<Option<HashMap<PathBuf, Weak<SharedDb>>>> = Mutex::new(None);
 
 fn io_err(path: &Path, source: std::io::Error) -> Error {

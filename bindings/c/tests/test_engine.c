@@ -1,0 +1,225 @@
+/*
+ * Engines: opening on disk and in memory, sharing and locking a directory,
+ * durability across close and reopen, the manual clock, and what a closed
+ * engine answers.
+ */
+#include "harness.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+static const uint8_t DATA[] = {0x81, 0xa4, 'u', 's', 'e', 'r', 0xa5, 'a', 'l', 'i', 'c', 'e'};
+static const sessile_expiry DEFAULT_EXPIRY = {SESSILE_EXPIRY_KIND_DEFAULT, 0};
+
+static sessile_result open_disk(const char *dir, sessile_engine **out) {
+    sessile_options *o = NULL;
+    sessile_result rc = sessile_options_new(&o);
+    if (rc != SESSILE_RESULT_OK) return rc;
+    /* Small cache, no background flusher or sweeper: fewer threads keep
+     * valgrind runs quick (sessions_survive_close_and_reopen flushes
+     * explicitly; default_options_... covers the background threads). */
+    sessile_options_set_cache_capacity(o, 1 << 20);
+    sessile_options_set_flush_every_ms(o, 0);
+    sessile_options_set_reaper_interval_ms(o, 0);
+    rc = sessile_engine_open(S(dir), o, out);
+    sessile_options_free(o);
+    return rc;
+}
+
+void test_sessions_survive_close_and_reopen(void) {
+    char dir[256];
+    make_temp_dir(dir, sizeof dir);
+    sessile_engine *e = NULL;
+    REQUIRE_OK(open_disk(dir, &e));
+    sessile_buf *key = NULL;
+    CHECK_OK(sessile_store_create(e, DATA, sizeof DATA, DEFAULT_EXPIRY, SESSILE_SAVE_DURABLE, &key));
+    CHECK_OK(sessile_engine_flush(e));
+    CHECK_OK(sessile_engine_close(e));
+    sessile_engine_free(e);
+
+    e = NULL;
+    REQUIRE_OK(open_disk(dir, &e));
+    sessile_buf *data = NULL;
+    sessile_expiry expiry;
+    int64_t at = 0;
+    CHECK_OK(sessile_store_load(e, (const char *)sessile_buf_data(key), sessile_buf_len(key), &data,
+                                &expiry, &at));
+    CHECK(buf_is(data, DATA, sizeof DATA));
+    CHECK(expiry.kind == SESSILE_EXPIRY_KIND_DEFAULT);
+    sessile_buf_free(data);
+    sessile_buf_free(key);
+    CHECK_OK(sessile_engine_close(e));
+    sessile_engine_free(e);
+    rm_tree(dir);
+}
+
+void test_default_options_open_a_database_with_its_sweeper(void) {
+    char dir[256];
+    make_temp_dir(dir, sizeof dir);
+    sessile_engine *e = NULL;
+    /* NULL options: every default, the background sweeper included. */
+    REQUIRE_OK(sessile_engine_open(S(dir), NULL, &e));
+    int64_t now = 0;
+    CHECK_OK(sessile_engine_now(e, &now));
+    CHECK(now > T0);
+    CHECK_RC(sessile_engine_advance_clock(e, 1000), SESSILE_RESULT_INVALID_ARGUMENT);
+    CHECK(last_error_has("manual_clock"));
+    CHECK_RC(sessile_engine_set_clock(e, 0), SESSILE_RESULT_INVALID_ARGUMENT);
+    /* Freeing without closing stops the sweeper and flushes as well. */
+    sessile_engine_free(e);
+    rm_tree(dir);
+}
+
+void test_one_directory_is_shared_within_a_process(void) {
+    char dir[256];
+    make_temp_dir(dir, sizeof dir);
+    sessile_engine *a = NULL, *b = NULL;
+    REQUIRE_OK(open_disk(dir, &a));
+    CHECK_OK(open_disk(dir, &b));
+    sessile_buf *key = NULL;
+    CHECK_OK(sessile_store_create(a, DATA, sizeof DATA, DEFAULT_EXPIRY, 0, &key));
+    bool exists = false;
+    CHECK_OK(sessile_store_exists(b, (const char *)sessile_buf_data(key), sessile_buf_len(key),
+                                  &exists));
+    CHECK(exists);
+    sessile_buf_free(key);
+    sessile_engine_free(a);
+    sessile_engine_free(b);
+    rm_tree(dir);
+}
+
+void test_a_directory_held_elsewhere_is_locked(void) {
+    char dir[256], lock[300];
+    make_temp_dir(dir, sizeof dir);
+    /* sessile holds an exclusive flock on <dir>/sessile.lock while open;
+     * another process would hold it the same way. */
+    snprintf(lock, sizeof lock, "%s/sessile.lock", dir);
+    int fd = open(lock, O_CREAT | O_RDWR, 0600);
+    CHECK(fd >= 0);
+    CHECK(flock(fd, LOCK_EX | LOCK_NB) == 0);
+    sessile_engine *e = SENTINEL;
+    CHECK_RC(open_disk(dir, &e), SESSILE_RESULT_LOCKED);
+    CHECK(e == SENTINEL);
+    CHECK(last_error_has("locked"));
+    close(fd);
+    e = NULL;
+    CHECK_OK(open_disk(dir, &e));
+    sessile_engine_free(e);
+    rm_tree(dir);
+}
+
+void test_unusable_paths_are_errors(void) {
+    char dir[256], file[300];
+    make_temp_dir(dir, sizeof dir);
+    snprintf(file, sizeof file, "%s/plain-file", dir);
+    FILE *f = fopen(file, "w");
+    CHECK(f != NULL);
+    if (f) fclose(f);
+    char under_file[400];
+    snprintf(under_file, sizeof under_file, "%s/db", file);
+    sessile_engine *e = SENTINEL;
+    CHECK_RC(open_disk(under_file, &e), SESSILE_RESULT_IO);
+    CHECK(e == SENTINEL);
+    CHECK_RC(sessile_engine_open(NULL, 0, NULL, &e), SESSILE_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(sessile_engine_open("", 0, NULL, &e), SESSILE_RESULT_INVALID_ARGUMENT);
+    CHECK(e == SENTINEL);
+    rm_tree(dir);
+}
+
+void test_the_manual_clock_moves_only_when_told(void) {
+    sessile_engine *e = memory_engine();
+    REQUIRE_OK(e ? SESSILE_RESULT_OK : SESSILE_RESULT_IO);
+    int64_t now = 0;
+    CHECK_OK(sessile_engine_now(e, &now));
+    CHECK(now == T0);
+    CHECK_OK(sessile_engine_advance_clock(e, 1500));
+    CHECK_OK(sessile_engine_now(e, &now));
+    CHECK(now == T0 + 1500);
+    CHECK_OK(sessile_engine_advance_clock(e, -500));
+    CHECK_OK(sessile_engine_now(e, &now));
+    CHECK(now == T0 + 1000);
+    CHECK_OK(sessile_engine_set_clock(e, 42));
+    CHECK_OK(sessile_engine_now(e, &now));
+    CHECK(now == 42);
+    sessile_engine_free(e);
+}
+
+void test_clear_expired_counts_what_it_deletes(void) {
+    sessile_engine *e = memory_engine();
+    REQUIRE_OK(e ? SESSILE_RESULT_OK : SESSILE_RESULT_IO);
+    sessile_expiry soon = {SESSILE_EXPIRY_KIND_SECONDS, 60};
+    sessile_expiry later = {SESSILE_EXPIRY_KIND_SECONDS, 600};
+    sessile_buf *k1 = NULL, *k2 = NULL, *k3 = NULL;
+    CHECK_OK(sessile_store_create(e, NULL, 0, soon, 0, &k1));
+    CHECK_OK(sessile_store_create(e, NULL, 0, soon, 0, &k2));
+    CHECK_OK(sessile_store_create(e, NULL, 0, later, 0, &k3));
+    uint64_t removed = 99;
+    CHECK_OK(sessile_engine_clear_expired(e, &removed));
+    CHECK(removed == 0);
+    CHECK_OK(sessile_engine_advance_clock(e, 61 * 1000));
+    CHECK_OK(sessile_engine_clear_expired(e, &removed));
+    CHECK(removed == 2);
+    bool exists = false;
+    CHECK_OK(sessile_store_exists(e, (const char *)sessile_buf_data(k3), SESSILE_KEY_LEN, &exists));
+    CHECK(exists);
+    sessile_buf_free(k1);
+    sessile_buf_free(k2);
+    sessile_buf_free(k3);
+    sessile_engine_free(e);
+}
+
+void test_a_closed_engine_answers_closed(void) {
+    sessile_engine *e = memory_engine();
+    REQUIRE_OK(e ? SESSILE_RESULT_OK : SESSILE_RESULT_IO);
+    sessile_session *before = NULL;
+    CHECK_OK(sessile_session_new(e, &before));
+    CHECK_OK(sessile_engine_close(e));
+
+    const char *key = "abcdefghijklmnopqrstuvwxyz012345";
+    sessile_session *s = SENTINEL;
+    sessile_buf *b = SENTINEL;
+    sessile_expiry ex = {SESSILE_EXPIRY_KIND_KEEP, 0};
+    int64_t i64 = 7;
+    uint64_t u64 = 7;
+    bool yes = false;
+    CHECK_RC(sessile_engine_close(e), SESSILE_RESULT_CLOSED);
+    CHECK_RC(sessile_engine_flush(e), SESSILE_RESULT_CLOSED);
+    CHECK_RC(sessile_engine_clear_expired(e, &u64), SESSILE_RESULT_CLOSED);
+    CHECK_RC(sessile_engine_now(e, &i64), SESSILE_RESULT_CLOSED);
+    CHECK_RC(sessile_engine_advance_clock(e, 1), SESSILE_RESULT_CLOSED);
+    CHECK_RC(sessile_engine_set_clock(e, 1), SESSILE_RESULT_CLOSED);
+    CHECK_RC(sessile_session_new(e, &s), SESSILE_RESULT_CLOSED);
+    CHECK_RC(sessile_session_open(e, S(key), &s), SESSILE_RESULT_CLOSED);
+    CHECK_RC(sessile_request_begin(e, NULL, 0, &s), SESSILE_RESULT_CLOSED);
+    CHECK_RC(sessile_store_load(e, S(key), &b, &ex, &i64), SESSILE_RESULT_CLOSED);
+    CHECK_RC(sessile_store_exists(e, S(key), &yes), SESSILE_RESULT_CLOSED);
+    CHECK_RC(sessile_store_create(e, NULL, 0, ex, 0, &b), SESSILE_RESULT_CLOSED);
+    CHECK_RC(sessile_store_save(e, S(key), NULL, 0, ex, 0), SESSILE_RESULT_CLOSED);
+    CHECK_RC(sessile_store_save_delta(e, S(key), NULL, 0, NULL, 0, ex, 0), SESSILE_RESULT_CLOSED);
+    CHECK_RC(sessile_store_touch(e, S(key), ex), SESSILE_RESULT_CLOSED);
+    CHECK_RC(sessile_store_delete(e, S(key)), SESSILE_RESULT_CLOSED);
+    CHECK(s == SENTINEL && b == SENTINEL && i64 == 7 && u64 == 7 && !yes);
+    CHECK(last_error_has("closed"));
+
+    /* A session made before the close keeps working, and is freed apart. */
+    CHECK_OK(sessile_session_set_json(before, S("still"), S("true")));
+    CHECK_OK(sessile_session_save(before, 0));
+    sessile_session_free(before);
+    sessile_engine_free(e);
+}
+
+void test_sessions_outlive_a_freed_engine(void) {
+    sessile_engine *e = memory_engine();
+    REQUIRE_OK(e ? SESSILE_RESULT_OK : SESSILE_RESULT_IO);
+    sessile_session *s = NULL;
+    REQUIRE_OK(sessile_session_new(e, &s));
+    sessile_engine_free(e);
+    CHECK_OK(sessile_session_set_json(s, S("a"), S("1")));
+    CHECK_OK(sessile_session_save(s, 0));
+    sessile_buf *json = NULL;
+    CHECK_OK(sessile_session_get_json(s, S("a"), &json));
+    CHECK(buf_is_str(json, "1"));
+    sessile_buf_free(json);
+    sessile_session_free(s);
+}

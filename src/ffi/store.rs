@@ -1,0 +1,459 @@
+//! The store level: what a framework adapter (a Django `SessionBase`
+//! subclass, an express-session `Store`) needs, keyed by session key.
+//! Session data crosses as one MessagePack map with string keys, the same
+//! bytes the database keeps.
+
+use std::ffi::c_char;
+
+use super::buf::sessile_buf;
+use super::engine::sessile_engine;
+use super::error::{sessile_result, Fail, FfiResult};
+use super::expiry::sessile_expiry;
+use super::key::{new_key, parse_key};
+use super::panic::boundary;
+use super::ptr::{arg_bytes, arg_out, arg_ref, to_c};
+use super::value::{decode_key_list, decode_map, encode_map};
+use crate::engine::Engine;
+use crate::error::{Error, Limit};
+use crate::expiry::Expiry;
+use crate::key::SessionKey;
+use crate::record::{encoded_len, Data};
+use crate::store::Delta;
+
+/// Save flag: when no live session has the key, create it under that key
+/// (express-session's `set`). Without it a save of a missing or expired
+/// session fails with `SESSILE_RESULT_SESSION_DELETED` and writes nothing:
+/// the default never brings back a session that a logout deleted.
+pub const SESSILE_SAVE_UPSERT: u32 = 1;
+/// Save flag: write the database to disk before returning, so the save
+/// survives a crash of the process or the machine.
+pub const SESSILE_SAVE_DURABLE: u32 = 2;
+/// Save flag, `sessile_store_save_delta` only: drop every stored key before
+/// applying the removals and the new values.
+pub const SESSILE_SAVE_CLEAR: u32 = 4;
+
+/// How many times a save with `SESSILE_SAVE_UPSERT` retries when another
+/// writer creates or deletes the same session between its steps.
+const UPSERT_ATTEMPTS: u32 = 8;
+/// How many fresh keys `sessile_store_create` tries.
+const CREATE_ATTEMPTS: u32 = 10;
+
+fn check_flags(flags: u32, allowed: u32) -> FfiResult {
+    if flags & !allowed != 0 {
+        return Err(Fail::invalid(format!(
+            "unknown or unsupported flag bits {:#x}",
+            flags & !allowed
+        )));
+    }
+    Ok(())
+}
+
+fn too_large(what: Limit, limit: usize, actual: usize) -> Fail {
+    Fail::from(Error::TooLarge {
+        what,
+        limit,
+        actual,
+    })
+}
+
+/// The limits a session enforces on each insert, applied to data that
+/// arrives whole.
+fn check_entries<'a>(
+    engine: &Engine,
+    entries: impl ExactSizeIterator<Item = (&'a String, &'a rmpv::Value)>,
+) -> FfiResult {
+    let cfg = engine.config();
+    if entries.len() > cfg.max_keys {
+        return Err(too_large(Limit::Keys, cfg.max_keys, entries.len()));
+    }
+    for (k, v) in entries {
+        if k.len() > cfg.max_data_key_len {
+            return Err(too_large(Limit::DataKey, cfg.max_data_key_len, k.len()));
+        }
+        let size = encoded_len(v);
+        if size > cfg.max_value_size {
+            return Err(too_large(Limit::Value, cfg.max_value_size, size));
+        }
+    }
+    Ok(())
+}
+
+/// Applies `delta` to the live session `key`; with `upsert`, creates the
+/// session from the delta when there is none.
+fn apply(engine: &Engine, key: &SessionKey, delta: &Delta, upsert: bool) -> FfiResult {
+    let store = engine.store();
+    for _ in 0..UPSERT_ATTEMPTS {
+        let ctx = engine.write_ctx();
+        match store.save(key, delta, None, &ctx) {
+            Ok(_) => return Ok(()),
+            Err(Error::SessionDeleted) if upsert => {
+                let mut data = Data::new();
+                delta.apply_to(&mut data);
+                let expiry = delta.expiry.unwrap_or_default();
+                if store
+                    .create(key, &encode_map(&data), expiry, &ctx)?
+                    .is_some()
+                {
+                    return Ok(());
+                }
+                // A live session appeared under the key meanwhile: the
+                // next round saves onto it.
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::SessionDeleted.into())
+}
+
+/// Loads the live session `(key, key_len)`.
+///
+/// On success `*data_out` receives a new buffer with the session data (a
+/// MessagePack map with string keys; free it with `sessile_buf_free`),
+/// `*expiry_out` its expiry policy, and `*expires_at_ms_out` the moment it
+/// expires (milliseconds since the Unix epoch). Loading never writes and
+/// never creates a session.
+///
+/// Returns `SESSILE_RESULT_OK`; `SESSILE_RESULT_NOT_FOUND` (no session, or
+/// it has expired); `SESSILE_RESULT_INVALID_KEY` (not 32 characters of
+/// `[a-z0-9]`: an adapter that took the key from a cookie treats this like
+/// NOT_FOUND); `SESSILE_RESULT_CORRUPT` (the stored record is damaged;
+/// also treat like NOT_FOUND); `SESSILE_RESULT_NULL_ARGUMENT`;
+/// `SESSILE_RESULT_TOO_LARGE`; `SESSILE_RESULT_CLOSED`; `SESSILE_RESULT_IO`;
+/// `SESSILE_RESULT_PANIC`.
+///
+/// Thread safety: thread-safe.
+///
+/// # Safety
+///
+/// `engine` must be NULL or a live engine handle; `(key, key_len)` must be
+/// readable (NULL is allowed when `key_len` is 0); each output must be NULL
+/// or valid for one write of its type.
+#[no_mangle]
+pub unsafe extern "C" fn sessile_store_load(
+    engine: *const sessile_engine,
+    key: *const c_char,
+    key_len: usize,
+    data_out: *mut *mut sessile_buf,
+    expiry_out: *mut sessile_expiry,
+    expires_at_ms_out: *mut i64,
+) -> sessile_result {
+    boundary(|| {
+        let engine = arg_ref!(engine)?;
+        let key = key.cast::<u8>();
+        let key = arg_bytes!(key, key_len)?;
+        let data_out = arg_out!(data_out)?;
+        let expiry_out = arg_out!(expiry_out)?;
+        let at_out = arg_out!(expires_at_ms_out)?;
+        let engine = engine.get()?;
+        let key = parse_key(key)?;
+        let rec = engine
+            .store()
+            .load(&key, engine.now_ms())?
+            .ok_or_else(|| Fail::new(sessile_result::NotFound, "no live session has this key"))?;
+        // The data part is checked as well: an adapter is promised a map.
+        crate::record::decode_data(rec.data()).map_err(|e| Fail::from(Error::Corrupt(e)))?;
+        let header = *rec.header();
+        data_out.write(to_c(sessile_buf::new(rec.data().to_vec())));
+        expiry_out.write(sessile_expiry::from_policy(header.expiry));
+        at_out.write(header.expires_at_ms);
+        Ok(())
+    })
+}
+
+/// Whether a live (stored, unexpired) session has the key `(key, key_len)`.
+/// On success `*exists_out` receives the answer.
+///
+/// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_INVALID_KEY`,
+/// `SESSILE_RESULT_NULL_ARGUMENT`, `SESSILE_RESULT_TOO_LARGE`,
+/// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_CORRUPT`, `SESSILE_RESULT_IO`,
+/// `SESSILE_RESULT_PANIC`.
+///
+/// Thread safety: thread-safe.
+///
+/// # Safety
+///
+/// `engine` must be NULL or a live engine handle; `(key, key_len)` must be
+/// readable (NULL is allowed when `key_len` is 0); `exists_out` must be NULL
+/// or valid for writing a `bool`.
+#[no_mangle]
+pub unsafe extern "C" fn sessile_store_exists(
+    engine: *const sessile_engine,
+    key: *const c_char,
+    key_len: usize,
+    exists_out: *mut bool,
+) -> sessile_result {
+    boundary(|| {
+        let engine = arg_ref!(engine)?;
+        let key = key.cast::<u8>();
+        let key = arg_bytes!(key, key_len)?;
+        let out = arg_out!(exists_out)?;
+        let engine = engine.get()?;
+        let key = parse_key(key)?;
+        out.write(engine.store().exists(&key, engine.now_ms())?);
+        Ok(())
+    })
+}
+
+/// Creates a session holding `(data, data_len)` (a MessagePack map with
+/// string keys; `(NULL, 0)` is the empty map) under a fresh random key,
+/// with the expiry policy `expiry` (`SESSILE_EXPIRY_KIND_KEEP` means
+/// `DEFAULT`). Django's `create()`. `flags` may hold
+/// `SESSILE_SAVE_DURABLE`.
+///
+/// On success `*key_out` receives a new buffer with the key (32 characters,
+/// NUL-terminated), freed with `sessile_buf_free`.
+///
+/// Returns `SESSILE_RESULT_OK`; `SESSILE_RESULT_INVALID_DATA` (not a
+/// MessagePack map with UTF-8 string keys, or trailing bytes);
+/// `SESSILE_RESULT_TOO_LARGE` (a data key, a value, the number of keys or
+/// the whole record over its configured limit);
+/// `SESSILE_RESULT_INVALID_ARGUMENT` (unknown expiry kind or flag);
+/// `SESSILE_RESULT_KEY_COLLISION`; `SESSILE_RESULT_NULL_ARGUMENT`;
+/// `SESSILE_RESULT_CLOSED`; `SESSILE_RESULT_IO` (with
+/// `SESSILE_SAVE_DURABLE`, the session may exist even though the flush
+/// failed); `SESSILE_RESULT_PANIC`. Nothing is written on error, except as
+/// just said.
+///
+/// Thread safety: thread-safe.
+///
+/// # Safety
+///
+/// `engine` must be NULL or a live engine handle; `(data, data_len)` must be
+/// readable (NULL is allowed when `data_len` is 0); `key_out` must be NULL
+/// or valid for writing one pointer.
+#[no_mangle]
+pub unsafe extern "C" fn sessile_store_create(
+    engine: *const sessile_engine,
+    data: *const u8,
+    data_len: usize,
+    expiry: sessile_expiry,
+    flags: u32,
+    key_out: *mut *mut sessile_buf,
+) -> sessile_result {
+    boundary(|| {
+        let engine = arg_ref!(engine)?;
+        let data = arg_bytes!(data, data_len)?;
+        let out = arg_out!(key_out)?;
+        check_flags(flags, SESSILE_SAVE_DURABLE)?;
+        let expiry = expiry.to_policy(true)?.unwrap_or(Expiry::Default);
+        let engine = engine.get()?;
+        let data = decode_map(data)?;
+        check_entries(&engine, data.iter())?;
+        let bytes = encode_map(&data);
+        for _ in 0..CREATE_ATTEMPTS {
+            let key = new_key();
+            let ctx = engine.write_ctx();
+            if engine.store().create(&key, &bytes, expiry, &ctx)?.is_some() {
+                if flags & SESSILE_SAVE_DURABLE != 0 {
+                    engine.flush()?;
+                }
+                out.write(to_c(sessile_buf::new(key.as_bytes().to_vec())));
+                return Ok(());
+            }
+        }
+        Err(Error::KeyCollision(CREATE_ATTEMPTS).into())
+    })
+}
+
+/// Replaces the whole data of session `(key, key_len)` with `(data,
+/// data_len)` (a MessagePack map with string keys; `(NULL, 0)` is the empty
+/// map) and sets its expiry policy to `expiry` (`SESSILE_EXPIRY_KIND_KEEP`
+/// keeps the stored one). The deadline is counted again from now.
+///
+/// `flags`: `SESSILE_SAVE_UPSERT` creates the session under this key when
+/// it does not exist (express-session's `set`); without it (Django's
+/// `save(must_create=False)` on an existing key) a missing or expired
+/// session is `SESSILE_RESULT_SESSION_DELETED` and nothing is written, so a
+/// session deleted by a logout elsewhere is never brought back.
+/// `SESSILE_SAVE_DURABLE` flushes to disk before returning.
+///
+/// Returns `SESSILE_RESULT_OK`; `SESSILE_RESULT_SESSION_DELETED`;
+/// `SESSILE_RESULT_INVALID_KEY`; `SESSILE_RESULT_INVALID_DATA`;
+/// `SESSILE_RESULT_TOO_LARGE`; `SESSILE_RESULT_INVALID_ARGUMENT` (unknown
+/// expiry kind or flag); `SESSILE_RESULT_CORRUPT` (the stored record is
+/// damaged: delete it first); `SESSILE_RESULT_NULL_ARGUMENT`;
+/// `SESSILE_RESULT_CLOSED`; `SESSILE_RESULT_IO`; `SESSILE_RESULT_PANIC`.
+///
+/// Thread safety: thread-safe; concurrent saves of one session are applied
+/// one after the other, never interleaved.
+///
+/// # Safety
+///
+/// `engine` must be NULL or a live engine handle; `(key, key_len)` and
+/// `(data, data_len)` must be readable (NULL is allowed with length 0).
+#[no_mangle]
+pub unsafe extern "C" fn sessile_store_save(
+    engine: *const sessile_engine,
+    key: *const c_char,
+    key_len: usize,
+    data: *const u8,
+    data_len: usize,
+    expiry: sessile_expiry,
+    flags: u32,
+) -> sessile_result {
+    boundary(|| {
+        let engine = arg_ref!(engine)?;
+        let key = key.cast::<u8>();
+        let key = arg_bytes!(key, key_len)?;
+        let data = arg_bytes!(data, data_len)?;
+        check_flags(flags, SESSILE_SAVE_UPSERT | SESSILE_SAVE_DURABLE)?;
+        let expiry = expiry.to_policy(true)?;
+        let engine = engine.get()?;
+        let key = parse_key(key)?;
+        let data = decode_map(data)?;
+        check_entries(&engine, data.iter())?;
+        let delta = Delta {
+            clear: true,
+            set: data,
+            expiry,
+            ..Delta::default()
+        };
+        apply(&engine, &key, &delta, flags & SESSILE_SAVE_UPSERT != 0)?;
+        if flags & SESSILE_SAVE_DURABLE != 0 {
+            engine.flush()?;
+        }
+        Ok(())
+    })
+}
+
+/// Applies a change to session `(key, key_len)` without replacing what
+/// other requests stored meanwhile: first, with `SESSILE_SAVE_CLEAR`, drop
+/// every stored key; then remove the keys listed in `(remove, remove_len)`
+/// (a MessagePack array of strings; `(NULL, 0)` is none); then set the
+/// entries of `(set, set_len)` (a MessagePack map with string keys;
+/// `(NULL, 0)` is none); and set the expiry policy to `expiry`
+/// (`SESSILE_EXPIRY_KIND_KEEP` keeps it). The deadline is counted again from
+/// now. Two requests that change different keys both keep their changes.
+///
+/// `flags` as `sessile_store_save`, plus `SESSILE_SAVE_CLEAR`.
+///
+/// Returns what `sessile_store_save` returns. The key-count limit is
+/// checked against the entries set, not against the merged session.
+///
+/// Thread safety: thread-safe; concurrent saves of one session are applied
+/// one after the other, never interleaved.
+///
+/// # Safety
+///
+/// `engine` must be NULL or a live engine handle; `(key, key_len)`, `(set,
+/// set_len)` and `(remove, remove_len)` must be readable (NULL is allowed
+/// with length 0).
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn sessile_store_save_delta(
+    engine: *const sessile_engine,
+    key: *const c_char,
+    key_len: usize,
+    set: *const u8,
+    set_len: usize,
+    remove: *const u8,
+    remove_len: usize,
+    expiry: sessile_expiry,
+    flags: u32,
+) -> sessile_result {
+    boundary(|| {
+        let engine = arg_ref!(engine)?;
+        let key = key.cast::<u8>();
+        let key = arg_bytes!(key, key_len)?;
+        let set = arg_bytes!(set, set_len)?;
+        let remove = arg_bytes!(remove, remove_len)?;
+        check_flags(
+            flags,
+            SESSILE_SAVE_UPSERT | SESSILE_SAVE_DURABLE | SESSILE_SAVE_CLEAR,
+        )?;
+        let expiry = expiry.to_policy(true)?;
+        let engine = engine.get()?;
+        let key = parse_key(key)?;
+        let set = decode_map(set)?;
+        check_entries(&engine, set.iter())?;
+        let delta = Delta {
+            clear: flags & SESSILE_SAVE_CLEAR != 0,
+            remove: decode_key_list(remove)?.into_iter().collect(),
+            set,
+            expiry,
+            ..Delta::default()
+        };
+        apply(&engine, &key, &delta, flags & SESSILE_SAVE_UPSERT != 0)?;
+        if flags & SESSILE_SAVE_DURABLE != 0 {
+            engine.flush()?;
+        }
+        Ok(())
+    })
+}
+
+/// Keeps session `(key, key_len)` alive: counts its deadline again from
+/// now, under the policy `expiry` (`SESSILE_EXPIRY_KIND_KEEP` keeps the
+/// stored one). The data is untouched. express-session's `touch`.
+///
+/// Returns `SESSILE_RESULT_OK`; `SESSILE_RESULT_NOT_FOUND` (no live
+/// session: nothing is created); `SESSILE_RESULT_INVALID_KEY`;
+/// `SESSILE_RESULT_INVALID_ARGUMENT` (unknown expiry kind);
+/// `SESSILE_RESULT_CORRUPT`; `SESSILE_RESULT_NULL_ARGUMENT`;
+/// `SESSILE_RESULT_TOO_LARGE`; `SESSILE_RESULT_CLOSED`; `SESSILE_RESULT_IO`;
+/// `SESSILE_RESULT_PANIC`.
+///
+/// Thread safety: thread-safe.
+///
+/// # Safety
+///
+/// `engine` must be NULL or a live engine handle; `(key, key_len)` must be
+/// readable (NULL is allowed when `key_len` is 0).
+#[no_mangle]
+pub unsafe extern "C" fn sessile_store_touch(
+    engine: *const sessile_engine,
+    key: *const c_char,
+    key_len: usize,
+    expiry: sessile_expiry,
+) -> sessile_result {
+    boundary(|| {
+        let engine = arg_ref!(engine)?;
+        let key = key.cast::<u8>();
+        let key = arg_bytes!(key, key_len)?;
+        let expiry = expiry.to_policy(true)?;
+        let engine = engine.get()?;
+        let key = parse_key(key)?;
+        let delta = Delta {
+            expiry,
+            ..Delta::default()
+        };
+        apply(&engine, &key, &delta, false).map_err(|f| {
+            if f.code == sessile_result::SessionDeleted {
+                Fail::new(sessile_result::NotFound, "no live session has this key")
+            } else {
+                f
+            }
+        })
+    })
+}
+
+/// Deletes session `(key, key_len)` (logout; Django's `delete(key)`,
+/// express-session's `destroy`). Deleting a session that does not exist is
+/// not an error. A request still holding the session afterwards cannot
+/// save it back (`SESSILE_RESULT_SESSION_DELETED`).
+///
+/// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_INVALID_KEY`,
+/// `SESSILE_RESULT_NULL_ARGUMENT`, `SESSILE_RESULT_TOO_LARGE`,
+/// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
+///
+/// Thread safety: thread-safe.
+///
+/// # Safety
+///
+/// `engine` must be NULL or a live engine handle; `(key, key_len)` must be
+/// readable (NULL is allowed when `key_len` is 0).
+#[no_mangle]
+pub unsafe extern "C" fn sessile_store_delete(
+    engine: *const sessile_engine,
+    key: *const c_char,
+    key_len: usize,
+) -> sessile_result {
+    boundary(|| {
+        let engine = arg_ref!(engine)?;
+        let key = key.cast::<u8>();
+        let key = arg_bytes!(key, key_len)?;
+        let engine = engine.get()?;
+        let key = parse_key(key)?;
+        engine.store().delete(&key)?;
+        Ok(())
+    })
+}
