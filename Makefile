@@ -1,14 +1,20 @@
 # The commands a newcomer runs; the README lists them first.
 CARGO ?= cargo
 
-.PHONY: demo test test-rust doc bench clean
+.PHONY: demo demo-rust test test-rust doc bench clean
 
-## make demo: walk one visitor through a session's life on ./sessile-demo.db
+## make demo: the Django demo (login, logout, visit counter) with
+## SESSION_ENGINE = "sessile.django" on http://127.0.0.1:8000/; creates
+## bindings/python/.venv and installs what it needs
 demo:
+	$(MAKE) --no-print-directory -C bindings/python demo CARGO="$(CARGO)"
+
+## make demo-rust: walk one visitor through a session's life on ./sessile-demo.db
+demo-rust:
 	$(CARGO) run --quiet --release --example demo
 
 ## make test: every test suite
-test: test-rust test-c
+test: test-rust test-c test-python
 
 test-rust:
 	$(CARGO) test --all-targets
@@ -19,6 +25,15 @@ test-rust:
 .PHONY: test-c
 test-c:
 	$(MAKE) --no-print-directory -C bindings/c test CARGO="$(CARGO)"
+
+## make test-python / test-node: the bindings' suites (each sets up its own
+## venv / node_modules); see bindings/python and bindings/node
+.PHONY: test-python test-node
+test-python:
+	$(MAKE) --no-print-directory -C bindings/python test CARGO="$(CARGO)"
+
+test-node:
+	$(MAKE) --no-print-directory -C bindings/node test CARGO="$(CARGO)"
 
 doc:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps

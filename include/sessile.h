@@ -178,6 +178,13 @@ enum sessile_result
      * message says what happened.
      */
     SESSILE_RESULT_PANIC = 15,
+    /**
+     * The engine was opened by the parent of this process, which then
+     * forked: a child must open its own engine (on another database, or
+     * after the parent has closed this one). Open engines after forking
+     * workers, not before.
+     */
+    SESSILE_RESULT_FORKED = 16,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -1062,6 +1069,95 @@ sessile_result sessile_request_end(struct sessile_session *session,
                                    uint32_t status,
                                    struct sessile_buf **set_cookie_out,
                                    uint32_t *flags_out);
+
+/**
+ * Reads one page of live sessions, in key order: up to `limit` sessions
+ * whose keys come after the cursor `(after, after_len)`. Pass `(NULL, 0)`
+ * for the first page, then the cursor the previous page returned.
+ *
+ * On success `*page_out` receives a new buffer holding a MessagePack array
+ * with one entry per session, each itself an array of five items:
+ * `[key, data, expiry_kind, expiry_value, expires_at_ms]` — the key (a
+ * string), the session data (a map with string keys, as
+ * `sessile_store_load` gives it), the expiry policy (the two fields of
+ * `sessile_expiry`) and the moment the session expires (milliseconds since
+ * the Unix epoch). `*next_out` receives a new buffer with the cursor for
+ * the next page, or NULL when the walk reached the end of the store. Free
+ * both with `sessile_buf_free` (NULL is fine). A page may hold fewer than
+ * `limit` sessions only when it is the last.
+ *
+ * Expired and damaged sessions are never listed, whether or not the
+ * sweeper has removed them yet. Sessions saved or deleted while a caller
+ * pages through the store may or may not appear; each key is listed at
+ * most once in a walk.
+ *
+ * Returns `SESSILE_RESULT_OK`; `SESSILE_RESULT_INVALID_ARGUMENT` (`limit`
+ * is 0); `SESSILE_RESULT_INVALID_KEY` (the cursor is not a session key);
+ * `SESSILE_RESULT_NULL_ARGUMENT`; `SESSILE_RESULT_TOO_LARGE`;
+ * `SESSILE_RESULT_CLOSED`; `SESSILE_RESULT_IO`; `SESSILE_RESULT_CORRUPT`
+ * (the storage layer itself is damaged); `SESSILE_RESULT_PANIC`.
+ *
+ * Thread safety: thread-safe; it runs alongside saves, deletes and the
+ * sweeper without blocking them.
+ *
+ * # Safety
+ *
+ * `engine` must be NULL or a live engine handle; `(after, after_len)` must
+ * be readable (NULL is allowed when `after_len` is 0); `page_out` and
+ * `next_out` must be NULL or valid for writing one pointer each.
+ */
+sessile_result sessile_store_scan(const struct sessile_engine *engine,
+                                  const char *after,
+                                  size_t after_len,
+                                  size_t limit,
+                                  struct sessile_buf **page_out,
+                                  struct sessile_buf **next_out);
+
+/**
+ * Counts the live sessions (stored and unexpired by the engine's clock;
+ * damaged records are not counted). express-session's `length`. On
+ * success `*count_out` receives the number.
+ *
+ * It reads every stored record: its cost grows with the size of the store.
+ *
+ * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
+ * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_CORRUPT`,
+ * `SESSILE_RESULT_PANIC`.
+ *
+ * Thread safety: thread-safe; sessions saved or deleted meanwhile may or
+ * may not be counted.
+ *
+ * # Safety
+ *
+ * `engine` must be NULL or a live engine handle; `count_out` must be NULL
+ * or valid for writing a `uint64_t`.
+ */
+sessile_result sessile_store_count(const struct sessile_engine *engine,
+                                   uint64_t *count_out);
+
+/**
+ * Deletes every stored session, live, expired or damaged (express-session's
+ * `clear`; a "log everyone out"). On success `*removed_out` receives how
+ * many records were deleted, expired ones that the sweeper had not reached
+ * yet included.
+ *
+ * Each session is deleted as by `sessile_store_delete`, so a request still
+ * holding one cannot save it back (`SESSILE_RESULT_SESSION_DELETED`).
+ * Sessions created while the call runs may survive it. On an error some
+ * sessions may already be gone.
+ *
+ * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
+ * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
+ *
+ * Thread safety: thread-safe.
+ *
+ * # Safety
+ *
+ * `engine` must be NULL or a live engine handle; `removed_out` must be NULL
+ * or valid for writing a `uint64_t`.
+ */
+sessile_result sessile_store_delete_all(const struct sessile_engine *engine,
+                                        uint64_t *removed_out);
 
 /**
  * Creates a new, empty session with no key (one is issued when it is

@@ -29,12 +29,19 @@ struct Inner {
     config: Config,
     store: Arc<dyn Store>,
     reaper: Mutex<Option<Reaper>>,
+    /// The fork generation the engine was made in (see `ffi/fork.rs`).
+    generation: u64,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
         if let Some(r) = self.reaper.get_mut().take() {
-            r.stop();
+            if self.generation == crate::ffi::fork::generation() {
+                r.stop();
+            } else {
+                // A forked child has no reaper thread to join.
+                std::mem::forget(r);
+            }
         }
     }
 }
@@ -67,6 +74,7 @@ impl Engine {
                 config,
                 store,
                 reaper: Mutex::new(reaper),
+                generation: crate::ffi::fork::generation(),
             }),
         })
     }
@@ -189,6 +197,11 @@ impl Engine {
     /// engine runs no reaper. Lets tests drive the reaper with a manual
     /// clock instead of waiting for its interval.
     pub fn run_reaper_pass(&self) -> Result<usize> {
+        if self.inner.generation != crate::ffi::fork::generation() {
+            return Err(Error::Forked {
+                path: self.inner.config.path.clone(),
+            });
+        }
         let (tx, rx) = mpsc::channel();
         {
             let guard = self.inner.reaper.lock();
@@ -206,6 +219,11 @@ impl Engine {
     /// Stops the reaper, flushes, and drops this handle. The database itself
     /// closes when no other clone or session holds it.
     pub fn close(self) -> Result<()> {
+        if self.inner.generation != crate::ffi::fork::generation() {
+            return Err(Error::Forked {
+                path: self.inner.config.path.clone(),
+            });
+        }
         if let Some(r) = self.inner.reaper.lock().take() {
             r.stop();
         }

@@ -72,6 +72,15 @@ pub enum Error {
     #[error("could not find a free session key after {0} attempts")]
     KeyCollision(u32),
 
+    /// This process is a fork of the one that opened the database. A sled
+    /// database cannot be shared across a fork; the child must open its own
+    /// engine (workers should open engines after forking, not before).
+    #[error("database {path:?} was opened by the parent process before a fork; open it in the child instead")]
+    Forked {
+        /// The database directory.
+        path: PathBuf,
+    },
+
     /// The engine was closed.
     #[error("the engine is closed")]
     Closed,

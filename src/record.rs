@@ -75,6 +75,9 @@ pub struct Header {
 pub struct Record {
     header: Header,
     raw: IVec,
+    /// Which write of its key this record was read after, when a store
+    /// knows (lets a later save skip re-reading an unchanged record).
+    pub(crate) observed: Option<(u64, u64)>,
 }
 
 impl Record {
@@ -106,13 +109,21 @@ impl Record {
             expires_at_ms: i64::from_be_bytes(arr(&b[10..18])),
             index_at_ms: i64::from_be_bytes(arr(&b[18..26])),
         };
-        Ok(Record { header, raw })
+        Ok(Record {
+            header,
+            raw,
+            observed: None,
+        })
     }
 
     /// A record from a header and the bytes `encode` made of it (no
     /// checks: for the writer that just encoded them).
     pub(crate) fn from_parts(header: Header, raw: IVec) -> Record {
-        Record { header, raw }
+        Record {
+            header,
+            raw,
+            observed: None,
+        }
     }
 
     /// Encodes a header and already-encoded data into record bytes.
@@ -234,6 +245,60 @@ pub fn nesting(v: &Value) -> usize {
     go(v, 0)
 }
 
+/// Finds one key in an encoded data map without decoding the rest: the
+/// other values are skipped in place (strings and binaries are not
+/// copied). As in [`decode_data`], a key that appears twice means its last
+/// value, and anything that is not a map with string keys is an error.
+pub fn lookup_data(mut bytes: &[u8], key: &str) -> Result<Option<Value>, RecordError> {
+    let depth = 2 * MAX_NESTING + 8;
+    let bad = |e: &dyn std::fmt::Display| RecordError::Data(e.to_string());
+    let n = rmp::decode::read_map_len(&mut bytes).map_err(|e| bad(&e))?;
+    let mut found = None;
+    for _ in 0..n {
+        let (k, rest) = rmp::decode::read_str_from_slice(bytes).map_err(|e| bad(&e))?;
+        bytes = rest;
+        if k == key {
+            found = Some(
+                rmpv::decode::read_value_with_max_depth(&mut bytes, depth).map_err(|e| bad(&e))?,
+            );
+        } else {
+            rmpv::decode::read_value_ref_with_max_depth(&mut bytes, depth).map_err(|e| bad(&e))?;
+        }
+    }
+    if !bytes.is_empty() {
+        return Err(RecordError::Data(format!("{} trailing bytes", bytes.len())));
+    }
+    Ok(found)
+}
+
+/// The entries of an encoded data map as `(key, encoded value)` slices, in
+/// stored order, without decoding the values.
+pub fn encoded_entries(mut bytes: &[u8]) -> Result<Vec<(&str, &[u8])>, RecordError> {
+    let depth = 2 * MAX_NESTING + 8;
+    let bad = |e: &dyn std::fmt::Display| RecordError::Data(e.to_string());
+    let n = rmp::decode::read_map_len(&mut bytes).map_err(|e| bad(&e))?;
+    let mut out = Vec::with_capacity((n as usize).min(1024));
+    for _ in 0..n {
+        let (k, rest) = rmp::decode::read_str_from_slice(bytes).map_err(|e| bad(&e))?;
+        let mut after = rest;
+        rmpv::decode::read_value_ref_with_max_depth(&mut after, depth).map_err(|e| bad(&e))?;
+        out.push((k, &rest[..rest.len() - after.len()]));
+        bytes = after;
+    }
+    if !bytes.is_empty() {
+        return Err(RecordError::Data(format!("{} trailing bytes", bytes.len())));
+    }
+    Ok(out)
+}
+
+/// The number of entries an encoded data map declares (an upper bound on
+/// its distinct keys).
+pub fn declared_len(mut bytes: &[u8]) -> Result<usize, RecordError> {
+    rmp::decode::read_map_len(&mut bytes)
+        .map(|n| n as usize)
+        .map_err(|e| RecordError::Data(e.to_string()))
+}
+
 /// The encoded size of one value.
 pub fn encoded_len(v: &Value) -> usize {
     let mut counter = Counter(0);
@@ -255,6 +320,28 @@ impl std::io::Write for Counter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lookup_agrees_with_full_decoding() {
+        let mut d = Data::new();
+        d.insert("a".into(), Value::from(1));
+        d.insert(
+            "b".into(),
+            Value::Array(vec![Value::from("x"), Value::Binary(vec![1, 2])]),
+        );
+        d.insert("c".into(), Value::from("three"));
+        let bytes = encode_data(&d);
+        for k in ["a", "b", "c", "missing"] {
+            assert_eq!(lookup_data(&bytes, k).unwrap(), d.get(k).cloned());
+        }
+        // Duplicate keys: the last one wins, as in decode_data.
+        let dup = [0x82, 0xa1, b'k', 0x01, 0xa1, b'k', 0x02];
+        assert_eq!(lookup_data(&dup, "k").unwrap(), Some(Value::from(2)));
+        assert_eq!(decode_data(&dup).unwrap()["k"], Value::from(2));
+        assert!(lookup_data(&[0x90], "k").is_err());
+        assert!(lookup_data(&[0x81, 0x01, 0x02], "k").is_err());
+        assert!(lookup_data(&[0x80, 0x00], "k").is_err());
+    }
 
     #[test]
     fn round_trip() {

@@ -12,7 +12,10 @@ use crate::engine::Engine;
 use crate::error::{Error, Limit, Result};
 use crate::expiry::{from_ms, Expiry};
 use crate::key::SessionKey;
-use crate::record::{decode_data, encode_data, encoded_len, nesting, Data, Record, MAX_NESTING};
+use crate::record::{
+    declared_len, decode_data, encode_data, encoded_len, lookup_data, nesting, Data, Record,
+    MAX_NESTING,
+};
 use crate::store::Delta;
 
 /// Django's `TEST_COOKIE_NAME`.
@@ -36,6 +39,9 @@ pub struct Session {
     key: Option<SessionKey>,
     had_cookie: bool,
     loaded: bool,
+    /// Whether `data` holds the whole session. Reading single keys does not
+    /// need it: they are looked up in the stored bytes of `seen`.
+    decoded: bool,
     seen: Option<Record>,
     data: Data,
     expiry: Expiry,
@@ -52,6 +58,7 @@ impl Session {
             key,
             had_cookie,
             loaded,
+            decoded: true,
             seen: None,
             data: Data::new(),
             expiry: Expiry::Default,
@@ -90,29 +97,77 @@ impl Session {
         self.modified = modified;
     }
 
-    /// The data, loading it on first use (Django's `_get_session`).
-    fn load(&mut self) -> Result<&mut Data> {
+    /// Reads the stored record on first use (Django's `_get_session`); the
+    /// data itself is decoded only when needed.
+    fn fetch(&mut self) -> Result<()> {
         self.accessed = true;
         if !self.loaded {
             if let Some(key) = &self.key {
                 let now = self.engine.now_ms();
                 match self.engine.store().load(key, now) {
-                    Ok(Some(rec)) => match decode_data(rec.data()) {
-                        Ok(data) => {
-                            self.expiry = rec.header().expiry;
-                            self.data = data;
-                            self.seen = Some(rec);
-                        }
-                        // A damaged record is a new, empty session.
-                        Err(_) => self.key = None,
-                    },
+                    Ok(Some(rec)) => {
+                        self.expiry = rec.header().expiry;
+                        self.seen = Some(rec);
+                        self.decoded = false;
+                    }
+                    // Unknown, expired or damaged: a new, empty session.
                     Ok(None) | Err(Error::Corrupt(_)) => self.key = None,
                     Err(e) => return Err(e),
                 }
             }
             self.loaded = true;
         }
+        Ok(())
+    }
+
+    /// A record whose data part does not decode is a new, empty session,
+    /// as an unknown key is.
+    fn forget_damaged(&mut self) {
+        self.key = None;
+        self.seen = None;
+        self.data.clear();
+        self.decoded = true;
+        self.expiry = Expiry::Default;
+    }
+
+    /// The whole data, decoding it on first use.
+    fn data(&mut self) -> Result<&mut Data> {
+        self.fetch()?;
+        if !self.decoded {
+            match self.seen.as_ref().map(|rec| decode_data(rec.data())) {
+                Some(Ok(mut data)) => {
+                    // Changes made before decoding live only in the delta.
+                    self.delta.apply_to(&mut data);
+                    self.data = data;
+                    self.decoded = true;
+                }
+                _ => self.forget_damaged(),
+            }
+        }
         Ok(&mut self.data)
+    }
+
+    /// One value, without decoding the others when nothing was decoded yet.
+    fn lookup(&mut self, key: &str) -> Result<Option<Value>> {
+        self.fetch()?;
+        if self.decoded {
+            return Ok(self.data.get(key).cloned());
+        }
+        // Not decoded: the delta (never a clear here; `clear` decodes) has
+        // the changes, the stored bytes the rest.
+        if let Some(v) = self.delta.set.get(key) {
+            return Ok(Some(v.clone()));
+        }
+        if self.delta.remove.contains(key) {
+            return Ok(None);
+        }
+        match self.seen.as_ref().map(|rec| lookup_data(rec.data(), key)) {
+            Some(Ok(v)) => Ok(v),
+            _ => {
+                self.forget_damaged();
+                Ok(None)
+            }
+        }
     }
 
     fn check_data_key(&self, key: &str) -> Result<()> {
@@ -130,9 +185,9 @@ impl Session {
     /// The value of `key` decoded as `T`; `None` when absent. A stored value
     /// of another type is [`Error::WrongType`].
     pub fn get<T: DeserializeOwned>(&mut self, key: &str) -> Result<Option<T>> {
-        match self.load()?.get(key) {
+        match self.lookup(key)? {
             None => Ok(None),
-            Some(v) => rmpv::ext::from_value(v.clone())
+            Some(v) => rmpv::ext::from_value(v)
                 .map(Some)
                 .map_err(|source| Error::WrongType {
                     key: key.to_owned(),
@@ -143,7 +198,7 @@ impl Session {
 
     /// The raw MessagePack value of `key`.
     pub fn get_value(&mut self, key: &str) -> Result<Option<Value>> {
-        Ok(self.load()?.get(key).cloned())
+        self.lookup(key)
     }
 
     /// Sets `key` to `value` (Django's `session[key] = value`).
@@ -171,15 +226,17 @@ impl Session {
                 actual: size,
             });
         }
-        let data = self.load()?;
-        if data.len() >= max_keys && !data.contains_key(key) {
+        let count = self.key_count_with(key)?;
+        if count > max_keys {
             return Err(Error::TooLarge {
                 what: Limit::Keys,
                 limit: max_keys,
-                actual: data.len() + 1,
+                actual: count,
             });
         }
-        data.insert(key.to_owned(), value.clone());
+        if self.decoded {
+            self.data.insert(key.to_owned(), value.clone());
+        }
         self.delta.remove.remove(key);
         self.delta.set.insert(key.to_owned(), value);
         self.modified = true;
@@ -206,9 +263,30 @@ impl Session {
         }
     }
 
+    /// How many keys the session would hold with `key` set. Counted
+    /// exactly (which needs the stored keys) only when near the limit.
+    fn key_count_with(&mut self, key: &str) -> Result<usize> {
+        self.fetch()?;
+        if self.decoded {
+            return Ok(self.data.len() + usize::from(!self.data.contains_key(key)));
+        }
+        let stored = match self.seen.as_ref().map(|rec| declared_len(rec.data())) {
+            Some(Ok(n)) => n,
+            _ => return Ok(self.data()?.len() + 1),
+        };
+        if stored + self.delta.set.len() < self.engine.config().max_keys {
+            return Ok(stored + self.delta.set.len() + 1);
+        }
+        let data = self.data()?;
+        Ok(data.len() + usize::from(!data.contains_key(key)))
+    }
+
     /// Removes `key` and returns its raw value.
     pub fn pop_value(&mut self, key: &str) -> Result<Option<Value>> {
-        let old = self.load()?.remove(key);
+        let old = self.lookup(key)?;
+        if self.decoded {
+            self.data.remove(key);
+        }
         if old.is_some() {
             self.delta.set.remove(key);
             self.delta.remove.insert(key.to_owned());
@@ -219,7 +297,7 @@ impl Session {
 
     /// Whether `key` is set (Django's `key in session`).
     pub fn contains_key(&mut self, key: &str) -> Result<bool> {
-        Ok(self.load()?.contains_key(key))
+        Ok(self.lookup(key)?.is_some())
     }
 
     /// Returns the value of `key`, first setting it to `default` when absent
@@ -250,18 +328,18 @@ impl Session {
 
     /// The keys, in sorted order.
     pub fn keys(&mut self) -> Result<Vec<String>> {
-        Ok(self.load()?.keys().cloned().collect())
+        Ok(self.data()?.keys().cloned().collect())
     }
 
     /// The values, in key order.
     pub fn values(&mut self) -> Result<Vec<Value>> {
-        Ok(self.load()?.values().cloned().collect())
+        Ok(self.data()?.values().cloned().collect())
     }
 
     /// The pairs, in key order.
     pub fn items(&mut self) -> Result<Vec<(String, Value)>> {
         Ok(self
-            .load()?
+            .data()?
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
@@ -269,7 +347,7 @@ impl Session {
 
     /// The number of keys.
     pub fn len(&mut self) -> Result<usize> {
-        Ok(self.load()?.len())
+        Ok(self.data()?.len())
     }
 
     /// Removes every key, and the expiry set with `set_expiry` (Django keeps
@@ -278,11 +356,15 @@ impl Session {
     pub fn clear(&mut self) {
         self.data.clear();
         self.loaded = true;
+        self.decoded = true;
         self.accessed = true;
         self.modified = true;
+        // Always reset the stored policy: this session may not have been
+        // read, so `self.expiry` may not show what is stored. (Found by
+        // fuzz/engine_ops; see tests/expiry.rs.)
         self.delta = Delta {
             clear: true,
-            expiry: (self.expiry != Expiry::Default).then_some(Expiry::Default),
+            expiry: Some(Expiry::Default),
             ..Delta::default()
         };
         self.expiry = Expiry::Default;
@@ -310,7 +392,7 @@ impl Session {
     /// `cycle_key`, called on login against session fixation). Saves
     /// immediately.
     pub fn cycle_key(&mut self) -> Result<()> {
-        self.load()?;
+        self.fetch()?;
         let old = self.key.take();
         self.create()?;
         if let Some(old) = old {
@@ -321,7 +403,11 @@ impl Session {
 
     /// Stores the whole session under a fresh key (Django's `create`).
     fn create(&mut self) -> Result<()> {
-        let bytes = encode_data(&self.data);
+        let bytes = match &self.seen {
+            // Not decoded: the stored bytes plus the delta are the data.
+            Some(rec) if !self.decoded => self.delta.apply_to_encoded(rec.data())?,
+            _ => encode_data(&self.data),
+        };
         let store = self.engine.store().clone();
         for _ in 0..CREATE_ATTEMPTS {
             let key = SessionKey::generate();
@@ -342,14 +428,22 @@ impl Session {
     /// from now. A session deleted meanwhile is not recreated:
     /// [`Error::SessionDeleted`].
     pub fn save(&mut self) -> Result<()> {
-        self.load()?;
+        self.fetch()?;
         let Some(key) = self.key.clone() else {
             return self.create();
         };
-        if self.seen.is_some() && !self.delta.is_data_unchanged() {
+        if let Some(seen) = self
+            .seen
+            .as_ref()
+            .filter(|_| !self.delta.is_data_unchanged())
+        {
             // Our data is what we loaded plus the delta: let the store write
             // it as is when nothing changed in between.
-            self.delta.full = Some(encode_data(&self.data));
+            self.delta.full = Some(if self.decoded {
+                encode_data(&self.data)
+            } else {
+                self.delta.apply_to_encoded(seen.data())?
+            });
         }
         let ctx = self.engine.write_ctx();
         let rec = self
@@ -379,7 +473,7 @@ impl Session {
 
     /// Sets the expiry policy (Django's `set_expiry`). See [`Expiry`].
     pub fn set_expiry(&mut self, expiry: Expiry) -> Result<()> {
-        self.load()?;
+        self.fetch()?;
         if expiry == Expiry::Default && self.expiry == Expiry::Default {
             // Django's set_expiry(None) with nothing set changes nothing.
             return Ok(());
@@ -402,7 +496,7 @@ impl Session {
 
     /// The current expiry policy.
     pub fn expiry(&mut self) -> Result<Expiry> {
-        self.load()?;
+        self.fetch()?;
         Ok(self.expiry)
     }
 

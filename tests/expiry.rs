@@ -260,3 +260,24 @@ fn engine_without_a_reaper_says_so() {
         Err(sessile::Error::Closed)
     ));
 }
+
+#[test]
+fn clear_resets_the_stored_expiry_even_when_the_session_was_not_read() {
+    // Regression (fuzz/engine_ops): `clear()` on a session that was never
+    // read kept the stored `set_expiry(53)`, so it expired 53 s later.
+    let f = sled();
+    let mut s = f.engine.new_session();
+    s.insert("a", 1).unwrap();
+    s.set_expiry(Expiry::seconds(53)).unwrap();
+    s.save().unwrap();
+    let key = s.session_key().unwrap().to_owned();
+    let mut s = f.engine.session(&key);
+    s.clear();
+    s.insert("b", 2).unwrap();
+    s.save().unwrap();
+    f.clock.advance_secs(60);
+    let mut again = f.engine.session(&key);
+    assert_eq!(again.get::<i64>("b").unwrap(), Some(2));
+    assert_eq!(again.expiry().unwrap(), Expiry::Default);
+    assert_eq!(again.get_expiry_age().unwrap(), TWO_WEEKS);
+}

@@ -347,3 +347,34 @@ fn values_nested_too_deeply_are_refused_and_nesting_up_to_the_limit_round_trips(
     let key = s.session_key().unwrap().to_owned();
     assert_eq!(f.engine.session(&key).get_value("ok").unwrap(), Some(ok));
 }
+
+#[test]
+fn changes_before_and_after_the_first_full_read_agree() {
+    // Single-key reads and writes work on the stored bytes plus the pending
+    // changes; `keys()` decodes everything. Both views must agree, and the
+    // save must carry every change.
+    let f = sled();
+    let key = saved_session(&f.engine, &[("a", 1), ("b", 2), ("c", 3)]);
+    let mut s = f.engine.session(&key);
+    s.insert("d", 4).unwrap();
+    assert!(s.remove("b").unwrap());
+    assert_eq!(s.pop::<i64>("c").unwrap(), Some(3));
+    s.insert("c", 30).unwrap();
+    assert_eq!(s.get::<i64>("b").unwrap(), None);
+    assert_eq!(s.get::<i64>("c").unwrap(), Some(30));
+    assert!(s.contains_key("d").unwrap());
+    assert_eq!(s.keys().unwrap(), vec!["a", "c", "d"]);
+    s.insert("e", 5).unwrap();
+    assert!(s.remove("a").unwrap());
+    s.save().unwrap();
+    let mut again = f.engine.session(&key);
+    assert_eq!(again.keys().unwrap(), vec!["c", "d", "e"]);
+    assert_eq!(again.get::<i64>("c").unwrap(), Some(30));
+    // cycle_key carries pending, undecoded changes too.
+    let mut s = f.engine.session(&key);
+    s.insert("f", 6).unwrap();
+    s.cycle_key().unwrap();
+    let new = s.session_key().unwrap().to_owned();
+    let mut moved = f.engine.session(&new);
+    assert_eq!(moved.keys().unwrap(), vec!["c", "d", "e", "f"]);
+}

@@ -65,11 +65,16 @@ pub enum sessile_result {
     /// effect that can be relied on; the process is still sound, and the
     /// message says what happened.
     Panic = 15,
+    /// The engine was opened by the parent of this process, which then
+    /// forked: a child must open its own engine (on another database, or
+    /// after the parent has closed this one). Open engines after forking
+    /// workers, not before.
+    Forked = 16,
 }
 
 impl sessile_result {
     /// Every code, in number order (for `sessile_result_name`).
-    const ALL: [sessile_result; 16] = [
+    const ALL: [sessile_result; 17] = [
         sessile_result::Ok,
         sessile_result::NullArgument,
         sessile_result::InvalidArgument,
@@ -86,6 +91,7 @@ impl sessile_result {
         sessile_result::Corrupt,
         sessile_result::KeyCollision,
         sessile_result::Panic,
+        sessile_result::Forked,
     ];
 
     /// The C name, NUL-terminated.
@@ -107,6 +113,7 @@ impl sessile_result {
             sessile_result::Corrupt => b"SESSILE_RESULT_CORRUPT\0",
             sessile_result::KeyCollision => b"SESSILE_RESULT_KEY_COLLISION\0",
             sessile_result::Panic => b"SESSILE_RESULT_PANIC\0",
+            sessile_result::Forked => b"SESSILE_RESULT_FORKED\0",
         }
     }
 }
@@ -163,6 +170,7 @@ impl From<Error> for Fail {
             Error::InvalidConfig(_) => sessile_result::InvalidArgument,
             Error::KeyCollision(_) => sessile_result::KeyCollision,
             Error::Closed => sessile_result::Closed,
+            Error::Forked { .. } => sessile_result::Forked,
             Error::Storage(sled::Error::Corruption { .. }) => sessile_result::Corrupt,
             Error::Storage(_) | Error::Io { .. } => sessile_result::Io,
         };

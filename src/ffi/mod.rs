@@ -34,12 +34,14 @@ mod expiry;
 mod key;
 mod options;
 mod request;
+mod scan;
 mod session;
 mod store;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
 mod version;
 
+pub(crate) mod fork;
 mod panic;
 mod ptr;
 mod value;

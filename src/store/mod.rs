@@ -19,7 +19,7 @@ pub use self::trees::{entry, parse_entry, Entry, KeyLocks, Swap, TreeStore, Tree
 use crate::error::Result;
 use crate::expiry::Expiry;
 use crate::key::SessionKey;
-use crate::record::{Data, Record};
+use crate::record::{encoded_entries, Data, Record, RecordError};
 
 /// The changes one request made to a session since it loaded it. Saving a
 /// delta instead of the whole session keeps parallel requests that change
@@ -46,6 +46,31 @@ impl Delta {
     /// Whether the delta changes nothing but (perhaps) the expiry.
     pub fn is_data_unchanged(&self) -> bool {
         !self.clear && self.remove.is_empty() && self.set.is_empty()
+    }
+
+    /// Applies the data changes to an encoded map, copying the values it
+    /// keeps as they are (no decoding), and returns the new encoded map.
+    pub fn apply_to_encoded(&self, encoded: &[u8]) -> Result<Vec<u8>, RecordError> {
+        let kept: Vec<(&str, &[u8])> = if self.clear {
+            Vec::new()
+        } else {
+            encoded_entries(encoded)?
+                .into_iter()
+                .filter(|(k, _)| !self.remove.contains(*k) && !self.set.contains_key(*k))
+                .collect()
+        };
+        let mut out = Vec::with_capacity(encoded.len() + 16 * self.set.len());
+        // Writing into a Vec cannot fail.
+        let _ = rmp::encode::write_map_len(&mut out, (kept.len() + self.set.len()) as u32);
+        for (k, v) in kept {
+            let _ = rmp::encode::write_str(&mut out, k);
+            out.extend_from_slice(v);
+        }
+        for (k, v) in &self.set {
+            let _ = rmp::encode::write_str(&mut out, k);
+            let _ = rmpv::encode::write_value(&mut out, v);
+        }
+        Ok(out)
     }
 
     /// Applies the data changes to `data`.

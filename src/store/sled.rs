@@ -38,6 +38,8 @@ struct SharedDb {
     db: sled::Db,
     path: PathBuf,
     locks: KeyLocks,
+    /// The fork generation this process had when it opened the database.
+    generation: u64,
     // Held (and so locked) for as long as the database is open.
     _lock: File,
 }
@@ -73,7 +75,11 @@ fn open_shared(path: &Path, opts: &SledOptions) -> Result<Arc<SharedDb>> {
     let mut open = OPEN.lock();
     let map = open.get_or_insert_with(HashMap::new);
     if let Some(shared) = map.get(&canonical).and_then(Weak::upgrade) {
-        return Ok(shared);
+        // A handle inherited from a parent process is never reused; the
+        // lock below then tells whether the parent still holds the path.
+        if shared.generation == crate::ffi::fork::generation() {
+            return Ok(shared);
+        }
     }
     let lock_path = canonical.join("sessile.lock");
     let lock = OpenOptions::new()
@@ -113,6 +119,7 @@ fn open_shared(path: &Path, opts: &SledOptions) -> Result<Arc<SharedDb>> {
         db,
         path: canonical.clone(),
         locks: KeyLocks::new(),
+        generation: crate::ffi::fork::generation(),
         _lock: lock,
     });
     map.retain(|_, w| w.strong_count() > 0);
@@ -160,12 +167,39 @@ impl TreeStore<SledTrees> {
     }
 }
 
+impl Drop for SledTrees {
+    fn drop(&mut self) {
+        if self.shared.generation != crate::ffi::fork::generation() {
+            // In a forked child, dropping the last handle would make sled
+            // flush the parent's half-inherited log into the parent's files.
+            // Leak one reference of each instead, so nothing is ever dropped.
+            std::mem::forget(self.shared.clone());
+            std::mem::forget(self.sessions.clone());
+            std::mem::forget(self.expiry.clone());
+        }
+    }
+}
+
+impl SledTrees {
+    /// Refuses work in a forked child (see `ffi/fork.rs`).
+    fn check(&self) -> Result<()> {
+        if self.shared.generation != crate::ffi::fork::generation() {
+            return Err(Error::Forked {
+                path: self.shared.path.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
 impl Trees for SledTrees {
     fn get(&self, key: &[u8]) -> Result<Option<IVec>> {
+        self.check()?;
         Ok(self.sessions.get(key)?)
     }
 
     fn cas(&self, key: &[u8], old: Option<&[u8]>, new: Option<&[u8]>) -> Result<Swap> {
+        self.check()?;
         Ok(self
             .sessions
             .compare_and_swap(key, old, new)?
@@ -173,11 +207,13 @@ impl Trees for SledTrees {
     }
 
     fn insert(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.check()?;
         self.sessions.insert(key, value)?;
         Ok(())
     }
 
     fn remove(&self, key: &[u8]) -> Result<Option<IVec>> {
+        self.check()?;
         Ok(self.sessions.remove(key)?)
     }
 
@@ -186,16 +222,19 @@ impl Trees for SledTrees {
     }
 
     fn index_insert(&self, entry: &Entry) -> Result<()> {
+        self.check()?;
         self.expiry.insert(entry, &[])?;
         Ok(())
     }
 
     fn index_remove(&self, entry: &[u8]) -> Result<()> {
+        self.check()?;
         self.expiry.remove(entry)?;
         Ok(())
     }
 
     fn index_due(&self, upto_ms: i64, limit: usize) -> Result<Vec<IVec>> {
+        self.check()?;
         let end = time_prefix(upto_ms.saturating_add(1));
         let mut out = Vec::new();
         for item in self.expiry.range(..&end[..]).keys().take(limit) {
@@ -205,6 +244,7 @@ impl Trees for SledTrees {
     }
 
     fn scan(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<(IVec, IVec)>> {
+        self.check()?;
         let iter = match after {
             Some(a) => self
                 .sessions
@@ -215,6 +255,7 @@ impl Trees for SledTrees {
     }
 
     fn index_scan(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<IVec>> {
+        self.check()?;
         let iter = match after {
             Some(a) => self
                 .expiry
@@ -228,6 +269,7 @@ impl Trees for SledTrees {
     }
 
     fn flush(&self) -> Result<()> {
+        self.check()?;
         self.shared.db.flush()?;
         Ok(())
     }

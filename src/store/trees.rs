@@ -18,7 +18,10 @@
 //! `benches/hot_path.rs`, `floor/sled get+cas`), and saves are the hot path.
 
 use std::fmt::Debug;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicU64,
+    Ordering::{Relaxed, SeqCst},
+};
 
 use parking_lot::{Mutex, MutexGuard};
 use sled::IVec;
@@ -27,7 +30,7 @@ use super::{Delta, Store, StoreStats, Sweep, WriteCtx};
 use crate::error::{Error, Limit, Result};
 use crate::expiry::Expiry;
 use crate::key::{SessionKey, KEY_LEN};
-use crate::record::{decode_data, encode_data, Header, Record, HEADER_LEN};
+use crate::record::{Header, Record, HEADER_LEN};
 
 /// Length of one index entry: 8 bytes of time, then the session key.
 pub const ENTRY_LEN: usize = 8 + KEY_LEN;
@@ -40,29 +43,85 @@ pub type Swap = std::result::Result<(), Option<IVec>>;
 
 /// Per-key write locks: a fixed table of mutexes picked by a hash of the
 /// key. Two keys may share a stripe (harmless: it only serialises them).
+///
+/// Each stripe also counts the writes made under it. A reader notes the
+/// count before reading a record; a later save that finds the count
+/// unchanged knows the record is still the one read and skips reading it
+/// again. (A write bumps the count after writing, while holding the lock,
+/// so an unchanged count under the lock means no write happened since.)
 #[derive(Debug)]
 pub struct KeyLocks {
-    stripes: Box<[Mutex<()>]>,
+    id: u64,
+    stripes: Box<[Stripe]>,
+}
+
+#[derive(Debug, Default)]
+struct Stripe {
+    lock: Mutex<()>,
+    writes: AtomicU64,
+}
+
+/// Held while writing a key; counts the write when dropped.
+#[derive(Debug)]
+pub struct KeyGuard<'a> {
+    stripe: &'a Stripe,
+    id: u64,
+    _lock: MutexGuard<'a, ()>,
+}
+
+impl KeyGuard<'_> {
+    /// What a reader would observe right after this guard's write.
+    fn after_write(&self) -> (u64, u64) {
+        (self.id, self.stripe.writes.load(SeqCst) + 1)
+    }
+
+    /// What a reader observes now.
+    fn now(&self) -> (u64, u64) {
+        (self.id, self.stripe.writes.load(SeqCst))
+    }
+}
+
+impl Drop for KeyGuard<'_> {
+    fn drop(&mut self) {
+        // Runs before `_lock` is released.
+        self.stripe.writes.fetch_add(1, SeqCst);
+    }
 }
 
 const STRIPES: usize = 1024;
+static NEXT_LOCKS_ID: AtomicU64 = AtomicU64::new(1);
 
 impl KeyLocks {
     /// A table of 1024 stripes.
     pub fn new() -> KeyLocks {
         KeyLocks {
-            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+            id: NEXT_LOCKS_ID.fetch_add(1, SeqCst),
+            stripes: (0..STRIPES).map(|_| Stripe::default()).collect(),
         }
     }
 
-    /// Locks `key`'s stripe until the guard is dropped.
-    pub fn lock(&self, key: &[u8]) -> MutexGuard<'_, ()> {
+    fn stripe(&self, key: &[u8]) -> &Stripe {
         // FNV-1a: keys are short and mostly random already.
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         for &b in key {
             h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
         }
-        self.stripes[(h % STRIPES as u64) as usize].lock()
+        &self.stripes[(h % STRIPES as u64) as usize]
+    }
+
+    /// Locks `key`'s stripe until the guard is dropped.
+    pub fn lock(&self, key: &[u8]) -> KeyGuard<'_> {
+        let stripe = self.stripe(key);
+        KeyGuard {
+            _lock: stripe.lock.lock(),
+            stripe,
+            id: self.id,
+        }
+    }
+
+    /// The write count of `key`'s stripe, noted before reading it.
+    fn observe(&self, key: &[u8]) -> (u64, u64) {
+        (self.id, self.stripe(key).writes.load(SeqCst))
     }
 }
 
@@ -309,10 +368,12 @@ fn check_size(len: usize, ctx: &WriteCtx) -> Result<()> {
 
 impl<T: Trees> Store for TreeStore<T> {
     fn load(&self, key: &SessionKey, now_ms: i64) -> Result<Option<Record>> {
+        let observed = self.trees.locks().observe(key.as_bytes());
         let Some(raw) = self.trees.get(key.as_bytes())? else {
             return Ok(None);
         };
-        let rec = self.decode(raw)?;
+        let mut rec = self.decode(raw)?;
+        rec.observed = Some(observed);
         Ok((!rec.is_expired(now_ms)).then_some(rec))
     }
 
@@ -332,7 +393,7 @@ impl<T: Trees> Store for TreeStore<T> {
         };
         let bytes = Record::encode(&header, data);
         let k = key.as_bytes();
-        let _guard = self.trees.locks().lock(k);
+        let guard = self.trees.locks().lock(k);
         if let Some(found) = self.trees.get(k)? {
             // A live session owns this key: a collision. A dead one (expired
             // or unreadable) may be replaced; its old entry goes stale.
@@ -342,7 +403,9 @@ impl<T: Trees> Store for TreeStore<T> {
         }
         self.file(deadline, k)?;
         self.write_record(k, &bytes)?;
-        Ok(Some(Record::from_parts(header, IVec::from(bytes))))
+        let mut rec = Record::from_parts(header, IVec::from(bytes));
+        rec.observed = Some(guard.after_write());
+        Ok(Some(rec))
     }
 
     fn save(
@@ -353,11 +416,21 @@ impl<T: Trees> Store for TreeStore<T> {
         ctx: &WriteCtx,
     ) -> Result<Record> {
         let k = key.as_bytes();
-        let _guard = self.trees.locks().lock(k);
-        let Some(raw) = self.trees.get(k)? else {
+        let guard = self.trees.locks().lock(k);
+        // No write under this key's stripe since `seen` was read: it is
+        // still what is stored, and reading it again can be skipped.
+        let (current, unchanged_since_seen) = match seen {
+            Some(s) if s.observed == Some(guard.now()) => (Some(s.raw().clone()), true),
+            _ => {
+                // Another key of the stripe may have been the one written.
+                let current = self.trees.get(k)?;
+                let same = seen.is_some_and(|s| current.as_ref() == Some(s.raw()));
+                (current, same)
+            }
+        };
+        let Some(raw) = current else {
             return Err(Error::SessionDeleted);
         };
-        let unchanged_since_seen = seen.is_some_and(|s| s.raw() == &raw);
         let rec = self.decode(raw)?;
         if rec.is_expired(ctx.now_ms) {
             return Err(Error::SessionDeleted);
@@ -383,17 +456,18 @@ impl<T: Trees> Store for TreeStore<T> {
             // The caller merged the delta into exactly what is stored.
             Some(full) if unchanged_since_seen => Record::encode(&header, full),
             _ => {
-                let mut data = decode_data(rec.data()).map_err(|e| {
+                let data = delta.apply_to_encoded(rec.data()).map_err(|e| {
                     self.corrupt.fetch_add(1, Relaxed);
                     Error::Corrupt(e)
                 })?;
-                delta.apply_to(&mut data);
-                Record::encode(&header, &encode_data(&data))
+                Record::encode(&header, &data)
             }
         };
         check_size(bytes.len(), ctx)?;
         self.write_record(k, &bytes)?;
-        Ok(Record::from_parts(header, IVec::from(bytes)))
+        let mut rec = Record::from_parts(header, IVec::from(bytes));
+        rec.observed = Some(guard.after_write());
+        Ok(rec)
     }
 
     fn delete(&self, key: &SessionKey) -> Result<bool> {

@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const uint8_t DATA[] = {0x81, 0xa4, 'u', 's', 'e', 'r', 0xa5, 'a', 'l', 'i', 'c', 'e'};
@@ -105,6 +106,46 @@ void test_a_directory_held_elsewhere_is_locked(void) {
     close(fd);
     e = NULL;
     CHECK_OK(open_disk(dir, &e));
+    sessile_engine_free(e);
+    rm_tree(dir);
+}
+
+void test_a_forked_child_cannot_use_the_parents_engine(void) {
+    char dir[256];
+    make_temp_dir(dir, sizeof dir);
+    sessile_engine *e = NULL;
+    REQUIRE_OK(open_disk(dir, &e));
+    sessile_buf *key = NULL;
+    CHECK_OK(sessile_store_create(e, DATA, sizeof DATA, DEFAULT_EXPIRY, 0, &key));
+    REQUIRE_OK(key ? SESSILE_RESULT_OK : SESSILE_RESULT_IO);
+    const char *k = (const char *)sessile_buf_data(key);
+    /* The verdict comes back through a pipe, not the exit status: under
+     * valgrind the child's exit status reports the parent's memory it
+     * inherited and never frees. */
+    int fds[2];
+    REQUIRE_OK(pipe(fds) == 0 ? SESSILE_RESULT_OK : SESSILE_RESULT_IO);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* The child: the parent's engine refuses, with a message. */
+        bool exists = true;
+        sessile_result rc = sessile_store_exists(e, k, sessile_buf_len(key), &exists);
+        char verdict = rc == SESSILE_RESULT_FORKED && exists && last_error_has("fork") ? 'Y' : 'N';
+        ssize_t n = write(fds[1], &verdict, 1);
+        _exit(n == 1 ? 0 : 1);
+    }
+    CHECK(pid > 0);
+    close(fds[1]);
+    char verdict = '?';
+    CHECK(read(fds[0], &verdict, 1) == 1);
+    close(fds[0]);
+    CHECK(verdict == 'Y');
+    int status = -1;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    /* The parent is unharmed. */
+    bool exists = false;
+    CHECK_OK(sessile_store_exists(e, k, sessile_buf_len(key), &exists));
+    CHECK(exists);
+    sessile_buf_free(key);
     sessile_engine_free(e);
     rm_tree(dir);
 }

@@ -23,6 +23,7 @@
     X(default_options_open_a_database_with_its_sweeper)            \
     X(one_directory_is_shared_within_a_process)                    \
     X(a_directory_held_elsewhere_is_locked)                        \
+    X(a_forked_child_cannot_use_the_parents_engine)                \
     X(unusable_paths_are_errors)                                   \
     X(the_manual_clock_moves_only_when_told)                       \
     X(clear_expired_counts_what_it_deletes)                        \
@@ -40,6 +41,11 @@
     X(unknown_flags_and_expiry_kinds_are_refused)                  \
     X(key_collisions_are_reported)                                 \
     X(damaged_records_are_reported_as_corrupt)                     \
+    X(scan_pages_through_live_sessions_in_key_order)               \
+    X(scan_entries_carry_key_data_and_expiry)                      \
+    X(count_sees_only_live_sessions)                               \
+    X(delete_all_logs_everyone_out)                                \
+    X(scan_count_and_delete_all_refuse_bad_arguments)              \
     X(values_round_trip_as_messagepack_and_json)                   \
     X(flags_follow_reads_and_writes)                               \
     X(a_saved_session_is_found_again_by_its_key)                   \

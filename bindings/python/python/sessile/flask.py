@@ -1,0 +1,138 @@
+"""A Flask session interface storing sessions in sessile.
+
+    app.session_interface = sessile.flask.SessileSessionInterface("sessions.db")
+
+The cookie carries only the session key; the data stays on the server. Flask's
+settings are honoured: ``SESSION_COOKIE_NAME``, ``_DOMAIN``, ``_PATH``,
+``_HTTPONLY``, ``_SECURE``, ``_SAMESITE``, ``_PARTITIONED``,
+``SESSION_REFRESH_EACH_REQUEST`` and ``PERMANENT_SESSION_LIFETIME`` (how long
+the server keeps a session after its last save; a permanent session's cookie
+expires then too, any other is a browser-session cookie). Saves send only the
+keys changed during the request.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from typing import Any
+
+from flask.sessions import SessionInterface, SessionMixin
+from werkzeug.datastructures import CallbackDict
+
+from . import _errors
+from ._engine import Engine, Expiry, pack_value, to_ms
+
+
+class SessileSession(CallbackDict, SessionMixin):  # type: ignore[misc]
+    """``flask.session``: a dict that knows its key and what was stored."""
+
+    def __init__(self, initial: dict[str, Any] | None = None, key: str | None = None) -> None:
+        def on_update(self: SessileSession) -> None:
+            self.modified = True
+            self.accessed = True
+
+        super().__init__(initial, on_update)
+        self.key = key
+        self.new = key is None
+        self.modified = False
+        self.accessed = False
+        self.stored: dict[str, bytes] = {k: pack_value(v, k) for k, v in (initial or {}).items()}
+
+    def __getitem__(self, key: str) -> Any:
+        self.accessed = True
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.accessed = True
+        return super().get(key, default)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        self.accessed = True
+        return super().setdefault(key, default)
+
+
+class SessileSessionInterface(SessionInterface):
+    """Server-side Flask sessions in the sessile database at ``path``."""
+
+    session_class = SessileSession
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, engine: Engine | None = None,
+                 **options: Any) -> None:
+        if engine is None:
+            engine = Engine(path, **options)
+        self.engine = engine
+
+    def open_session(self, app: Any, request: Any) -> SessileSession:
+        key = request.cookies.get(self.get_cookie_name(app))
+        if not key:
+            return self.session_class()
+        record = self.engine.get(key)
+        if record is None or not isinstance(record.data, dict):
+            return self.session_class()
+        return self.session_class(record.data, key=key)
+
+    def _expiry(self, app: Any) -> tuple[Expiry, datetime]:
+        now = datetime.now(timezone.utc)
+        until = now + app.permanent_session_lifetime
+        return Expiry.at(to_ms(until)), until
+
+    def save_session(self, app: Any, session: SessileSession, response: Any) -> None:  # type: ignore[override]
+        name = self.get_cookie_name(app)
+        domain = self.get_cookie_domain(app)
+        path = self.get_cookie_path(app)
+        secure = self.get_cookie_secure(app)
+        partitioned = self.get_cookie_partitioned(app) if hasattr(self, "get_cookie_partitioned") else False
+        samesite = self.get_cookie_samesite(app)
+        httponly = self.get_cookie_httponly(app)
+
+        if session.accessed:
+            response.vary.add("Cookie")
+
+        if not session:
+            # Emptied during the request (logout): delete it and its cookie.
+            if session.modified and session.key is not None:
+                self.engine.delete(session.key)
+                extra = {"partitioned": partitioned} if partitioned else {}
+                response.delete_cookie(name, domain=domain, path=path, secure=secure,
+                                       samesite=samesite, httponly=httponly, **extra)
+                response.vary.add("Cookie")
+            return
+
+        if not self.should_set_cookie(app, session):
+            return
+
+        expiry, until = self._expiry(app)
+        data = dict(session)
+        encoded = {k: pack_value(v, k) for k, v in data.items()}
+        if session.key is None:
+            session.key = self.engine.create(data, expiry)
+        elif session.modified:
+            changed = {k: data[k] for k, raw in encoded.items() if session.stored.get(k) != raw}
+            removed = [k for k in session.stored if k not in encoded]
+            try:
+                self.engine.save_delta(session.key, changed, removed, expiry)
+            except (_errors.SessionDeleted, _errors.InvalidKey):
+                # Deleted meanwhile (a logout in another tab): not brought back.
+                response.delete_cookie(name, domain=domain, path=path, secure=secure,
+                                       samesite=samesite, httponly=httponly)
+                return
+        else:
+            # SESSION_REFRESH_EACH_REQUEST: extend the stored session too.
+            try:
+                self.engine.touch(session.key, expiry)
+            except (_errors.NotFound, _errors.InvalidKey):
+                return
+        session.stored = encoded
+
+        extra = {"partitioned": partitioned} if partitioned else {}
+        response.set_cookie(
+            name, session.key,
+            expires=until if session.permanent else None,
+            httponly=httponly, domain=domain, path=path, secure=secure, samesite=samesite,
+            **extra,
+        )
+        response.vary.add("Cookie")
+
+
+__all__ = ["SessileSession", "SessileSessionInterface"]

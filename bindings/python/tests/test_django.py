@@ -1,0 +1,219 @@
+"""sessile.django beyond Django's own tests: settings read at call time,
+Django's error contract, load never creating, clearsessions by the manual
+clock, async variants, and parallel requests through real SessionMiddleware
+that change different keys and both keep their change."""
+
+import asyncio
+import logging
+import threading
+from datetime import timedelta
+
+import pytest
+from django.contrib.sessions.backends.base import CreateError, UpdateError
+from django.core import management
+from django.core.exceptions import ImproperlyConfigured
+from django.test import Client, override_settings
+
+import django_urls
+import sessile
+from sessile.django import SessionStore, get_engine
+
+
+@pytest.fixture
+def fresh_path(tmp_path):
+    with override_settings(SESSILE_PATH=str(tmp_path / "django.db")):
+        yield str(tmp_path / "django.db")
+
+
+def test_settings_are_read_at_call_time(tmp_path):
+    with override_settings(SESSILE_PATH=str(tmp_path / "one.db")):
+        store = SessionStore()
+        store["a"] = 1
+        store.save()
+        key = store.session_key
+        assert SessionStore().exists(key)
+    with override_settings(SESSILE_PATH=str(tmp_path / "two.db")):
+        assert not SessionStore().exists(key)
+        assert get_engine().path.endswith("two.db")
+    with override_settings(SESSILE_PATH=None):
+        with pytest.raises(ImproperlyConfigured, match="SESSILE_PATH"):
+            SessionStore().exists(key)
+
+
+def test_engines_are_cached_per_path(fresh_path):
+    assert get_engine() is get_engine()
+
+
+def test_create_save_load_delete(fresh_path):
+    store = SessionStore()
+    store["user"] = "alice"
+    store.create()
+    key = store.session_key
+    assert store.exists(key)
+    assert SessionStore(key).load() == {"user": "alice"}
+    store["n"] = 1
+    store.save()
+    assert SessionStore(key).load() == {"user": "alice", "n": 1}
+    store.delete()
+    assert not store.exists(key)
+
+
+def test_save_must_create_on_existing_key_is_create_error(fresh_path):
+    first = SessionStore()
+    first["a"] = 1
+    first.save()
+    clash = SessionStore(first.session_key)
+    clash._session_cache = {"b": 2}
+    with pytest.raises(CreateError):
+        clash.save(must_create=True)
+    assert SessionStore(first.session_key).load() == {"a": 1}
+
+
+def test_save_after_delete_elsewhere_is_update_error_and_not_resurrected(fresh_path):
+    store = SessionStore()
+    store["a"] = 1
+    store.save()
+    SessionStore(store.session_key).delete()
+    store["a"] = 2
+    with pytest.raises(UpdateError):
+        store.save()
+    assert not store.exists(store.session_key)
+
+
+@pytest.mark.parametrize("key", ["someunknownkey", "x" * 32, "a" * 40, "", "../../etc/passwd"])
+def test_load_of_unknown_or_malformed_key_is_empty_and_creates_nothing(fresh_path, key):
+    store = SessionStore(key)
+    assert store.load() == {}
+    assert store.session_key is None
+    assert not get_engine().exists(key) if key else True
+
+
+def test_load_of_expired_session_is_empty(fresh_path):
+    store = SessionStore()
+    store["a"] = 1
+    store.set_expiry(-timedelta(seconds=1))
+    store.save()
+    assert SessionStore(store.session_key).load() == {}
+
+
+def test_load_of_damaged_record_is_empty_and_logged(fresh_path, monkeypatch, caplog):
+    store = SessionStore()
+    store["a"] = 1
+    store.save()
+
+    def damaged(self, key):
+        raise sessile.Corrupt("record damaged", 13)
+
+    monkeypatch.setattr(sessile.Engine, "load", damaged)
+    with caplog.at_level(logging.WARNING, "django.security.SuspiciousSession"):
+        assert SessionStore(store.session_key).load() == {}
+    assert "Session data corrupted" in caplog.text
+
+
+def test_expiry_from_django_reaches_the_store(fresh_path):
+    store = SessionStore()
+    store["a"] = 1
+    store.set_expiry(600)
+    store.save()
+    record = get_engine().load(store.session_key)
+    assert abs(record.expires_at - store.get_expiry_date()) < timedelta(seconds=2)
+
+
+def test_clearsessions_removes_expired_sessions_by_the_engine_clock(tmp_path):
+    settings = dict(SESSILE_PATH=str(tmp_path / "clock.db"), SESSILE_OPTIONS={"manual_clock": True})
+    with override_settings(**settings):
+        live, short = SessionStore(), SessionStore()
+        live["a"] = 1
+        live.save()
+        short["b"] = 1
+        short.set_expiry(60)
+        short.save()
+        get_engine().advance_clock(timedelta(minutes=2))
+        management.call_command("clearsessions")
+        assert live.exists(live.session_key)
+        assert not short.exists(short.session_key)
+        get_engine().advance_clock(timedelta(weeks=3))
+        SessionStore.clear_expired()
+        assert not live.exists(live.session_key)
+
+
+def test_async_variants(fresh_path):
+    async def flow():
+        store = SessionStore()
+        await store.aset("a", 1)
+        await store.asave()
+        key = store.session_key
+        assert await store.aexists(key)
+        other = SessionStore(key)
+        assert await other.aload() == {"a": 1}
+        await other.acycle_key()
+        assert not await store.aexists(key)
+        await other.adelete()
+        assert not await other.aexists(other.session_key)
+        await SessionStore.aclear_expired()
+
+    asyncio.run(flow())
+
+
+def test_only_changed_keys_are_saved(fresh_path):
+    a = SessionStore()
+    a["seed"] = 0
+    a.save()
+    key = a.session_key
+    a_view, b_view = SessionStore(key), SessionStore(key)
+    a_view.load(), b_view.load()
+    a_view["from_a"] = 1
+    b_view["from_b"] = 2
+    del b_view["seed"]
+    a_view.save()
+    b_view.save()
+    assert SessionStore(key).load() == {"from_a": 1, "from_b": 2}
+
+
+def test_parallel_requests_through_middleware_keep_both_keys(fresh_path):
+    client = Client()
+    client.get("/set/seed/1/")
+    cookie = client.cookies["sessionid"].value
+    names = [f"tab{i}" for i in range(4)]
+    django_urls.parallel_barrier = threading.Barrier(len(names))
+    statuses = []
+
+    def request(name):
+        tab = Client()
+        tab.cookies["sessionid"] = cookie
+        statuses.append(tab.get(f"/parallel/{name}/").status_code)
+
+    try:
+        threads = [threading.Thread(target=request, args=(n,)) for n in names]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        django_urls.parallel_barrier = None
+    assert statuses == [200] * len(names)
+    data = client.get("/show/").json()["data"]
+    assert data == {"seed": "1", **{n: True for n in names}}
+
+
+def test_logout_in_another_tab_gives_400_and_no_resurrection(fresh_path):
+    client = Client()
+    client.get("/set/a/1/")
+    key = client.cookies["sessionid"].value
+    response = client.get("/logout-elsewhere/")
+    assert response.status_code == 400
+    assert not get_engine().exists(key)
+
+
+def test_emptied_session_is_still_saved_and_flush_deletes_cookie(fresh_path):
+    client = Client()
+    client.get("/set/foo/bar/")
+    key = client.cookies["sessionid"].value
+    store = SessionStore(key)
+    store.load()
+    del store["foo"]
+    store.save()
+    assert SessionStore(key).load() == {} and store.exists(key)
+    response = client.get("/flush/")
+    assert response.cookies["sessionid"]["max-age"] == 0
+    assert not store.exists(key)

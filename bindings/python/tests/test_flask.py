@@ -1,0 +1,148 @@
+"""sessile.flask through Flask's test client: the cookie holds only the key,
+Flask's cookie settings and PERMANENT_SESSION_LIFETIME are honoured, saves
+send only changed keys, and a logout elsewhere is not undone."""
+
+from datetime import timedelta
+
+import pytest
+from flask import Flask, session
+
+import sessile
+from sessile.flask import SessileSessionInterface
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = Flask(__name__)
+    app.session_interface = SessileSessionInterface(str(tmp_path / "flask.db"))
+
+    @app.get("/visit")
+    def visit():
+        session["visits"] = session.get("visits", 0) + 1
+        return str(session["visits"])
+
+    @app.post("/login/<name>")
+    def login(name):
+        session.clear()
+        session["user"] = name
+        session.permanent = True
+        return "ok"
+
+    @app.post("/logout")
+    def logout():
+        session.clear()
+        return "bye"
+
+    @app.get("/set/<name>")
+    def set_name(name):
+        session[name] = True
+        return "ok"
+
+    @app.get("/peek")
+    def peek():
+        return dict(session)
+
+    yield app
+    app.session_interface.engine.close()
+
+
+def cookie_of(client, app):
+    return client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+
+
+def test_visits_are_counted_server_side(app):
+    client = app.test_client()
+    assert [client.get("/visit").text for _ in range(3)] == ["1", "2", "3"]
+    key = cookie_of(client, app).value
+    assert sessile.is_valid_key(key)
+    assert app.session_interface.engine.load(key).data == {"visits": 3}
+
+
+def test_untouched_session_sets_no_cookie(app):
+    client = app.test_client()
+    response = client.get("/peek")
+    assert "Set-Cookie" not in response.headers
+
+
+def test_logout_deletes_record_and_cookie(app):
+    client = app.test_client()
+    client.post("/login/alice")
+    key = cookie_of(client, app).value
+    response = client.post("/logout")
+    assert "Expires=Thu, 01 Jan 1970" in response.headers["Set-Cookie"]
+    assert cookie_of(client, app) is None
+    assert not app.session_interface.engine.exists(key)
+
+
+def test_cookie_settings_are_honoured(app):
+    app.config.update(SESSION_COOKIE_NAME="sid", SESSION_COOKIE_DOMAIN="example.test",
+                      SESSION_COOKIE_PATH="/app", SESSION_COOKIE_SECURE=True,
+                      SESSION_COOKIE_HTTPONLY=False, SESSION_COOKIE_SAMESITE="Strict")
+    header = app.test_client().get("/visit").headers["Set-Cookie"]
+    assert header.startswith("sid=")
+    assert "Domain=example.test" in header and "Path=/app" in header
+    assert "Secure" in header and "HttpOnly" not in header and "SameSite=Strict" in header
+
+
+def test_permanent_session_lifetime_sets_cookie_and_store_expiry(app):
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=30)
+    client = app.test_client()
+    header = client.post("/login/bob").headers["Set-Cookie"]
+    assert "Expires=" in header
+    record = app.session_interface.engine.load(cookie_of(client, app).value)
+    assert record.expiry.kind == "at"
+    remaining = record.expires_at_ms - app.session_interface.engine.now_ms()
+    assert 29 * 60_000 < remaining <= 30 * 60_000
+    # A non-permanent session gets a browser-session cookie.
+    assert "Expires=" not in app.test_client().get("/visit").headers["Set-Cookie"]
+
+
+def test_parallel_requests_keep_both_keys(app):
+    client = app.test_client()
+    client.get("/set/seed")
+    key = cookie_of(client, app).value
+    interface = app.session_interface
+    # Two requests load the same session, then each saves its own change.
+    with app.test_request_context("/", headers={"Cookie": f"session={key}"}):
+        from flask import request
+        first = interface.open_session(app, request)
+        second = interface.open_session(app, request)
+        first["a"] = 1
+        second["b"] = 2
+        for s in (first, second):
+            interface.save_session(app, s, app.response_class())
+    assert interface.engine.load(key).data == {"seed": True, "a": 1, "b": 2}
+
+
+def test_save_after_logout_elsewhere_is_not_resurrected(app):
+    client = app.test_client()
+    client.get("/visit")
+    key = cookie_of(client, app).value
+    interface = app.session_interface
+    with app.test_request_context("/", headers={"Cookie": f"session={key}"}):
+        from flask import request
+        stale = interface.open_session(app, request)
+        interface.engine.delete(key)
+        stale["visits"] = 99
+        response = app.response_class()
+        interface.save_session(app, stale, response)
+    assert not interface.engine.exists(key)
+    assert "Expires=Thu, 01 Jan 1970" in response.headers["Set-Cookie"]
+
+
+def test_forged_cookie_gets_a_fresh_session(app):
+    client = app.test_client()
+    client.set_cookie("session", "forged-value")
+    assert client.get("/visit").text == "1"
+    assert cookie_of(client, app).value != "forged-value"
+
+
+def test_non_serialisable_value_is_a_type_error(app):
+    @app.get("/bad")
+    def bad():
+        session["obj"] = object()
+        return "never"
+
+    app.config["PROPAGATE_EXCEPTIONS"] = True
+    with pytest.raises(TypeError, match="session key 'obj'"):
+        app.test_client().get("/bad")
