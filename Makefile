@@ -14,7 +14,7 @@ demo-rust:
 	$(CARGO) run --quiet --release --example demo
 
 ## make test: every test suite
-test: test-rust test-c test-python
+test: test-rust test-c test-python test-node
 
 test-rust:
 	$(CARGO) test --all-targets
@@ -41,6 +41,7 @@ doc:
 ## make bench: criterion benchmarks
 bench:
 	$(CARGO) bench --bench hot_path
+	python3 benches/ratios.py
 
 clean:
 	$(CARGO) clean
@@ -56,3 +57,10 @@ fuzz:
 	cd fuzz && for t in $(FUZZ_TARGETS); do \
 	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
+
+## make crash-test ROUNDS=N: the kill -9 crash-consistency test, N rounds
+## (make test runs 20)
+ROUNDS ?= 200
+.PHONY: crash-test
+crash-test:
+	SESSILE_CRASH_ROUNDS=$(ROUNDS) $(CARGO) test --release --test crash_consistency

@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Prints the hot path as ratios to the storage floor, from the figures
+criterion wrote for `cargo bench --bench hot_path` (the same run), and
+checks them against the targets of the benchmarks issue."""
+
+import json
+import pathlib
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent / "target" / "criterion"
+
+
+def ns(group: str, name: str, shape: str) -> float | None:
+    path = ROOT / group / name / shape.replace("/", "_") / "new" / "estimates.json"
+    try:
+        return json.loads(path.read_text())["median"]["point_estimate"]
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def main() -> int:
+    shapes = sorted(p.name for p in (ROOT / "hot_path" / "get").glob("*k_*") if p.is_dir())
+    if not shapes:
+        print("no criterion results: run `cargo bench --bench hot_path` first", file=sys.stderr)
+        return 1
+    print(f"{'shape':<10} {'operation':<8} {'engine':>10} {'floor':>10} {'ratio':>7} {'target':>7}")
+    for shape in shapes:
+        f = lambda name: ns("floor", name, shape)  # noqa: E731
+        e = lambda name: ns("hot_path", name, shape)  # noqa: E731
+        rows = [
+            ("get", e("get"), f("sled get"), 1.25),
+            ("set", e("set"), _sum(f("sled get"), f("sled overwrite")), 1.25),
+            ("touch", e("touch"), f("sled overwrite"), 1.25),
+            ("create", e("create"), _sum(f("sled insert"), f("sled insert index entry")), 1.5),
+            ("expire", e("expire"), _sum(f("sled remove"), f("sled remove")), 1.5),
+        ]
+        for op, engine, floor, target in rows:
+            if engine is None or floor is None:
+                continue
+            ratio = engine / floor
+            mark = "ok" if ratio <= target else "OVER"
+            print(
+                f"{shape:<10} {op:<8} {engine / 1000:>8.2f}µs {floor / 1000:>8.2f}µs "
+                f"{ratio:>6.2f}x {target:>5.2f}x {mark}"
+            )
+        for op in ("get", "set"):
+            one, two = e(f"{op} x1 threads"), e(f"{op} x2 threads")
+            if one and two:
+                print(f"{shape:<10} {op} throughput, 2 threads vs 1: {one / two:.2f}x")
+    return 0
+
+
+def _sum(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a + b
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+// Type declarations for the sessile Node package.
+import { EventEmitter } from 'node:events';
+
+export declare const ABI_VERSION: number;
+export declare const EXPIRY: { readonly DEFAULT: 0; readonly BROWSER_CLOSE: 1; readonly SECONDS: 2; readonly AT: 3; readonly KEEP: 4 };
+export declare const RESULT: Readonly<Record<string, number>>;
+
+/** An error from sessile; `code` is the result name ('TOO_LARGE', 'INVALID_KEY', ...),
+ * or LIBRARY_NOT_FOUND / LIBRARY_LOAD_FAILED / ABI_MISMATCH / INVALID_VALUE. */
+export declare class SessileError extends Error {
+  code: string;
+  result?: number;
+}
+
+export type SessionData = Record<string, unknown>;
+export interface Expiry { kind: number; value: number }
+/** seconds (0 = browser close), an absolute Date, null (the default age), or a raw policy. */
+export type ExpiryInput = number | Date | null | Expiry;
+
+export interface EngineOptions {
+  /** Path to libsessile; else $SESSILE_LIBRARY, else the repository's target/release. */
+  library?: string;
+  memory?: boolean;
+  /** Start a manual clock at this time (ms since the epoch); tests move it with advanceClock. */
+  manualClock?: number;
+  /** Background sweeper interval; 0 runs none. Default 60000. */
+  sweepIntervalMs?: number;
+  sweepBudget?: number;
+  flushEveryMs?: number;
+  cacheCapacity?: number;
+  maxDataKeyLen?: number;
+  maxValueSize?: number;
+  maxRecordSize?: number;
+  maxKeys?: number;
+  cookieName?: string;
+  cookieAge?: number;
+  cookieDomain?: string;
+  cookiePath?: string;
+  cookieSecure?: boolean;
+  cookieHttpOnly?: boolean;
+  cookieSameSite?: number;
+  saveEveryRequest?: boolean;
+  expireAtBrowserClose?: boolean;
+}
+
+export interface Loaded { data: SessionData; expiry: Expiry; expiresAt: number }
+export interface Listed extends Loaded { key: string }
+export interface SaveOptions { expiry?: ExpiryInput; upsert?: boolean; durable?: boolean }
+
+export declare class Engine {
+  static open(path: string | null, options?: EngineOptions): Engine;
+  readonly library: string;
+  close(): void;
+  load(key: string): Loaded | null;
+  exists(key: string): boolean;
+  create(data?: SessionData, options?: { expiry?: ExpiryInput; durable?: boolean }): string;
+  save(key: string, data: SessionData, options?: SaveOptions): void;
+  saveDelta(key: string, change: { set?: SessionData; remove?: string[]; clear?: boolean }, options?: SaveOptions): void;
+  touch(key: string, expiry?: ExpiryInput): boolean;
+  delete(key: string): void;
+  scan(options?: { after?: string | null; limit?: number }): { sessions: Listed[]; next: string | null };
+  sessions(options?: { pageSize?: number }): Generator<Listed>;
+  count(): number;
+  deleteAll(): number;
+  clearExpired(): number;
+  flush(): void;
+  now(): number;
+  advanceClock(ms: number): void;
+  setClock(ms: number): void;
+  session(key?: string | null): Session;
+  beginRequest(cookieHeader?: string | null): Session;
+}
+
+export declare class Session {
+  readonly key: string | null;
+  readonly size: number;
+  readonly modified: boolean;
+  readonly accessed: boolean;
+  readonly expiry: Expiry;
+  readonly expiryAge: number;
+  readonly expiryDate: Date;
+  get<T = unknown>(name: string, fallback?: T): T;
+  set(name: string, value: unknown): void;
+  delete(name: string): boolean;
+  has(name: string): boolean;
+  keys(): string[];
+  toObject(): SessionData;
+  clear(): void;
+  flush(): void;
+  cycleKey(): void;
+  save(options?: { durable?: boolean }): void;
+  deleteStored(): void;
+  setExpiry(expiry: ExpiryInput): void;
+  endRequest(status?: number): { setCookie: string | null; varyCookie: boolean };
+  close(): void;
+}
+
+export interface SessileStoreOptions extends EngineOptions {
+  /** The database directory (or `memory: true`). */
+  path?: string;
+  /** Share an open engine instead of opening one. */
+  engine?: Engine;
+  /** Seconds for sessions whose cookie has no expiry, or a function of the session. Default 86400. */
+  ttl?: number | ((sess: any) => number);
+  /** Flush every save to disk before answering. */
+  durable?: boolean;
+  /** How many per-id snapshots (for @fastify/session deltas) are kept. Default 10000. */
+  snapshotLimit?: number;
+}
+
+type Callback<T = void> = (err: Error | null, value?: T) => void;
+
+/** An express-session Store (also for @fastify/session). */
+export declare class SessileStore extends EventEmitter {
+  constructor(options: SessileStoreOptions);
+  readonly engine: Engine;
+  /** Session id generator: pass as express-session `genid` / @fastify/session `idGenerator`. */
+  genid: () => string;
+  get(sid: string, cb: Callback<any>): void;
+  set(sid: string, sess: any, cb?: Callback): void;
+  destroy(sid: string, cb?: Callback): void;
+  touch(sid: string, sess: any, cb?: Callback): void;
+  all(cb: Callback<any[]>): void;
+  ids(cb: Callback<string[]>): void;
+  length(cb: Callback<number>): void;
+  clear(cb?: Callback): void;
+  close(): void;
+  [key: string]: any;
+}
+
+export declare function generateKey(options?: { library?: string }): string;
+export declare function isValidKey(key: unknown): boolean;
+export declare function version(options?: { library?: string }): string;
+export declare function libraryCandidates(explicit?: string): { file: string; from: string }[];

@@ -1,0 +1,466 @@
+'use strict';
+// The core API: an Engine (one session database) with the store level
+// (keyed by session id, data as plain objects carried as MessagePack) and
+// the session level (Django's request.session). All calls are synchronous.
+
+const { Packr } = require('msgpackr');
+const native = require('./native');
+const { SessileError, check, take } = native;
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true, int64AsType: 'number' });
+
+const EXPIRY = Object.freeze({ DEFAULT: 0, BROWSER_CLOSE: 1, SECONDS: 2, AT: 3, KEEP: 4 });
+const SAVE = Object.freeze({ UPSERT: 1, DURABLE: 2, CLEAR: 4 });
+const KEY_RE = /^[a-z0-9]{32}$/;
+
+/** Refuses what MessagePack cannot carry faithfully, naming where it is. */
+function checkValue(value, where, seen = new Set()) {
+  switch (typeof value) {
+    case 'function':
+    case 'symbol':
+      throw new SessileError('INVALID_VALUE', `sessile: ${where} is a ${typeof value}, which cannot be stored`);
+    case 'bigint':
+      if (value < -(2n ** 63n) || value >= 2n ** 64n) {
+        throw new SessileError('INVALID_VALUE', `sessile: ${where} is a BigInt outside 64 bits`);
+      }
+      return;
+    case 'object': {
+      if (value === null || value instanceof Date || ArrayBuffer.isView(value)) return;
+      if (seen.has(value)) {
+        throw new SessileError('INVALID_VALUE', `sessile: ${where} is a circular reference`);
+      }
+      seen.add(value);
+      if (value instanceof Map) {
+        for (const [k, v] of value) checkValue(v, `${where}[${String(k)}]`, seen);
+      } else {
+        for (const k of Object.keys(value)) checkValue(value[k], `${where}.${k}`, seen);
+      }
+      seen.delete(value);
+      return;
+    }
+    default:
+  }
+}
+
+function encodeMap(data, what = 'session data') {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new SessileError('INVALID_VALUE', `sessile: ${what} must be a plain object`);
+  }
+  for (const k of Object.keys(data)) checkValue(data[k], JSON.stringify(k));
+  return packr.pack(data);
+}
+
+function encodeValue(value, where) {
+  checkValue(value, where);
+  return packr.pack(value);
+}
+
+function decode(bytes) {
+  return bytes && bytes.length ? packr.unpack(bytes) : {};
+}
+
+/** An expiry given as a number of seconds, a Date, null (default), or {kind, value}. */
+function toExpiry(e) {
+  if (e === undefined) return { kind: EXPIRY.KEEP, value: 0 };
+  if (e === null) return { kind: EXPIRY.DEFAULT, value: 0 };
+  if (typeof e === 'number') {
+    if (!Number.isFinite(e)) throw new SessileError('INVALID_ARGUMENT', 'sessile: expiry seconds must be finite');
+    return { kind: EXPIRY.SECONDS, value: Math.trunc(e) };
+  }
+  if (e instanceof Date) {
+    const t = e.getTime();
+    if (Number.isNaN(t)) throw new SessileError('INVALID_ARGUMENT', 'sessile: expiry is an invalid Date');
+    return { kind: EXPIRY.AT, value: t };
+  }
+  if (typeof e === 'object' && typeof e.kind === 'number') return { kind: e.kind, value: Math.trunc(e.value || 0) };
+  throw new SessileError('INVALID_ARGUMENT', `sessile: unusable expiry ${String(e)}`);
+}
+
+function fromExpiry(x) {
+  return { kind: x.kind, value: Number(x.value) };
+}
+
+function keyBytes(key, what = 'session id') {
+  if (typeof key !== 'string') throw new SessileError('INVALID_KEY', `sessile: the ${what} must be a string`);
+  return Buffer.from(key, 'utf8');
+}
+
+const OPTION_SETTERS = {
+  cookieName: ['cookie_name', 'string'],
+  cookieAge: ['cookie_age', 'number'],
+  cookieDomain: ['cookie_domain', 'string'],
+  cookiePath: ['cookie_path', 'string'],
+  cookieSecure: ['cookie_secure', 'boolean'],
+  cookieHttpOnly: ['cookie_httponly', 'boolean'],
+  cookieSameSite: ['cookie_samesite', 'number'],
+  saveEveryRequest: ['save_every_request', 'boolean'],
+  expireAtBrowserClose: ['expire_at_browser_close', 'boolean'],
+  cacheCapacity: ['cache_capacity', 'number'],
+  flushEveryMs: ['flush_every_ms', 'number'],
+  maxDataKeyLen: ['max_data_key_len', 'number'],
+  maxValueSize: ['max_value_size', 'number'],
+  maxRecordSize: ['max_record_size', 'number'],
+  maxKeys: ['max_keys', 'number'],
+  sweepIntervalMs: ['reaper_interval_ms', 'number'],
+  sweepBudget: ['reaper_budget', 'number'],
+  memory: ['memory', 'boolean'],
+  manualClock: ['manual_clock', 'number'],
+};
+
+const finalizer = new FinalizationRegistry(({ api, free, handle }) => api[free](handle));
+
+class Engine {
+  /**
+   * Opens (creating if needed) the database directory `path`.
+   * options: library (path to libsessile), memory, manualClock (start ms),
+   * sweepIntervalMs, limits, cookie settings; see index.d.ts.
+   */
+  static open(path, options = {}) {
+    const api = native.load(options.library);
+    const out = [null];
+    check(api, api.options_new(out), 'options');
+    const opts = out[0];
+    try {
+      for (const [name, value] of Object.entries(options)) {
+        if (name === 'library' || value === undefined) continue;
+        const setter = OPTION_SETTERS[name];
+        if (!setter) throw new SessileError('INVALID_ARGUMENT', `sessile: unknown option ${name}`);
+        const [cname, type] = setter;
+        if (typeof value !== type) {
+          throw new SessileError('INVALID_ARGUMENT', `sessile: option ${name} must be a ${type}`);
+        }
+        const fn = api.options[cname];
+        const rc = type === 'string' ? fn(opts, Buffer.from(value), Buffer.byteLength(value)) : fn(opts, value);
+        check(api, rc, `option ${name}`);
+      }
+      const p = Buffer.from(path == null ? '' : String(path));
+      const eng = [null];
+      check(api, api.engine_open(p, p.length, opts, eng), `open ${path}`);
+      return new Engine(api, eng[0]);
+    } finally {
+      api.options_free(opts);
+    }
+  }
+
+  constructor(api, handle) {
+    this._api = api;
+    this._h = handle;
+    finalizer.register(this, { api, free: 'engine_free', handle }, this);
+  }
+
+  /** The path of the loaded native library. */
+  get library() {
+    return this._api.file;
+  }
+
+  /** Stops the sweeper, flushes and releases the database. Idempotent. */
+  close() {
+    if (!this._h) return;
+    const h = this._h;
+    this._h = null;
+    finalizer.unregister(this);
+    try {
+      check(this._api, this._api.engine_close(h), 'close');
+    } finally {
+      this._api.engine_free(h);
+    }
+  }
+
+  _e() {
+    if (!this._h) throw new SessileError('CLOSED', 'sessile: the engine is closed');
+    return this._h;
+  }
+
+  /** Loads a live session: { data, expiry, expiresAt } or null (missing, expired, malformed id). */
+  load(key) {
+    const k = keyBytes(key);
+    const data = [null], expiry = [{}], at = [0];
+    const rc = this._api.store_load(this._e(), k, k.length, data, expiry, at);
+    if (rc === native.RESULT.NOT_FOUND || rc === native.RESULT.INVALID_KEY || rc === native.RESULT.CORRUPT) return null;
+    check(this._api, rc, 'load');
+    return { data: decode(take(this._api, data[0])), expiry: fromExpiry(expiry[0]), expiresAt: Number(at[0]) };
+  }
+
+  exists(key) {
+    const k = keyBytes(key);
+    const out = [false];
+    check(this._api, this._api.store_exists(this._e(), k, k.length, out), 'exists');
+    return out[0];
+  }
+
+  /** Creates a session under a fresh key; returns the key. */
+  create(data = {}, { expiry = null, durable = false } = {}) {
+    const bytes = encodeMap(data);
+    const out = [null];
+    check(this._api, this._api.store_create(this._e(), bytes, bytes.length, toExpiry(expiry), durable ? SAVE.DURABLE : 0, out), 'create');
+    return take(this._api, out[0]).toString('latin1');
+  }
+
+  /** Replaces a session's data. upsert creates it under `key` if missing. */
+  save(key, data, { expiry, upsert = false, durable = false } = {}) {
+    const k = keyBytes(key);
+    const bytes = encodeMap(data);
+    const flags = (upsert ? SAVE.UPSERT : 0) | (durable ? SAVE.DURABLE : 0);
+    check(this._api, this._api.store_save(this._e(), k, k.length, bytes, bytes.length, toExpiry(expiry), flags), 'save');
+  }
+
+  /** Applies a change (set some keys, remove others) without touching the rest. */
+  saveDelta(key, { set = {}, remove = [], clear = false } = {}, { expiry, upsert = false, durable = false } = {}) {
+    const k = keyBytes(key);
+    const s = encodeMap(set, 'the keys to set');
+    if (!Array.isArray(remove) || remove.some((x) => typeof x !== 'string')) {
+      throw new SessileError('INVALID_VALUE', 'sessile: the keys to remove must be an array of strings');
+    }
+    const r = remove.length ? packr.pack(remove) : Buffer.alloc(0);
+    const flags = (upsert ? SAVE.UPSERT : 0) | (durable ? SAVE.DURABLE : 0) | (clear ? SAVE.CLEAR : 0);
+    check(this._api, this._api.store_save_delta(this._e(), k, k.length, s, s.length, r, r.length, toExpiry(expiry), flags), 'save');
+  }
+
+  /** Extends a session's life without rewriting its data. false when it is gone. */
+  touch(key, expiry) {
+    const k = keyBytes(key);
+    const rc = this._api.store_touch(this._e(), k, k.length, toExpiry(expiry));
+    if (rc === native.RESULT.NOT_FOUND) return false;
+    check(this._api, rc, 'touch');
+    return true;
+  }
+
+  delete(key) {
+    const k = keyBytes(key);
+    check(this._api, this._api.store_delete(this._e(), k, k.length), 'delete');
+  }
+
+  /** One page of live sessions after `after`: { sessions, next } (next null at the end). */
+  scan({ after = null, limit = 100 } = {}) {
+    const a = after == null ? Buffer.alloc(0) : keyBytes(after, 'cursor');
+    const page = [null], next = [null];
+    check(this._api, this._api.store_scan(this._e(), a, a.length, limit, page, next), 'scan');
+    const entries = packr.unpack(take(this._api, page[0]));
+    const n = take(this._api, next[0]);
+    return {
+      sessions: entries.map(([key, data, kind, value, at]) => ({ key, data, expiry: { kind, value: Number(value) }, expiresAt: Number(at) })),
+      next: n ? n.toString('latin1') : null,
+    };
+  }
+
+  /** Every live session, page by page. */
+  *sessions({ pageSize = 256 } = {}) {
+    let after = null;
+    do {
+      const { sessions, next } = this.scan({ after, limit: pageSize });
+      yield* sessions;
+      after = next;
+    } while (after);
+  }
+
+  count() {
+    const out = [0];
+    check(this._api, this._api.store_count(this._e(), out), 'count');
+    return Number(out[0]);
+  }
+
+  deleteAll() {
+    const out = [0];
+    check(this._api, this._api.store_delete_all(this._e(), out), 'delete all');
+    return Number(out[0]);
+  }
+
+  clearExpired() {
+    const out = [0];
+    check(this._api, this._api.engine_clear_expired(this._e(), out), 'clear expired');
+    return Number(out[0]);
+  }
+
+  flush() {
+    check(this._api, this._api.engine_flush(this._e()), 'flush');
+  }
+
+  /** The engine's clock, ms since the epoch. */
+  now() {
+    const out = [0];
+    check(this._api, this._api.engine_now(this._e(), out), 'now');
+    return Number(out[0]);
+  }
+
+  /** Moves the manual clock (options.manualClock) by `ms`. */
+  advanceClock(ms) {
+    check(this._api, this._api.engine_advance_clock(this._e(), ms), 'advance clock');
+  }
+
+  setClock(ms) {
+    check(this._api, this._api.engine_set_clock(this._e(), ms), 'set clock');
+  }
+
+  /** A session object: a new one, or the one under `key` (loaded lazily). */
+  session(key) {
+    const out = [null];
+    if (key === undefined || key === null) {
+      check(this._api, this._api.session_new(this._e(), out), 'new session');
+    } else {
+      const k = keyBytes(key);
+      check(this._api, this._api.session_open(this._e(), k, k.length, out), 'open session');
+    }
+    return new Session(this._api, out[0]);
+  }
+
+  /** Starts a request from its Cookie header (Django's SessionMiddleware). */
+  beginRequest(cookieHeader) {
+    const c = cookieHeader ? Buffer.from(cookieHeader, 'latin1') : Buffer.alloc(0);
+    const out = [null];
+    check(this._api, this._api.request_begin(this._e(), c, c.length, out), 'begin request');
+    return new Session(this._api, out[0]);
+  }
+}
+
+class Session {
+  constructor(api, handle) {
+    this._api = api;
+    this._h = handle;
+    finalizer.register(this, { api, free: 'session_free', handle }, this);
+  }
+
+  _s() {
+    if (!this._h) throw new SessileError('CLOSED', 'sessile: the session is closed');
+    return this._h;
+  }
+
+  _call(name, what, ...args) {
+    check(this._api, this._api[name](this._s(), ...args), what);
+  }
+
+  /** The session key, or null before the first save. */
+  get key() {
+    const out = [null];
+    const rc = this._api.session_key(this._s(), out);
+    if (rc === native.RESULT.NOT_FOUND) return null;
+    check(this._api, rc, 'key');
+    return take(this._api, out[0]).toString('latin1');
+  }
+
+  get(name, fallback = undefined) {
+    const k = keyBytes(name, 'data key');
+    const out = [null];
+    const rc = this._api.session_get(this._s(), k, k.length, out);
+    if (rc === native.RESULT.NOT_FOUND) return fallback;
+    check(this._api, rc, `get ${name}`);
+    return packr.unpack(take(this._api, out[0]));
+  }
+
+  set(name, value) {
+    const k = keyBytes(name, 'data key');
+    const v = encodeValue(value, JSON.stringify(name));
+    this._call('session_set', `set ${name}`, k, k.length, v, v.length);
+  }
+
+  delete(name) {
+    const k = keyBytes(name, 'data key');
+    const rc = this._api.session_remove(this._s(), k, k.length);
+    if (rc === native.RESULT.NOT_FOUND) return false;
+    check(this._api, rc, `delete ${name}`);
+    return true;
+  }
+
+  has(name) {
+    const k = keyBytes(name, 'data key');
+    const out = [false];
+    this._call('session_contains', `has ${name}`, k, k.length, out);
+    return out[0];
+  }
+
+  keys() {
+    const out = [null];
+    this._call('session_keys', 'keys', out);
+    return packr.unpack(take(this._api, out[0]));
+  }
+
+  /** Every key and value, as an object. */
+  toObject() {
+    const out = [null];
+    this._call('session_data', 'data', out);
+    return decode(take(this._api, out[0]));
+  }
+
+  get size() {
+    const out = [0];
+    this._call('session_len', 'len', out);
+    return Number(out[0]);
+  }
+
+  get modified() {
+    const out = [false];
+    this._call('session_modified', 'modified', out);
+    return out[0];
+  }
+
+  get accessed() {
+    const out = [false];
+    this._call('session_accessed', 'accessed', out);
+    return out[0];
+  }
+
+  clear() { this._call('session_clear', 'clear'); }
+  /** Logout: deletes the stored session and empties this one. */
+  flush() { this._call('session_flush', 'flush'); }
+  /** Login: moves the data to a new key. */
+  cycleKey() { this._call('session_cycle_key', 'cycle key'); }
+  save({ durable = false } = {}) { this._call('session_save', 'save', durable ? SAVE.DURABLE : 0); }
+  /** Deletes the stored record; the data stays in hand. */
+  deleteStored() { this._call('session_delete', 'delete'); }
+
+  /** Django's set_expiry: seconds (0 = browser close), a Date, or null (default). */
+  setExpiry(expiry) {
+    this._call('session_set_expiry', 'set expiry', toExpiry(expiry === undefined ? null : expiry));
+  }
+
+  get expiry() {
+    const out = [{}];
+    this._call('session_get_expiry', 'get expiry', out);
+    return fromExpiry(out[0]);
+  }
+
+  get expiryAge() {
+    const out = [0];
+    this._call('session_get_expiry_age', 'expiry age', out);
+    return Number(out[0]);
+  }
+
+  get expiryDate() {
+    const out = [0];
+    this._call('session_get_expiry_date', 'expiry date', out);
+    return new Date(Number(out[0]));
+  }
+
+  /** Ends a request: { setCookie, varyCookie } per Django's middleware rules. Closes nothing. */
+  endRequest(status = 200) {
+    const cookie = [null], flags = [0];
+    this._call('request_end', 'end request', status, cookie, flags);
+    const c = take(this._api, cookie[0]);
+    return { setCookie: c ? c.toString('latin1') : null, varyCookie: (flags[0] & 1) !== 0 };
+  }
+
+  close() {
+    if (!this._h) return;
+    const h = this._h;
+    this._h = null;
+    finalizer.unregister(this);
+    this._api.session_free(h);
+  }
+}
+
+/** A fresh random session key (32 characters of [a-z0-9]). */
+function generateKey(options = {}) {
+  const api = native.load(options.library);
+  const out = [null];
+  check(api, api.key_generate(out), 'generate key');
+  return take(api, out[0]).toString('latin1');
+}
+
+function isValidKey(key) {
+  return typeof key === 'string' && KEY_RE.test(key);
+}
+
+function version(options = {}) {
+  return native.load(options.library).version();
+}
+
+module.exports = { Engine, Session, generateKey, isValidKey, version, EXPIRY, SessileError, checkValue, encodeMap };

@@ -1,0 +1,224 @@
+'use strict';
+// SessileStore: an express-session Store (also accepted by @fastify/session)
+// over the sessile engine. `set` writes only the keys a request changed
+// since its `get`, so parallel requests changing different keys keep both.
+
+const { EventEmitter } = require('node:events');
+const { Engine, generateKey, isValidKey, SessileError } = require('./engine');
+
+let Base = EventEmitter;
+try {
+  // express-session's Store brings regenerate/load/createSession; without
+  // express-session (@fastify/session only) a plain EventEmitter is enough.
+  Base = require('express-session').Store;
+} catch {
+  // optional peer dependency
+}
+
+const STORE_OPTIONS = new Set(['path', 'engine', 'ttl', 'durable', 'snapshotLimit']);
+
+function defer(cb, err, value) {
+  if (typeof cb === 'function') setImmediate(cb, err, value);
+}
+
+/** Each top-level key's JSON text: what express-session stores, compared by value. */
+function serialise(sess) {
+  let plain;
+  try {
+    plain = JSON.parse(JSON.stringify(sess));
+  } catch (e) {
+    throw new SessileError('INVALID_VALUE', `sessile: the session cannot be stored: ${e.message}`);
+  }
+  if (plain === null || typeof plain !== 'object' || Array.isArray(plain)) {
+    throw new SessileError('INVALID_VALUE', 'sessile: a session must be an object');
+  }
+  const texts = new Map();
+  for (const k of Object.keys(plain)) texts.set(k, JSON.stringify(plain[k]));
+  return { plain, texts };
+}
+
+class SessileStore extends Base {
+  /**
+   * new SessileStore({ path, ttl, durable, ...engineOptions }) or
+   * new SessileStore({ engine }) to share an open Engine.
+   */
+  constructor(options = {}) {
+    super();
+    const engineOptions = {};
+    for (const [k, v] of Object.entries(options)) if (!STORE_OPTIONS.has(k)) engineOptions[k] = v;
+    if (options.engine) {
+      this.engine = options.engine;
+      this._ownsEngine = false;
+    } else {
+      if (!options.path && !options.memory) {
+        throw new SessileError('INVALID_ARGUMENT', 'sessile: SessileStore needs a `path` (or `memory: true`)');
+      }
+      this.engine = Engine.open(options.path, engineOptions);
+      this._ownsEngine = true;
+    }
+    this.ttl = options.ttl === undefined ? 86400 : options.ttl;
+    this.durable = Boolean(options.durable);
+    this._snapshotLimit = options.snapshotLimit || 10000;
+    // What `get` returned, per returned object (moved onto the request's
+    // Session by createSession) and per sid (for @fastify/session).
+    this._byObject = new WeakMap();
+    this._bySession = new WeakMap();
+    this._bySid = new Map();
+    /** For express-session's `genid` / @fastify/session's `idGenerator`. */
+    this.genid = () => generateKey({ library: this.engine.library });
+  }
+
+  _expiry(sess) {
+    const cookie = sess && sess.cookie;
+    let ms;
+    if (cookie && cookie.expires) ms = new Date(cookie.expires).getTime() - Date.now();
+    else if (cookie && typeof cookie.maxAge === 'number') ms = cookie.maxAge;
+    if (ms !== undefined && !Number.isNaN(ms)) return Math.ceil(ms / 1000);
+    return typeof this.ttl === 'function' ? this.ttl(sess) : this.ttl;
+  }
+
+  _remember(sid, obj, texts) {
+    this._byObject.set(obj, texts);
+    this._bySid.delete(sid);
+    this._bySid.set(sid, texts);
+    if (this._bySid.size > this._snapshotLimit) this._bySid.delete(this._bySid.keys().next().value);
+  }
+
+  get(sid, cb) {
+    let result = null;
+    try {
+      if (isValidKey(sid)) {
+        const found = this.engine.load(sid);
+        if (found) {
+          result = found.data;
+          const texts = new Map();
+          for (const k of Object.keys(result)) texts.set(k, JSON.stringify(result[k]));
+          this._remember(sid, result, texts);
+        } else {
+          this._bySid.delete(sid);
+        }
+      }
+    } catch (e) {
+      return defer(cb, e);
+    }
+    defer(cb, null, result);
+  }
+
+  createSession(req, sess) {
+    const texts = this._byObject.get(sess);
+    const session = super.createSession(req, sess);
+    if (texts) this._bySession.set(session, texts);
+    return session;
+  }
+
+  set(sid, sess, cb) {
+    try {
+      this._set(sid, sess);
+    } catch (e) {
+      return defer(cb, e);
+    }
+    defer(cb, null);
+  }
+
+  _set(sid, sess) {
+    if (!isValidKey(sid)) {
+      throw new SessileError(
+        'INVALID_KEY',
+        `sessile: session id ${JSON.stringify(String(sid)).slice(0, 60)} is not a sessile key ` +
+          '(32 characters of [a-z0-9]); pass `genid: store.genid` to express-session ' +
+          '(`idGenerator: store.genid` to @fastify/session)'
+      );
+    }
+    const { plain, texts } = serialise(sess);
+    const seconds = this._expiry(sess);
+    if (seconds <= 0) {
+      this.engine.delete(sid);
+      return;
+    }
+    const opts = { expiry: seconds, durable: this.durable };
+    const base = (sess && typeof sess === 'object' && this._bySession.get(sess)) || this._bySid.get(sid);
+    if (!base) {
+      this.engine.save(sid, plain, { ...opts, upsert: true });
+    } else {
+      const set = {};
+      for (const [k, text] of texts) if (base.get(k) !== text) set[k] = plain[k];
+      const remove = [...base.keys()].filter((k) => !texts.has(k));
+      // No upsert: a session deleted (logout elsewhere) or expired while
+      // this request ran is not brought back (SESSION_DELETED).
+      this.engine.saveDelta(sid, { set, remove }, opts);
+    }
+    if (sess && typeof sess === 'object') this._bySession.set(sess, texts);
+  }
+
+  touch(sid, sess, cb) {
+    try {
+      if (isValidKey(sid)) {
+        const seconds = this._expiry(sess);
+        if (seconds <= 0) this.engine.delete(sid);
+        else this.engine.touch(sid, seconds);
+      }
+    } catch (e) {
+      return defer(cb, e);
+    }
+    defer(cb, null);
+  }
+
+  destroy(sid, cb) {
+    try {
+      this._bySid.delete(sid);
+      if (isValidKey(sid)) this.engine.delete(sid);
+    } catch (e) {
+      return defer(cb, e);
+    }
+    defer(cb, null);
+  }
+
+  all(cb) {
+    let out;
+    try {
+      out = [];
+      for (const s of this.engine.sessions()) out.push({ ...s.data, id: s.key });
+    } catch (e) {
+      return defer(cb, e);
+    }
+    defer(cb, null, out);
+  }
+
+  ids(cb) {
+    let out;
+    try {
+      out = [];
+      for (const s of this.engine.sessions()) out.push(s.key);
+    } catch (e) {
+      return defer(cb, e);
+    }
+    defer(cb, null, out);
+  }
+
+  length(cb) {
+    let n;
+    try {
+      n = this.engine.count();
+    } catch (e) {
+      return defer(cb, e);
+    }
+    defer(cb, null, n);
+  }
+
+  clear(cb) {
+    try {
+      this.engine.deleteAll();
+      this._bySid.clear();
+    } catch (e) {
+      return defer(cb, e);
+    }
+    defer(cb, null);
+  }
+
+  /** Stops the sweeper and closes the database (when the store opened it). */
+  close() {
+    if (this._ownsEngine) this.engine.close();
+  }
+}
+
+module.exports = { SessileStore };

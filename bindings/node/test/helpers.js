@@ -1,0 +1,70 @@
+'use strict';
+// Shared by the suites: a temporary database, a server on 127.0.0.1 on an
+// ephemeral port, and an HTTP client that keeps cookies like a browser.
+
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+function tempDir(t) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sessile-node-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return path.join(dir, 'sessions');
+}
+
+/** Starts an http.Server-producing app on 127.0.0.1:0; closed after the test. */
+async function listenExpress(t, app) {
+  const server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  t.after(() => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }));
+  return `http://127.0.0.1:${server.address().port}`;
+}
+
+async function listenFastify(t, app) {
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  t.after(() => app.close());
+  return `http://127.0.0.1:${app.server.address().port}`;
+}
+
+/** A client with a cookie jar (name → value). */
+function browser(base) {
+  const jar = new Map();
+  const client = {
+    jar,
+    async request(pathname, init = {}) {
+      const headers = { ...(init.headers || {}) };
+      if (jar.size) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+      const res = await fetch(base + pathname, { ...init, headers, redirect: 'manual' });
+      for (const line of res.headers.getSetCookie()) {
+        const [pair, ...attrs] = line.split(';');
+        const i = pair.indexOf('=');
+        const name = pair.slice(0, i).trim();
+        const value = pair.slice(i + 1).trim();
+        const expired = attrs.some((a) => /^\s*expires=Thu, 01 Jan 1970/i.test(a));
+        if (expired || value === '') jar.delete(name);
+        else jar.set(name, value);
+      }
+      const text = await res.text();
+      let body = text;
+      try { body = JSON.parse(text); } catch { /* plain text */ }
+      return { status: res.status, body, headers: res.headers };
+    },
+    get(p) { return client.request(p); },
+    post(p, json) {
+      return client.request(p, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(json || {}) });
+    },
+  };
+  return client;
+}
+
+/** The signed express-session cookie value → the session id. */
+function sidOf(cookieValue) {
+  const v = decodeURIComponent(cookieValue);
+  return v.startsWith('s:') ? v.slice(2, v.lastIndexOf('.')) : v.slice(0, v.lastIndexOf('.'));
+}
+
+const promisify = (store, method, ...args) =>
+  new Promise((resolve, reject) => store[method](...args, (err, v) => (err ? reject(err) : resolve(v))));
+
+module.exports = { tempDir, listenExpress, listenFastify, browser, sidOf, promisify };
