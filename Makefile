@@ -38,10 +38,25 @@ test-node:
 doc:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
 
-## make bench: criterion benchmarks
-bench:
+## make bench: criterion benchmarks and the side-by-side scripts
+bench: bench-python bench-node
 	$(CARGO) bench --bench hot_path
 	python3 benches/ratios.py
+	$(CARGO) bench --bench scale
+
+## make bench-python: one Django request cycle with sessile.django against
+## Django's db (SQLite), cache (locmem, Redis), file and signed_cookies
+## engines; writes benches/results/django_engines.{json,svg}. Reuses
+## bindings/python's venv; installs redis-server if missing (CI runs as root).
+BENCH_PY := $(abspath bindings/python/.venv)/bin/python
+.PHONY: bench-python
+bench-python:
+	$(MAKE) --no-print-directory -C bindings/python install CARGO="$(CARGO)"
+	command -v redis-server >/dev/null || { \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq redis-server </dev/null; }
+	$(BENCH_PY) -m pip --disable-pip-version-check install -q -r benches/requirements-bench.txt
+	$(BENCH_PY) benches/django_engines.py
 
 clean:
 	$(CARGO) clean
@@ -64,3 +79,16 @@ ROUNDS ?= 200
 .PHONY: crash-test
 crash-test:
 	SESSILE_CRASH_ROUNDS=$(ROUNDS) $(CARGO) test --release --test crash_consistency
+
+## make bench-node: express-session stores side by side — SessileStore,
+## MemoryStore and connect-redis (on a redis-server the script starts on a
+## free 127.0.0.1 port; installed with apt-get if missing); writes
+## benches/results/express_stores.{json,svg}
+.PHONY: bench-node
+bench-node:
+	command -v redis-server >/dev/null || { \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq redis-server </dev/null; }
+	$(MAKE) --no-print-directory -C bindings/node lib deps CARGO="$(CARGO)"
+	cd benches/node && npm ci --no-audit --no-fund
+	node benches/node/express_stores.js

@@ -1,0 +1,493 @@
+#!/usr/bin/env python3
+"""Django session engines side by side: one request cycle each.
+
+One request = open the session by key (``SessionStore(session_key=...)``),
+read two keys, write one, save. Measured for ``sessile.django`` and for
+Django's own ``db`` (SQLite file, migrated), ``cache`` (LocMemCache),
+``cache`` (RedisCache on 127.0.0.1, a redis-server started here), ``file``
+and ``signed_cookies`` engines, all in one process and one run, so that the
+figures compare as ratios on the same machine.
+
+Each engine gets the same pre-populated sessions (``--sessions``, default
+10 000; for signed_cookies the cookie value is the key). After a warm-up,
+the timed requests go to random existing sessions in rounds: every round
+runs a batch of each engine, in a fresh random order, so a noisy neighbour
+slows all engines alike rather than whichever ran at that moment. Batch
+sizes come from the warm-up so that each engine gets about the same wall
+time (``--seconds`` in all) and the run stays within a few minutes.
+
+Writes benches/results/django_engines.json and .svg (the chart in the
+README); prints the table as Markdown. Run by `make bench-python`, which
+installs what it needs (the sessile package, the `redis` client,
+redis-server).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import json
+import os
+import platform
+import random
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import import_module
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+
+FLOOR = "floor: dict, no I/O"
+# (label, SessionStore module, the settings it runs under)
+ENGINES = [
+    ("sessile", "sessile.django", {}),
+    ("db (SQLite)", "django.contrib.sessions.backends.db", {}),
+    ("cache (locmem)", "django.contrib.sessions.backends.cache", {"SESSION_CACHE_ALIAS": "default"}),
+    ("cache (Redis)", "django.contrib.sessions.backends.cache", {"SESSION_CACHE_ALIAS": "redis"}),
+    ("file", "django.contrib.sessions.backends.file", {}),
+    ("signed_cookies", "django.contrib.sessions.backends.signed_cookies", {}),
+    # Not an engine: what Django's SessionBase costs per request on its own.
+    (FLOOR, "(in this script)", {}),
+]
+BASELINE = "sessile"
+
+
+def session_data(n: int) -> dict:
+    """What a logged-in user's session holds: about 250 bytes pickled or as JSON."""
+    return {
+        "_auth_user_id": str(100_000 + n),
+        "_auth_user_backend": "django.contrib.auth.backends.ModelBackend",
+        "_auth_user_hash": f"{n:064x}",
+        "cart": [n % 97, n % 89, n % 83],
+        "theme": "dark",
+        "last_request": 0,
+    }
+
+
+def _dict_floor_store():
+    """A SessionStore over a plain dict that copies and nothing else: no
+    serialization, no I/O. The time left over for any storage is what a
+    request costs minus this."""
+    from django.contrib.sessions.backends.base import CreateError, SessionBase
+
+    stored: dict[str, dict] = {}
+
+    class SessionStore(SessionBase):
+        def load(self):
+            data = stored.get(self.session_key)
+            if data is None:
+                self._session_key = None
+                return {}
+            return dict(data)
+
+        def exists(self, session_key):
+            return session_key in stored
+
+        def create(self):
+            while True:
+                self._session_key = self._get_new_session_key()
+                try:
+                    self.save(must_create=True)
+                except CreateError:
+                    continue
+                self.modified = True
+                return
+
+        def save(self, must_create=False):
+            if self.session_key is None:
+                return self.create()
+            if must_create and self.session_key in stored:
+                raise CreateError
+            stored[self.session_key] = dict(self._get_session(no_load=must_create))
+
+        def delete(self, session_key=None):
+            stored.pop(session_key or self.session_key, None)
+
+        @classmethod
+        def clear_expired(cls):
+            pass
+
+    return SessionStore
+
+
+# --------------------------------------------------------------------------
+# Redis: our own server on a free port, nothing saved to disk
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServer:
+    def __init__(self, workdir: Path) -> None:
+        exe = shutil.which("redis-server")
+        if exe is None:
+            sys.exit("django_engines: redis-server is not installed; `make bench-python` installs it")
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(workdir), "--daemonize", "no", "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        self.version = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.strip()
+        deadline = time.monotonic() + 10
+        while True:
+            if self.proc.poll() is not None:
+                sys.exit(f"django_engines: redis-server exited: {self.proc.stderr.read().decode()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                sys.exit("django_engines: redis-server did not answer within 10 s")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+# --------------------------------------------------------------------------
+# Django
+
+
+def configure_django(tmp: Path, redis_port: int) -> None:
+    import django
+    from django.conf import settings
+
+    (tmp / "files").mkdir()
+    settings.configure(
+        DEBUG=False,
+        SECRET_KEY="django-engines-bench-" + os.urandom(16).hex(),
+        USE_TZ=True,
+        INSTALLED_APPS=["django.contrib.sessions"],
+        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp / "db.sqlite3")}},
+        CACHES={
+            # LocMemCache culls at 300 entries by default, which would evict
+            # most of the sessions: room for all of them.
+            "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                        "LOCATION": "sessions", "OPTIONS": {"MAX_ENTRIES": 1_000_000}},
+            "redis": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                      "LOCATION": f"redis://127.0.0.1:{redis_port}/0"},
+        },
+        SESSION_FILE_PATH=str(tmp / "files"),
+        SESSILE_PATH=str(tmp / "sessile"),
+    )
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def use_settings(values: dict) -> None:
+    from django.conf import settings
+
+    for name, value in values.items():
+        setattr(settings, name, value)
+
+
+def populate(store_cls, settings_values: dict, count: int) -> list[str]:
+    """``count`` sessions saved through the engine itself; their keys."""
+    from django.db import transaction
+
+    use_settings(settings_values)
+    keys = []
+    # One transaction for the db engine's inserts (others ignore it): the
+    # filling is not what is measured.
+    with transaction.atomic():
+        for n in range(count):
+            s = store_cls()
+            s.update(session_data(n))
+            s.save()
+            keys.append(s.session_key)
+    return keys
+
+
+# --------------------------------------------------------------------------
+# The measured request
+
+
+def run_batch(store_cls, keys: list[str], picks: list[int], counter: int, out: list[int] | None) -> int:
+    """One request per pick; appends each request's ns to ``out``; returns the wall ns."""
+    clock = time.perf_counter_ns
+    start = clock()
+    for i in picks:
+        t0 = clock()
+        s = store_cls(session_key=keys[i])
+        s["_auth_user_id"]
+        s["_auth_user_hash"]
+        counter += 1
+        s["last_request"] = counter
+        s.save()
+        t1 = clock()
+        if out is not None:
+            out.append(t1 - t0)
+        # A browser sends back what it was sent (signed_cookies re-signs).
+        keys[i] = s.session_key
+    return clock() - start
+
+
+def percentile(sorted_values: list[int], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    k = (len(sorted_values) - 1) * q
+    lo = int(k)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sessions", type=int, default=10_000, help="sessions per engine (default 10000)")
+    ap.add_argument("--rounds", type=int, default=12, help="interleaved rounds (default 12)")
+    ap.add_argument("--seconds", type=float, default=20.0,
+                    help="timed wall seconds per engine, over all rounds (default 20)")
+    ap.add_argument("--max-requests", type=int, default=60_000,
+                    help="at most this many timed requests per engine (default 60000)")
+    ap.add_argument("--warmup", type=int, default=1_000, help="untimed requests per engine first (default 1000)")
+    ap.add_argument("--seed", type=int, default=6)
+    ap.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON and SVG")
+    args = ap.parse_args()
+
+    rng = random.Random(args.seed)
+    load_before = os.getloadavg()
+    started = dt.datetime.now(dt.timezone.utc)
+    tmp = Path(tempfile.mkdtemp(prefix="sessile-django-bench-"))
+    redis = RedisServer(tmp)
+    try:
+        configure_django(tmp, redis.port)
+        engines = []
+        for label, module, values in ENGINES:
+            store_cls = _dict_floor_store() if label == FLOOR else import_module(module).SessionStore
+            t0 = time.perf_counter()
+            keys = populate(store_cls, values, args.sessions)
+            print(f"{label:<15} {args.sessions} sessions in {time.perf_counter() - t0:5.1f} s", flush=True)
+            engines.append({"label": label, "module": module, "settings": values, "cls": store_cls,
+                            "keys": keys, "samples": [], "wall_ns": 0, "rounds": []})
+
+        counter = 0
+        # Warm-up: caches, connections, code paths; its timing sizes the batches.
+        for e in engines:
+            use_settings(e["settings"])
+            picks = [rng.randrange(args.sessions) for _ in range(args.warmup)]
+            wall = run_batch(e["cls"], e["keys"], picks, counter, None)
+            counter += len(picks)
+            per_request = wall / len(picks)
+            total = int(args.seconds * 1e9 / per_request)
+            e["batch"] = max(20, min(args.max_requests, total) // args.rounds)
+
+        print(f"timing: {args.rounds} rounds, batches "
+              + ", ".join(f"{e['label']} {e['batch']}" for e in engines), flush=True)
+        for r in range(args.rounds):
+            order = engines[:]
+            rng.shuffle(order)
+            for e in order:
+                use_settings(e["settings"])
+                picks = [rng.randrange(args.sessions) for _ in range(e["batch"])]
+                samples: list[int] = []
+                gc.collect()
+                e["wall_ns"] += run_batch(e["cls"], e["keys"], picks, counter, samples)
+                counter += len(picks)
+                e["samples"].extend(samples)
+                e["rounds"].append(statistics.median(samples))
+            print(f"  round {r + 1}/{args.rounds} done", flush=True)
+    finally:
+        try:
+            from sessile.django import close_engines
+
+            close_engines()
+        except Exception:  # noqa: BLE001 - the numbers matter more than a tidy close
+            pass
+        redis.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    results = summarize(engines)
+    meta = environment(args, started, load_before, redis.version)
+    targets = evaluate(results)
+    print()
+    print(markdown_table(results))
+    print()
+    for t in targets:
+        print(f"target: {t['text']}: {t['measured']} -> {'met' if t['met'] else 'NOT met'}")
+    print(f"\n{meta['machine']}; load average {meta['load_before'][0]:.2f} before, "
+          f"{meta['load_after'][0]:.2f} after")
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    doc = {"benchmark": "django_engines", **meta, "results": results, "targets": targets}
+    (args.out / "django_engines.json").write_text(json.dumps(doc, indent=2) + "\n")
+    (args.out / "django_engines.svg").write_text(svg_chart(results, meta))
+    print(f"wrote {args.out / 'django_engines.json'} and {args.out / 'django_engines.svg'}")
+    return 0
+
+
+# --------------------------------------------------------------------------
+# Reporting
+
+
+def summarize(engines: list[dict]) -> list[dict]:
+    base = next(e for e in engines if e["label"] == BASELINE)
+    out = []
+    for e in engines:
+        ordered = sorted(e["samples"])
+        # Within a round the engines ran back to back: the per-round ratio
+        # shows how steady the comparison was through the noise.
+        per_round = [a / b for a, b in zip(e["rounds"], base["rounds"])]
+        out.append({
+            "engine": e["label"],
+            "module": e["module"],
+            "requests": len(ordered),
+            "median_us": percentile(ordered, 0.5) / 1000,
+            "p99_us": percentile(ordered, 0.99) / 1000,
+            "mean_us": statistics.fmean(ordered) / 1000,
+            "requests_per_s": len(ordered) / (e["wall_ns"] / 1e9),
+            "round_medians_us": [round(m / 1000, 2) for m in e["rounds"]],
+            "per_round_ratio_to_sessile": {"min": min(per_round), "max": max(per_round)},
+        })
+    base_median = out[0]["median_us"]
+    for row in out:
+        row["ratio_to_sessile"] = row["median_us"] / base_median
+    return out
+
+
+def evaluate(results: list[dict]) -> list[dict]:
+    by = {r["engine"]: r for r in results}
+    s, locmem, db = by["sessile"]["median_us"], by["cache (locmem)"]["median_us"], by["db (SQLite)"]["median_us"]
+    return [
+        {"text": "sessile <= 0.5 x locmem time", "measured": f"sessile / locmem = {s / locmem:.2f}",
+         "ratio": s / locmem, "limit": 0.5, "met": s / locmem <= 0.5},
+        {"text": "sessile >= 100 x faster than SQLite db", "measured": f"db / sessile = {db / s:.1f}x",
+         "ratio": db / s, "limit": 100, "met": db / s >= 100},
+    ]
+
+
+def fmt_ratio(row: dict) -> str:
+    if row["engine"] == BASELINE:
+        return "1.0x (baseline)"
+    spread = row["per_round_ratio_to_sessile"]
+    return (f"{row['engine']} / sessile = {row['ratio_to_sessile']:.2f}x "
+            f"({spread['min']:.2f}–{spread['max']:.2f} over rounds)")
+
+
+def markdown_table(results: list[dict]) -> str:
+    lines = ["| engine | median µs/request | p99 µs | requests/s | vs sessile (median) |",
+             "|---|---:|---:|---:|---|"]
+    for r in results:
+        lines.append(f"| {r['engine']} | {r['median_us']:.1f} | {r['p99_us']:.1f} | "
+                     f"{r['requests_per_s']:,.0f} | {fmt_ratio(r)} |")
+    return "\n".join(lines)
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
+def environment(args, started, load_before, redis_version: str) -> dict:
+    import django
+    import redis as redis_py
+    import sessile
+
+    return {
+        "date": started.strftime("%Y-%m-%d %H:%M UTC"),
+        "command": ("make bench-python" if len(sys.argv) == 1
+                    else "python benches/django_engines.py " + " ".join(sys.argv[1:])),
+        "machine": f"{cpu_model()} ({platform.machine()}), {os.cpu_count()} cores (shared, noisy), "
+                   f"{platform.system()} {platform.release()}",
+        "cpus": f"{cpu_model()}, {os.cpu_count()} cores (shared, noisy)",
+        "load_before": list(load_before),
+        "load_after": list(os.getloadavg()),
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "sessile": sessile.LIBRARY_VERSION,
+        "sqlite": sqlite3.sqlite_version,
+        "redis_server": redis_version,
+        "redis_py": redis_py.__version__,
+        "request": "SessionStore(session_key=key); read 2 keys; write 1; save()",
+        "sessions_per_engine": args.sessions,
+        "rounds": args.rounds,
+        "seconds_per_engine": args.seconds,
+        "seed": args.seed,
+    }
+
+
+def svg_chart(results: list[dict], meta: dict) -> str:
+    """Horizontal bars of the median µs/request on a log axis, p99 as a tick."""
+    import math
+
+    left, right, top, row_h = 150, 250, 76, 34
+    width = 860
+    plot_w = width - left - right
+    height = top + row_h * len(results) + 56
+    hi = max(r["p99_us"] for r in results)
+    lo_exp = math.floor(math.log10(min(r["median_us"] for r in results)))
+    hi_exp = math.ceil(math.log10(hi))
+    if hi_exp == lo_exp:
+        hi_exp += 1
+
+    def x(us: float) -> float:
+        return left + (math.log10(max(us, 10**lo_exp)) - lo_exp) / (hi_exp - lo_exp) * plot_w
+
+    esc = lambda s: s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")  # noqa: E731
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="13">',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+        f'<text x="{left}" y="22" font-size="15" font-weight="bold">Django session engines: one request '
+        f'(open by key, read 2, write 1, save)</text>',
+        f'<text x="{left}" y="40" fill="#555">µs per request, log scale; bar = median, tick = p99; '
+        f'ratio = time / sessile\'s time</text>',
+        f'<text x="{left}" y="57" fill="#555">{esc(meta["date"])}, {esc(meta["cpus"])}, one run '
+        f'({esc(meta["command"])})</text>',
+    ]
+    bottom = top + row_h * len(results)
+    for e in range(lo_exp, hi_exp + 1):
+        gx = x(10**e)
+        label = f"{10**e:g}" if e >= 0 else f"{10.0**e:g}"
+        parts.append(f'<line x1="{gx:.1f}" y1="{top - 6}" x2="{gx:.1f}" y2="{bottom}" stroke="#ddd"/>')
+        parts.append(f'<text x="{gx:.1f}" y="{bottom + 16}" text-anchor="middle" fill="#555">{label}</text>')
+    parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{bottom + 36}" text-anchor="middle" fill="#555">'
+                 f'µs / request</text>')
+    for i, r in enumerate(results):
+        y = top + i * row_h
+        colour = {BASELINE: "#d9480f", FLOOR: "#adb5bd"}.get(r["engine"], "#4c6ef5")
+        bx = x(r["median_us"])
+        px = x(r["p99_us"])
+        parts.append(f'<text x="{left - 8}" y="{y + 20}" text-anchor="end">{esc(r["engine"])}</text>')
+        parts.append(f'<rect x="{left}" y="{y + 7}" width="{bx - left:.1f}" height="{row_h - 14}" '
+                     f'fill="{colour}"/>')
+        parts.append(f'<line x1="{bx:.1f}" y1="{y + 17}" x2="{px:.1f}" y2="{y + 17}" stroke="#333"/>')
+        parts.append(f'<line x1="{px:.1f}" y1="{y + 10}" x2="{px:.1f}" y2="{y + 24}" stroke="#333" '
+                     f'stroke-width="2"/>')
+        ratio = "baseline" if r["engine"] == BASELINE else f"{r['ratio_to_sessile']:.2g}x"
+        parts.append(f'<text x="{left + plot_w + 10}" y="{y + 20}">{r["median_us"]:.1f} µs '
+                     f'(p99 {r["p99_us"]:.0f}) · {ratio}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

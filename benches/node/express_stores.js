@@ -1,0 +1,348 @@
+#!/usr/bin/env node
+'use strict';
+// The store work of one express-session request, side by side:
+// SessileStore vs express-session's MemoryStore vs connect-redis (Redis on
+// 127.0.0.1, started here). A request is what express-session does with
+// `resave: false` when the handler changed the session: `store.get`, then
+// `store.createSession`, one key changed, then `store.set` of the Session
+// object — each through the callback API, awaited, one request at a time.
+//
+// The machine is shared and noisy, so the stores take turns in rounds (the
+// order rotates each round) and every figure comes from the same run.
+//
+//   node express_stores.js [--sessions 10000] [--requests 50000] [--rounds 10]
+//                          [--warmup 5000] [--out DIR]
+//
+// Writes express_stores.json and express_stores.svg to DIR (benches/results).
+
+const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+
+const session = require('express-session');
+const { RedisStore } = require('connect-redis');
+const { createClient } = require('redis');
+const { SessileStore } = require('../../bindings/node');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+function parseArgs(argv) {
+  const opts = {
+    sessions: 10000,
+    requests: 50000,
+    rounds: 10,
+    warmup: 5000,
+    out: path.join(ROOT, 'benches', 'results'),
+    redisServer: process.env.REDIS_SERVER || 'redis-server',
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].replace(/^--/, '').replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+    if (!(name in opts) || i + 1 >= argv.length) {
+      console.error(`usage: node express_stores.js [--sessions N] [--requests N] [--rounds N] [--warmup N] [--out DIR]`);
+      process.exit(2);
+    }
+    const value = argv[++i];
+    opts[name] = typeof opts[name] === 'number' ? Number(value) : value;
+  }
+  return opts;
+}
+
+/** Deterministic choices, the same sequence for every store. */
+function prng(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function call(store, method, ...args) {
+  return new Promise((resolve, reject) => {
+    store[method](...args, (err, value) => (err ? reject(err) : resolve(value)));
+  });
+}
+
+/** A logged-in visitor's session: a cookie and a few keys, ~300 B of JSON. */
+function initialSession(i) {
+  return {
+    cookie: { originalMaxAge: 86400000, expires: new Date(Date.now() + 86400000), httpOnly: true, path: '/' },
+    user: { id: 100000 + i, name: `user${i}`, roles: ['member'] },
+    csrfSecret: `k${i.toString(36).padStart(30, '0')}`,
+    cart: [{ sku: 'A-1', qty: 1 }, { sku: 'B-22', qty: 2 }],
+    flash: [],
+    visits: 0,
+  };
+}
+
+/**
+ * One request: what express-session calls on the store. `req` stands in
+ * for the request object (createSession puts the Session on it).
+ */
+async function request(store, sid) {
+  const stored = await call(store, 'get', sid);
+  if (!stored) throw new Error(`session ${sid} not found`);
+  const req = { sessionID: sid, sessionStore: store };
+  const sess = store.createSession(req, stored);
+  sess.visits += 1;
+  await call(store, 'set', sid, sess);
+}
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function startRedis(binary, dir) {
+  const port = await freePort();
+  const child = spawn(
+    binary,
+    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', ''],
+    { stdio: ['ignore', 'ignore', 'inherit'] }
+  );
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await new Promise((resolve, reject) => {
+    child.once('error', (e) =>
+      reject(new Error(`cannot start ${binary} (${e.code}); install it (apt-get install -y redis-server) or set REDIS_SERVER`))
+    );
+    child.once('spawn', resolve);
+  });
+  const client = createClient({ socket: { host: '127.0.0.1', port, reconnectStrategy: false } });
+  client.on('error', () => {});
+  for (let tries = 0; ; tries++) {
+    try {
+      await client.connect();
+      await client.ping();
+      break;
+    } catch (e) {
+      if (tries >= 100 || child.exitCode !== null) {
+        child.kill('SIGKILL');
+        throw new Error(`redis-server on 127.0.0.1:${port} did not answer: ${e.message}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  const version = (await client.info('server')).match(/redis_version:(\S+)/)?.[1] ?? 'unknown';
+  return {
+    client,
+    port,
+    version,
+    async stop() {
+      try {
+        await client.quit();
+      } catch {
+        // already gone
+      }
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Read from node_modules: some packages do not export their package.json. */
+function installedVersion(name) {
+  return JSON.parse(fs.readFileSync(path.join(__dirname, 'node_modules', name, 'package.json'), 'utf8')).version;
+}
+
+function percentile(sorted, p) {
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
+  return sorted[i];
+}
+
+function machine() {
+  const cpus = os.cpus();
+  let model = cpus[0] ? cpus[0].model.trim() : 'unknown cpu';
+  let kernel = os.release();
+  try {
+    kernel = execFileSync('uname', ['-sr'], { encoding: 'utf8' }).trim();
+  } catch {
+    // os.release() is enough
+  }
+  return { cpu: model, cores: cpus.length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), kernel, node: process.version };
+}
+
+function escapeXml(s) {
+  return String(s).replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]);
+}
+
+/** Horizontal bars: median (solid) and p99 (light) µs per request, ratio to SessileStore. */
+function svgChart(report) {
+  const rows = report.results;
+  const width = 800;
+  const left = 215;
+  const right = 150;
+  const barH = 16;
+  const rowH = 2 * barH + 22;
+  const top = 58;
+  const height = top + rows.length * rowH + 44;
+  const max = Math.max(...rows.map((r) => r.p99Us));
+  const scale = (width - left - right) / max;
+  const fmt = (v) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+  const out = [];
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="#ffffff"/>`,
+    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">express-session store operations per request (get + set), µs — lower is better</text>`,
+    `<text x="${width / 2}" y="40" text-anchor="middle" fill="#555">${escapeXml(
+      `${report.parameters.sessions} sessions per store, ${report.parameters.requests} sequential requests per store, ${report.date.slice(0, 10)}, ${report.machine.cpu} (${report.machine.cores} cores)`
+    )}</text>`
+  );
+  rows.forEach((r, i) => {
+    const y = top + i * rowH;
+    const colour = r.store === 'SessileStore' ? '#2f7d32' : r.store.startsWith('connect-redis') ? '#c0392b' : '#1f5fa8';
+    out.push(
+      `<text x="${left - 8}" y="${y + barH + 4}" text-anchor="end" font-weight="bold">${escapeXml(r.store)}</text>`,
+      `<rect x="${left}" y="${y}" width="${(r.medianUs * scale).toFixed(1)}" height="${barH}" fill="${colour}"/>`,
+      `<text x="${(left + r.medianUs * scale + 6).toFixed(1)}" y="${y + barH - 4}">median ${fmt(r.medianUs)} µs${
+        r.store === 'SessileStore' ? '' : ` = ${r.medianRatio.toFixed(2)}× SessileStore`
+      }</text>`,
+      `<rect x="${left}" y="${y + barH + 2}" width="${(r.p99Us * scale).toFixed(1)}" height="${barH}" fill="${colour}" fill-opacity="0.35"/>`,
+      `<text x="${(left + r.p99Us * scale + 6).toFixed(1)}" y="${y + 2 * barH - 2}" fill="#444">p99 ${fmt(r.p99Us)} µs</text>`
+    );
+  });
+  const axisY = top + rows.length * rowH;
+  out.push(`<line x1="${left}" y1="${top - 6}" x2="${left}" y2="${axisY}" stroke="#333"/>`);
+  out.push(
+    `<text x="${width / 2}" y="${axisY + 24}" text-anchor="middle" fill="#555">${escapeXml(`solid: median, light: p99; store calls as express-session makes them, one request at a time; command: ${report.command}`)}</text>`,
+    `</svg>`
+  );
+  return out.join('\n') + '\n';
+}
+
+function table(report) {
+  const head = ['store', 'median µs', 'p99 µs', 'req/s', 'median ÷ SessileStore', 'p99 ÷ SessileStore'];
+  const body = report.results.map((r) => [
+    r.store,
+    r.medianUs.toFixed(1),
+    r.p99Us.toFixed(1),
+    Math.round(r.requestsPerSecond).toLocaleString('en-US'),
+    `${r.medianRatio.toFixed(2)}×`,
+    `${r.p99Ratio.toFixed(2)}×`,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
+  const line = (row) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sessile-bench-node-'));
+  let redis;
+  const stores = [];
+  try {
+    redis = await startRedis(opts.redisServer, tmp);
+    const sessile = new SessileStore({ path: path.join(tmp, 'sessions.db') });
+    stores.push(
+      { name: 'SessileStore', store: sessile, genid: sessile.genid, close: () => sessile.close() },
+      { name: 'MemoryStore', store: new session.MemoryStore(), genid: () => sessile.genid() },
+      {
+        name: `connect-redis (Redis ${redis.version})`,
+        store: new RedisStore({ client: redis.client, prefix: 'sess:' }),
+        genid: () => sessile.genid(),
+      }
+    );
+
+    process.stdout.write(`filling ${opts.sessions} sessions per store ...`);
+    for (const s of stores) {
+      s.ids = [];
+      s.samples = [];
+      s.timedNs = 0n;
+      for (let i = 0; i < opts.sessions; i++) {
+        const sid = s.genid();
+        s.ids.push(sid);
+        await call(s.store, 'set', sid, initialSession(i));
+      }
+    }
+    process.stdout.write(' done\n');
+
+    const random = prng(0x5e551e);
+    const picks = Uint32Array.from({ length: opts.warmup + opts.requests }, () => Math.floor(random() * opts.sessions));
+
+    for (const s of stores) for (let i = 0; i < opts.warmup; i++) await request(s.store, s.ids[picks[i]]);
+
+    const perRound = Math.ceil(opts.requests / opts.rounds);
+    for (let round = 0; round < opts.rounds; round++) {
+      const from = opts.warmup + round * perRound;
+      const to = Math.min(opts.warmup + opts.requests, from + perRound);
+      for (let k = 0; k < stores.length; k++) {
+        const s = stores[(round + k) % stores.length];
+        const roundStart = process.hrtime.bigint();
+        for (let i = from; i < to; i++) {
+          const t0 = process.hrtime.bigint();
+          await request(s.store, s.ids[picks[i]]);
+          s.samples.push(Number(process.hrtime.bigint() - t0));
+        }
+        s.timedNs += process.hrtime.bigint() - roundStart;
+      }
+      if (process.stdout.isTTY) process.stdout.write(`\rround ${round + 1}/${opts.rounds}`);
+    }
+    if (process.stdout.isTTY) process.stdout.write('\n');
+
+    const results = stores.map((s) => {
+      const sorted = Float64Array.from(s.samples).sort();
+      return {
+        store: s.name,
+        requests: sorted.length,
+        medianUs: percentile(sorted, 0.5) / 1000,
+        p99Us: percentile(sorted, 0.99) / 1000,
+        requestsPerSecond: sorted.length / (Number(s.timedNs) / 1e9),
+      };
+    });
+    const base = results[0];
+    for (const r of results) {
+      r.medianRatio = r.medianUs / base.medianUs;
+      r.p99Ratio = r.p99Us / base.p99Us;
+      r.throughputRatio = base.requestsPerSecond / r.requestsPerSecond;
+    }
+
+    const report = {
+      benchmark: 'express-session store operations per request: get, createSession, one key changed, set (resave: false)',
+      command: 'make bench-node',
+      date: new Date().toISOString(),
+      machine: machine(),
+      parameters: {
+        sessions: opts.sessions,
+        requests: opts.requests,
+        rounds: opts.rounds,
+        warmup: opts.warmup,
+        sessionJsonBytes: JSON.stringify(initialSession(opts.sessions)).length,
+        sessile: 'SessileStore, fresh temp dir, durable: false (default)',
+        redis: `redis-server ${redis.version} on 127.0.0.1, --save '' --appendonly no`,
+      },
+      versions: {
+        node: process.version,
+        'express-session': installedVersion('express-session'),
+        'connect-redis': installedVersion('connect-redis'),
+        redis: installedVersion('redis'),
+        sessile: require('../../bindings/node/package.json').version,
+      },
+      note: 'ratios are each store divided by SessileStore (median, p99; and SessileStore requests/s over the store\'s)',
+      results,
+    };
+
+    console.log(`\n${table(report)}\n`);
+    fs.mkdirSync(opts.out, { recursive: true });
+    fs.writeFileSync(path.join(opts.out, 'express_stores.json'), JSON.stringify(report, null, 2) + '\n');
+    fs.writeFileSync(path.join(opts.out, 'express_stores.svg'), svgChart(report));
+    console.log(`wrote ${path.relative(process.cwd(), path.join(opts.out, 'express_stores.json'))} and express_stores.svg`);
+  } finally {
+    for (const s of stores) if (s.close) s.close();
+    if (redis) await redis.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});
