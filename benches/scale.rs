@@ -71,12 +71,19 @@ fn latencies(engine: &Engine, keys: &[String], set: bool, seed: usize) -> (f64, 
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this
+    // binary without it: then only a quick smoke run at 10 k.
+    let default = if args.iter().any(|a| a == "--bench") {
+        1_000_000
+    } else {
+        10_000
+    };
     let target: usize = args
         .iter()
         .position(|a| a == "--sessions")
         .and_then(|i| args.get(i + 1))
         .and_then(|n| n.parse().ok())
-        .unwrap_or(1_000_000);
+        .unwrap_or(default);
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("db");
     let clock = ManualClock::new(T0);

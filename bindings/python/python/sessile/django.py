@@ -32,19 +32,37 @@ _engines: dict[tuple[str, tuple[tuple[str, Any], ...]], Engine] = {}
 _engines_lock = threading.Lock()
 
 
+# The last (SESSILE_PATH, SESSILE_OPTIONS, engine) resolved: settings are
+# read at every call (so override_settings works), but when they are the
+# very same objects as last time, resolving them again is skipped. This is
+# on every request's path, twice.
+_last: tuple[Any, Any, Engine] | None = None
+
+
 def get_engine() -> Engine:
     """The engine for the current ``SESSILE_PATH`` and ``SESSILE_OPTIONS``.
 
     Engines are opened once per (path, options) and kept for the life of the
     process; the core shares one database per path anyway.
     """
+    global _last
     path = getattr(settings, "SESSILE_PATH", None)
+    raw_options = getattr(settings, "SESSILE_OPTIONS", None)
+    last = _last
+    if last is not None and last[0] is path and last[1] is raw_options and not last[2].closed:
+        return last[2]
+    engine = _resolve_engine(path, raw_options)
+    _last = (path, raw_options, engine)
+    return engine
+
+
+def _resolve_engine(path: Any, raw_options: Any) -> Engine:
     if not path:
         raise ImproperlyConfigured(
             'SESSION_ENGINE = "sessile.django" needs the setting SESSILE_PATH: '
             "the directory of the session database (created if missing)"
         )
-    options = dict(getattr(settings, "SESSILE_OPTIONS", None) or {})
+    options = dict(raw_options or {})
     cache_key = (os.path.abspath(os.fspath(path)), tuple(sorted(options.items(), key=lambda kv: kv[0])))
     engine = _engines.get(cache_key)
     if engine is None or engine.closed:
@@ -58,6 +76,8 @@ def get_engine() -> Engine:
 
 def close_engines() -> None:
     """Closes every engine this module opened (tests; process shutdown)."""
+    global _last
+    _last = None
     with _engines_lock:
         engines = list(_engines.values())
         _engines.clear()
