@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use sessile::{Config, Engine, Expiry, ManualClock};
 
-const T0: i64 = 1_767_225_600_000;
+mod common;
+
+use common::{fill, T0};
 
 fn engine(dir: &tempfile::TempDir, clock: &ManualClock) -> Engine {
     Engine::open(
@@ -23,35 +25,6 @@ fn engine(dir: &tempfile::TempDir, clock: &ManualClock) -> Engine {
             .reaper_interval(None),
     )
     .expect("open")
-}
-
-/// A typical logged-in session (about 200 bytes on disk), or the same with
-/// a ~1.8 KB blob (about 2 KB).
-fn fill(engine: &Engine, n: usize, big: bool) -> Vec<String> {
-    let blob = "x".repeat(1800);
-    (0..n)
-        .map(|i| {
-            let mut s = engine.new_session();
-            s.insert("_auth_user_id", i as i64).unwrap();
-            s.insert(
-                "_auth_user_backend",
-                "django.contrib.auth.backends.ModelBackend",
-            )
-            .unwrap();
-            s.insert(
-                "_auth_user_hash",
-                "5f4dcc3b5aa765d61d8327deb882cf99a1b2c3d4e5f6a7b8c9d0",
-            )
-            .unwrap();
-            s.insert("cart", vec!["tea", "cake", "biscuits"]).unwrap();
-            s.insert("theme", "dark").unwrap();
-            if big {
-                s.insert("history", &blob).unwrap();
-            }
-            s.save().unwrap();
-            s.session_key().unwrap().to_owned()
-        })
-        .collect()
 }
 
 fn shapes() -> Vec<(usize, bool)> {
@@ -71,7 +44,8 @@ fn bench_engine(c: &mut Criterion) {
         let dir = tempfile::tempdir().unwrap();
         let clock = ManualClock::new(T0);
         let engine = engine(&dir, &clock);
-        let keys = fill(&engine, n, big);
+        let blob = "x".repeat(1800);
+        let keys = fill(&engine, n, big.then_some(blob.as_str()), || {});
         let shape = label(n, big);
         let mut g = c.benchmark_group("hot_path");
         let mut i = 0usize;

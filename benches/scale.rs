@@ -14,7 +14,10 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use sessile::{Config, Engine, ManualClock};
 
-const T0: i64 = 1_767_225_600_000;
+mod common;
+
+use common::T0;
+
 const CACHE: u64 = 64 * 1024 * 1024;
 const SAMPLES: usize = 20_000;
 
@@ -109,25 +112,7 @@ fn main() {
         "sessions", "get p50", "get p99", "set p50", "set p99", "disk/sess", "payload", "RSS"
     );
     for &n in &checkpoints {
-        while keys.len() < n {
-            let i = keys.len();
-            let mut s = engine.new_session();
-            s.insert("_auth_user_id", i as i64).unwrap();
-            s.insert(
-                "_auth_user_backend",
-                "django.contrib.auth.backends.ModelBackend",
-            )
-            .unwrap();
-            s.insert(
-                "_auth_user_hash",
-                "5f4dcc3b5aa765d61d8327deb882cf99a1b2c3d4e5f6a7b8c9d0",
-            )
-            .unwrap();
-            s.insert("cart", vec!["tea", "cake", "biscuits"]).unwrap();
-            s.save().unwrap();
-            keys.push(s.session_key().unwrap().to_owned());
-            bar.inc(1);
-        }
+        keys.extend(common::fill(&engine, n - keys.len(), None, || bar.inc(1)));
         if payload == 0 {
             let (_, raw) = engine.store().scan(None, 1).unwrap().remove(0);
             payload = raw.len();

@@ -55,7 +55,7 @@ pub use crate::session::{Session, TEST_COOKIE_NAME, TEST_COOKIE_VALUE};
 pub use crate::store::{entry as index_entry, parse_entry as parse_index_entry};
 pub use crate::store::{
     Delta, Entry, KeyLocks, MemoryStore, MemoryTrees, SledOptions, SledStore, SledTrees, Store,
-    StoreStats, Swap, Sweep, TreeStore, Trees, WriteCtx, ENTRY_LEN,
+    StoreStats, Sweep, TreeStore, Trees, WriteCtx, ENTRY_LEN,
 };
 pub use rmpv::Value;
 pub use sled::IVec;

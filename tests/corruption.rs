@@ -23,11 +23,7 @@ fn damage(f: &common::Fixture, key: &str, with: impl FnOnce(&mut Vec<u8>)) {
     let old = store.trees().get(key.as_bytes()).unwrap().unwrap();
     let mut bytes = old.to_vec();
     with(&mut bytes);
-    store
-        .trees()
-        .cas(key.as_bytes(), Some(&old), Some(&bytes))
-        .unwrap()
-        .unwrap();
+    store.trees().insert(key.as_bytes(), &bytes).unwrap();
 }
 
 #[test]

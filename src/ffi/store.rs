@@ -80,7 +80,16 @@ fn check_entries<'a>(
 
 /// Applies `delta` to the live session `key`; with `upsert`, creates the
 /// session from the delta when there is none.
-fn apply(engine: &Engine, key: &SessionKey, delta: &Delta, upsert: bool) -> FfiResult {
+fn apply(engine: &Engine, key: &SessionKey, delta: &Delta, flags: u32) -> FfiResult {
+    save(engine, key, delta, flags & SESSILE_SAVE_UPSERT != 0)?;
+    if flags & SESSILE_SAVE_DURABLE != 0 {
+        engine.flush()?;
+    }
+    Ok(())
+}
+
+/// One save, creating the session when `upsert` allows and it is gone.
+fn save(engine: &Engine, key: &SessionKey, delta: &Delta, upsert: bool) -> FfiResult {
     let store = engine.store();
     for _ in 0..UPSERT_ATTEMPTS {
         let ctx = engine.write_ctx();
@@ -308,11 +317,7 @@ pub unsafe extern "C" fn sessile_store_save(
             expiry,
             ..Delta::default()
         };
-        apply(&engine, &key, &delta, flags & SESSILE_SAVE_UPSERT != 0)?;
-        if flags & SESSILE_SAVE_DURABLE != 0 {
-            engine.flush()?;
-        }
-        Ok(())
+        apply(&engine, &key, &delta, flags)
     })
 }
 
@@ -373,11 +378,7 @@ pub unsafe extern "C" fn sessile_store_save_delta(
             expiry,
             ..Delta::default()
         };
-        apply(&engine, &key, &delta, flags & SESSILE_SAVE_UPSERT != 0)?;
-        if flags & SESSILE_SAVE_DURABLE != 0 {
-            engine.flush()?;
-        }
-        Ok(())
+        apply(&engine, &key, &delta, flags)
     })
 }
 
@@ -416,7 +417,7 @@ pub unsafe extern "C" fn sessile_store_touch(
             expiry,
             ..Delta::default()
         };
-        apply(&engine, &key, &delta, false).map_err(|f| {
+        save(&engine, &key, &delta, false).map_err(|f| {
             if f.code == sessile_result::SessionDeleted {
                 Fail::new(sessile_result::NotFound, "no live session has this key")
             } else {

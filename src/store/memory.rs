@@ -8,7 +8,7 @@ use std::ops::Bound;
 use parking_lot::{Mutex, RwLock};
 use sled::IVec;
 
-use super::trees::{time_prefix, Entry, KeyLocks, Swap, TreeStore, Trees};
+use super::trees::{time_prefix, Entry, KeyLocks, TreeStore, Trees};
 use crate::error::Result;
 
 /// The in-memory store.
@@ -38,19 +38,6 @@ impl Default for TreeStore<MemoryTrees> {
 impl Trees for MemoryTrees {
     fn get(&self, key: &[u8]) -> Result<Option<IVec>> {
         Ok(self.sessions.read().get(key).cloned())
-    }
-
-    fn cas(&self, key: &[u8], old: Option<&[u8]>, new: Option<&[u8]>) -> Result<Swap> {
-        let mut map = self.sessions.write();
-        let current = map.get(key);
-        if current.map(|v| &v[..]) != old {
-            return Ok(Err(current.cloned()));
-        }
-        match new {
-            Some(v) => map.insert(key.to_vec(), IVec::from(v)),
-            None => map.remove(key),
-        };
-        Ok(Ok(()))
     }
 
     fn insert(&self, key: &[u8], value: &[u8]) -> Result<()> {

@@ -14,7 +14,7 @@ use rmpv::Value;
 
 pub use self::memory::{MemoryStore, MemoryTrees};
 pub use self::sled::{SledOptions, SledStore, SledTrees};
-pub use self::trees::{entry, parse_entry, Entry, KeyLocks, Swap, TreeStore, Trees, ENTRY_LEN};
+pub use self::trees::{entry, parse_entry, Entry, KeyLocks, TreeStore, Trees, ENTRY_LEN};
 
 use crate::error::Result;
 use crate::expiry::Expiry;

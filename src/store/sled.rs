@@ -16,7 +16,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use sled::IVec;
 
-use super::trees::{time_prefix, Entry, KeyLocks, Swap, TreeStore, Trees};
+use super::trees::{time_prefix, Entry, KeyLocks, TreeStore, Trees};
 use crate::error::{Error, Result};
 
 /// The durable store (the default): sled trees `sessions` and `expiry`.
@@ -196,14 +196,6 @@ impl Trees for SledTrees {
     fn get(&self, key: &[u8]) -> Result<Option<IVec>> {
         self.check()?;
         Ok(self.sessions.get(key)?)
-    }
-
-    fn cas(&self, key: &[u8], old: Option<&[u8]>, new: Option<&[u8]>) -> Result<Swap> {
-        self.check()?;
-        Ok(self
-            .sessions
-            .compare_and_swap(key, old, new)?
-            .map_err(|e| e.current))
     }
 
     fn insert(&self, key: &[u8], value: &[u8]) -> Result<()> {

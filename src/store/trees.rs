@@ -38,9 +38,6 @@ pub const ENTRY_LEN: usize = 8 + KEY_LEN;
 /// One index entry: `fire_at_ms` (order-preserving big-endian) ++ key.
 pub type Entry = [u8; ENTRY_LEN];
 
-/// The outcome of a compare-and-swap: `Err` carries the value found instead.
-pub type Swap = std::result::Result<(), Option<IVec>>;
-
 /// Per-key write locks: a fixed table of mutexes picked by a hash of the
 /// key. Two keys may share a stripe (harmless: it only serialises them).
 ///
@@ -136,8 +133,6 @@ impl Default for KeyLocks {
 pub trait Trees: Send + Sync + Debug {
     /// Reads a record.
     fn get(&self, key: &[u8]) -> Result<Option<IVec>>;
-    /// Replaces the record `old` (None: absent) by `new` (None: remove).
-    fn cas(&self, key: &[u8], old: Option<&[u8]>, new: Option<&[u8]>) -> Result<Swap>;
     /// Writes a record (insert or overwrite).
     fn insert(&self, key: &[u8], value: &[u8]) -> Result<()>;
     /// Removes a record, returning it.
@@ -233,8 +228,7 @@ impl<T: Trees> TreeStore<T> {
     /// Removes the record stored under `key`, leaving the index alone.
     /// Returns the bytes removed.
     pub fn remove_raw(&self, key: &[u8]) -> Result<Option<IVec>> {
-        self.record_writes.fetch_add(1, Relaxed);
-        self.trees.remove(key)
+        self.remove_record(key)
     }
 
     /// Up to `limit` index entries after `after` (from the start when
