@@ -16,24 +16,41 @@ demo-rust:
 ## make test: every test suite
 test: test-rust test-c test-python test-node
 
-test-rust:
+## make redis-server: installs redis-server with apt-get when missing (CI
+## runs as root). The Redis store's tests need it: the Rust tests start
+## their own servers on free ports (tests/common/redis.rs); the binding
+## suites run under tests/with-redis-server, which starts one, exports
+## SESSILE_TEST_REDIS_URL and stops it afterwards.
+.PHONY: redis-server
+redis-server:
+	@command -v redis-server >/dev/null || { \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq redis-server </dev/null; }
+
+# The tower-sessions (axum) and actix-session stores, off by default:
+# their tests run with the features on.
+ADAPTERS = tower-sessions,actix-session
+
+test-rust: redis-server
 	$(CARGO) test --all-targets
 	$(CARGO) test --doc
+	$(CARGO) test --features $(ADAPTERS) --lib --test tower_sessions --test actix_session
+	$(CARGO) test --features $(ADAPTERS) --doc -- adapters
 
 ## make test-c: the C ABI suite (ASan+UBSan, valgrind, header as C and C++,
 ## the example server); see bindings/c/README.md
 .PHONY: test-c
-test-c:
-	$(MAKE) --no-print-directory -C bindings/c test CARGO="$(CARGO)"
+test-c: redis-server
+	tests/with-redis-server $(MAKE) --no-print-directory -C bindings/c test CARGO="$(CARGO)"
 
 ## make test-python / test-node: the bindings' suites (each sets up its own
 ## venv / node_modules); see bindings/python and bindings/node
 .PHONY: test-python test-node
-test-python:
-	$(MAKE) --no-print-directory -C bindings/python test CARGO="$(CARGO)"
+test-python: redis-server
+	tests/with-redis-server $(MAKE) --no-print-directory -C bindings/python test CARGO="$(CARGO)"
 
-test-node:
-	$(MAKE) --no-print-directory -C bindings/node test CARGO="$(CARGO)"
+test-node: redis-server
+	tests/with-redis-server $(MAKE) --no-print-directory -C bindings/node test CARGO="$(CARGO)"
 
 doc:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps

@@ -160,7 +160,9 @@ enum sessile_result
      */
     SESSILE_RESULT_LOCKED = 11,
     /**
-     * Reading or writing the database failed.
+     * Reading or writing the database failed, or the shared store (Redis)
+     * refused a command (wrong password, read-only replica, out of
+     * memory).
      */
     SESSILE_RESULT_IO = 12,
     /**
@@ -185,6 +187,13 @@ enum sessile_result
      * workers, not before.
      */
     SESSILE_RESULT_FORKED = 16,
+    /**
+     * The shared store (Redis) could not be reached or did not answer
+     * within its timeout. Usually transient: the engine reconnects by
+     * itself, so the same call may succeed later. A write that timed out
+     * may or may not have been applied.
+     */
+    SESSILE_RESULT_UNAVAILABLE = 17,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -412,9 +421,21 @@ void sessile_buf_free(struct sessile_buf *buf);
  * default; with `sessile_options_set_memory` the path is ignored and may
  * be `(NULL, 0)`.
  *
+ * `path` may also be a store URL instead (a path that starts with
+ * `scheme://` is always taken as one; write `./redis:/x` for a directory
+ * of that name):
+ * - `redis://[user:password@]host[:port][/db][?prefix=app:&timeout_ms=2000]`
+ *   opens a Redis server shared by several processes and hosts (query
+ *   parameters `prefix` (default `sessile:`), `connect_timeout_ms` (1000),
+ *   `timeout_ms` (2000), `pool_size` (16)). Redis expires sessions by
+ *   itself: no sweeper runs. A server that cannot be reached gives
+ *   `SESSILE_RESULT_UNAVAILABLE` within the connect timeout;
+ * - `sled:///absolute/dir` or `sled://relative/dir`: the same as the path;
+ * - `memory:`: the same as `sessile_options_set_memory`.
+ *
  * Opening a directory this process already has open shares one database.
  * Another process holding it gives `SESSILE_RESULT_LOCKED`: a sled
- * directory belongs to one process.
+ * directory belongs to one process (use Redis for several).
  *
  * On success `*engine_out` receives a new engine that the caller owns:
  * close it with `sessile_engine_close`, free it with `sessile_engine_free`.
@@ -422,10 +443,12 @@ void sessile_buf_free(struct sessile_buf *buf);
  * Returns `SESSILE_RESULT_OK`; `SESSILE_RESULT_NULL_ARGUMENT` (`path` NULL
  * with a non-zero length, or `engine_out` NULL);
  * `SESSILE_RESULT_INVALID_ARGUMENT` (an empty path for an on-disk
- * database, or cookie settings the engine refuses);
+ * database, cookie settings the engine refuses, or a URL with an unknown
+ * scheme or bad parameters);
  * `SESSILE_RESULT_INVALID_UTF8` (non-Unix only);
  * `SESSILE_RESULT_TOO_LARGE`; `SESSILE_RESULT_LOCKED`; `SESSILE_RESULT_IO`
- * (the directory cannot be created or opened); `SESSILE_RESULT_CORRUPT`;
+ * (the directory cannot be created or opened, or Redis refused);
+ * `SESSILE_RESULT_UNAVAILABLE` (Redis unreachable); `SESSILE_RESULT_CORRUPT`;
  * `SESSILE_RESULT_PANIC`.
  *
  * Thread safety: thread-safe; engines opened on one path from several
@@ -1862,6 +1885,38 @@ sessile_result sessile_store_load(const struct sessile_engine *engine,
                                   int64_t *expires_at_ms_out);
 
 /**
+ * Loads the data of the live session `(key, key_len)` into the caller's
+ * buffer `(buf, buf_len)`, snprintf-style, so that a binding's hot path
+ * makes one call and no allocation: `*data_len_out` receives the length of
+ * the data (a MessagePack map with string keys). When it is at most
+ * `buf_len`, the data was copied into `buf`; otherwise nothing was
+ * written and the caller calls again with a buffer of at least
+ * `*data_len_out` bytes (the session may have changed meanwhile, so it
+ * checks again). `*expires_at_ms_out` receives the moment the session
+ * expires (milliseconds since the Unix epoch). Loading never writes and
+ * never creates a session.
+ *
+ * Returns what `sessile_store_load` returns.
+ *
+ * Thread safety: thread-safe.
+ *
+ * # Safety
+ *
+ * `engine` must be NULL or a live engine handle; `(key, key_len)` must be
+ * readable (NULL is allowed when `key_len` is 0); `buf` must be NULL or
+ * point to `buf_len` writable bytes (with `buf` NULL or `buf_len` 0
+ * nothing is copied); each output must be NULL or valid for one write of
+ * its type.
+ */
+sessile_result sessile_store_load_copy(const struct sessile_engine *engine,
+                                       const char *key,
+                                       size_t key_len,
+                                       uint8_t *buf,
+                                       size_t buf_len,
+                                       size_t *data_len_out,
+                                       int64_t *expires_at_ms_out);
+
+/**
  * Whether a live (stored, unexpired) session has the key `(key, key_len)`.
  * On success `*exists_out` receives the answer.
  *
@@ -1988,6 +2043,45 @@ sessile_result sessile_store_save_delta(const struct sessile_engine *engine,
                                         size_t remove_len,
                                         struct sessile_expiry expiry,
                                         uint32_t flags);
+
+/**
+ * Saves session `(key, key_len)` as a change from what the caller loaded:
+ * `(seen, seen_len)` is the data map exactly as `sessile_store_load`
+ * returned it (or as this caller last saved it; `(NULL, 0)` is the empty
+ * map), `(data, data_len)` the whole data the caller holds now (a
+ * MessagePack map with string keys). Only the keys whose value differs are
+ * written and only the keys that disappeared are removed, so two requests
+ * that change different keys both keep their changes, as with
+ * `sessile_store_save_delta`, without the caller tracking each change. The
+ * expiry policy becomes `expiry` (`SESSILE_EXPIRY_KIND_KEEP` keeps it) and
+ * the deadline is counted again from now.
+ *
+ * `flags` as `sessile_store_save`; with `SESSILE_SAVE_UPSERT`, a session
+ * that is gone is created with the whole of `(data, data_len)`. The
+ * limits (key count, key length, value size) apply to the whole of `(data,
+ * data_len)`.
+ *
+ * Returns what `sessile_store_save` returns; `SESSILE_RESULT_INVALID_DATA`
+ * also when `(seen, seen_len)` is not a map.
+ *
+ * Thread safety: thread-safe; concurrent saves of one session are applied
+ * one after the other, never interleaved.
+ *
+ * # Safety
+ *
+ * `engine` must be NULL or a live engine handle; `(key, key_len)`,
+ * `(seen, seen_len)` and `(data, data_len)` must be readable (NULL is
+ * allowed with length 0).
+ */
+sessile_result sessile_store_save_diff(const struct sessile_engine *engine,
+                                       const char *key,
+                                       size_t key_len,
+                                       const uint8_t *seen,
+                                       size_t seen_len,
+                                       const uint8_t *data,
+                                       size_t data_len,
+                                       struct sessile_expiry expiry,
+                                       uint32_t flags);
 
 /**
  * Keeps session `(key, key_len)` alive: counts its deadline again from

@@ -15,6 +15,8 @@ use crate::expiry::from_ms;
 use crate::key::SessionKey;
 use crate::session::Session;
 use crate::store::{MemoryStore, SledStore, Store, StoreStats, WriteCtx};
+#[cfg(feature = "redis")]
+use crate::store::{RedisOptions, RedisStore};
 
 /// An open session database. Cheap to clone (clones share everything) and
 /// safe to use from many threads. The database closes when the last clone
@@ -54,6 +56,64 @@ impl Engine {
         config.validate()?;
         let store = SledStore::open(&config.path, &config.sled)?;
         Engine::with_store(config, Arc::new(store))
+    }
+
+    /// Opens the store that `url` names, with `config`'s other settings
+    /// (the URL replaces its path). One string moves an application from
+    /// the embedded store to a shared one:
+    ///
+    /// - a plain path, or `sled://` followed by one (`sled:///var/lib/app`
+    ///   is absolute, `sled://sessions` relative): the embedded sled
+    ///   database, as [`Engine::open`];
+    /// - `redis://[user:password@]host[:port][/db]` (also `rediss://`,
+    ///   `redis+unix:///path/to/socket`): a Redis server that several
+    ///   processes and hosts share (cargo feature `redis`, on by default).
+    ///   Query parameters `prefix` (default `sessile:`),
+    ///   `connect_timeout_ms` (1000), `timeout_ms` (2000) and `pool_size`
+    ///   (16) tune it, e.g. `redis://127.0.0.1:6379/0?prefix=app:`. Redis
+    ///   expires sessions itself, so no reaper runs whatever
+    ///   `config.reaper_interval` says; [`Engine::clear_expired`] still
+    ///   sweeps (reading every key). An unreachable server is
+    ///   [`Error::Unavailable`] within the connect timeout;
+    /// - `memory:`: an in-memory store, as [`Engine::memory`].
+    ///
+    /// Any other `scheme://` is [`Error::InvalidConfig`].
+    pub fn open_url(url: &str, mut config: Config) -> Result<Engine> {
+        config.validate()?;
+        match url_scheme(url) {
+            Some("memory") if url == "memory:" => Engine::memory(config),
+            None => {
+                if url.is_empty() {
+                    return Err(Error::InvalidConfig("the store URL is empty".into()));
+                }
+                config.path = url.into();
+                Engine::open(config)
+            }
+            Some("sled") => {
+                let path = &url["sled://".len()..];
+                if path.is_empty() {
+                    return Err(Error::InvalidConfig(format!(
+                        "{url:?} names no directory (sled:///absolute/path or sled://relative/path)"
+                    )));
+                }
+                config.path = path.into();
+                Engine::open(config)
+            }
+            #[cfg(feature = "redis")]
+            Some("redis" | "rediss" | "redis+unix" | "unix") => {
+                let store = RedisStore::open(url, &RedisOptions::from_url(url)?)?;
+                config.path = store.url().into();
+                config.reaper_interval = None;
+                Engine::with_store(config, Arc::new(store))
+            }
+            #[cfg(not(feature = "redis"))]
+            Some("redis" | "rediss" | "redis+unix" | "unix") => Err(Error::InvalidConfig(format!(
+                "{url:?}: this build of sessile has no Redis support (cargo feature `redis`)"
+            ))),
+            Some(other) => Err(Error::InvalidConfig(format!(
+                "unknown store URL scheme {other:?}: use a path, sled://, redis:// or memory:"
+            ))),
+        }
     }
 
     /// An engine over an in-memory store (nothing survives the process;
@@ -229,6 +289,19 @@ impl Engine {
         }
         self.inner.store.flush()
     }
+}
+
+/// The scheme of a store URL (`redis` in `redis://…`), or `None` for a
+/// plain path. `memory:` counts as a URL too.
+pub(crate) fn url_scheme(url: &str) -> Option<&str> {
+    if url == "memory:" {
+        return Some("memory");
+    }
+    url.split_once("://").map(|(s, _)| s).filter(|s| {
+        s.starts_with(|c: char| c.is_ascii_alphabetic())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    })
 }
 
 enum Msg {

@@ -73,8 +73,10 @@ pub enum Error {
     KeyCollision(u32),
 
     /// This process is a fork of the one that opened the database. A sled
-    /// database cannot be shared across a fork; the child must open its own
-    /// engine (workers should open engines after forking, not before).
+    /// database cannot be shared across a fork, nor can a Redis store's
+    /// connections (parent and child would read each other's replies); the
+    /// child must open its own engine (workers should open engines after
+    /// forking, not before).
     #[error("database {path:?} was opened by the parent process before a fork; open it in the child instead")]
     Forked {
         /// The database directory.
@@ -96,6 +98,31 @@ pub enum Error {
         path: PathBuf,
         /// The cause.
         source: std::io::Error,
+    },
+
+    /// The shared store (Redis) could not be reached or did not answer in
+    /// time: refused, timed out, dropped the connection, or still loading
+    /// its data. Usually transient; the same call may succeed once the
+    /// server is back (the store reconnects by itself). A write that timed
+    /// out may or may not have been applied.
+    #[error("session store {store} is unavailable: {source}")]
+    Unavailable {
+        /// The store's URL, without password.
+        store: String,
+        /// The cause.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// The shared store (Redis) refused a command: a wrong password, a
+    /// read-only replica, no memory left, something that is not a session
+    /// record under the key prefix, or a session that kept changing under
+    /// every attempt to save it.
+    #[error("session store {store} failed: {source}")]
+    Backend {
+        /// The store's URL, without password.
+        store: String,
+        /// The cause.
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 

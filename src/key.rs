@@ -50,6 +50,21 @@ impl SessionKey {
         Ok(SessionKey(arr))
     }
 
+    /// The number `n` written in base 36 (`[0-9a-z]`), zero-padded to a
+    /// key: a one-to-one map from 128-bit numbers onto keys (36^25 > 2^128,
+    /// so the first seven characters are always `0`). The tower-sessions
+    /// store names its records this way after tower-sessions' 128-bit ids.
+    #[cfg(feature = "tower-sessions")]
+    pub(crate) fn from_u128(mut n: u128) -> SessionKey {
+        const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+        let mut out = [b'0'; KEY_LEN];
+        for slot in out.iter_mut().rev() {
+            *slot = DIGITS[(n % 36) as usize];
+            n /= 36;
+        }
+        SessionKey(out)
+    }
+
     /// A fresh random key.
     pub fn generate() -> SessionKey {
         GENERATOR.lock().key()

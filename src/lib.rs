@@ -28,6 +28,10 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+// Stores for axum's tower-sessions and actix-web's actix-session, each
+// behind its cargo feature.
+#[cfg(any(feature = "tower-sessions", feature = "actix-session"))]
+mod adapters;
 mod config;
 mod cookie;
 mod engine;
@@ -41,6 +45,10 @@ mod record;
 mod session;
 mod store;
 
+#[cfg(feature = "actix-session")]
+pub use crate::adapters::actix::ActixStore;
+#[cfg(feature = "tower-sessions")]
+pub use crate::adapters::tower::TowerStore;
 pub use crate::config::Config;
 pub use crate::cookie::{find_cookie, CookieConfig, ResponseCookie, SameSite};
 pub use crate::engine::Engine;
@@ -57,6 +65,8 @@ pub use crate::store::{
     Delta, Entry, KeyLocks, MemoryStore, MemoryTrees, SledOptions, SledStore, SledTrees, Store,
     StoreStats, Sweep, TreeStore, Trees, WriteCtx, ENTRY_LEN,
 };
+#[cfg(feature = "redis")]
+pub use crate::store::{RedisOptions, RedisStore};
 pub use rmpv::Value;
 pub use sled::IVec;
 

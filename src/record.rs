@@ -197,7 +197,8 @@ pub fn encode_data(data: &Data) -> Vec<u8> {
 /// keys and anything that is not a map are errors.
 pub fn decode_data(mut bytes: &[u8]) -> Result<Data, RecordError> {
     // rmpv spends two units of depth per array/map level and up to three on
-    // a leaf; this admits exactly what `Session::insert_value` accepts.
+    // a leaf: this bounds the recursion; the exact rule (what
+    // `Session::insert_value` and `value_len` accept) is checked below.
     let value = rmpv::decode::read_value_with_max_depth(&mut bytes, 2 * MAX_NESTING + 8)
         .map_err(|e| RecordError::Data(e.to_string()))?;
     if !bytes.is_empty() {
@@ -211,6 +212,7 @@ pub fn decode_data(mut bytes: &[u8]) -> Result<Data, RecordError> {
         match k {
             Value::String(s) => match s.into_str() {
                 Some(s) => {
+                    check_nesting(&v)?;
                     data.insert(s, v);
                 }
                 None => return Err(RecordError::Data("a key is not valid UTF-8".into())),
@@ -219,6 +221,17 @@ pub fn decode_data(mut bytes: &[u8]) -> Result<Data, RecordError> {
         }
     }
     Ok(data)
+}
+
+/// A value of the data map may nest arrays and maps `MAX_NESTING - 1`
+/// deep (the map itself is the first level).
+fn check_nesting(v: &Value) -> Result<(), RecordError> {
+    if nesting(v) >= MAX_NESTING {
+        return Err(RecordError::Data(format!(
+            "arrays and maps nested deeper than {MAX_NESTING} levels"
+        )));
+    }
+    Ok(())
 }
 
 /// How deeply arrays and maps nest in `v` (a scalar is 0). Stops counting
@@ -258,11 +271,12 @@ pub fn lookup_data(mut bytes: &[u8], key: &str) -> Result<Option<Value>, RecordE
         let (k, rest) = rmp::decode::read_str_from_slice(bytes).map_err(|e| bad(&e))?;
         bytes = rest;
         if k == key {
-            found = Some(
-                rmpv::decode::read_value_with_max_depth(&mut bytes, depth).map_err(|e| bad(&e))?,
-            );
+            let v =
+                rmpv::decode::read_value_with_max_depth(&mut bytes, depth).map_err(|e| bad(&e))?;
+            check_nesting(&v)?;
+            found = Some(v);
         } else {
-            rmpv::decode::read_value_ref_with_max_depth(&mut bytes, depth).map_err(|e| bad(&e))?;
+            bytes = &bytes[value_len(bytes, MAX_NESTING - 1)?..];
         }
     }
     if !bytes.is_empty() {
@@ -272,23 +286,82 @@ pub fn lookup_data(mut bytes: &[u8], key: &str) -> Result<Option<Value>, RecordE
 }
 
 /// The entries of an encoded data map as `(key, encoded value)` slices, in
-/// stored order, without decoding the values.
+/// stored order, without decoding the values: each value is measured in
+/// place ([`value_len`]), nothing is allocated but the list.
 pub fn encoded_entries(mut bytes: &[u8]) -> Result<Vec<(&str, &[u8])>, RecordError> {
-    let depth = 2 * MAX_NESTING + 8;
     let bad = |e: &dyn std::fmt::Display| RecordError::Data(e.to_string());
     let n = rmp::decode::read_map_len(&mut bytes).map_err(|e| bad(&e))?;
     let mut out = Vec::with_capacity((n as usize).min(1024));
     for _ in 0..n {
         let (k, rest) = rmp::decode::read_str_from_slice(bytes).map_err(|e| bad(&e))?;
-        let mut after = rest;
-        rmpv::decode::read_value_ref_with_max_depth(&mut after, depth).map_err(|e| bad(&e))?;
-        out.push((k, &rest[..rest.len() - after.len()]));
-        bytes = after;
+        let len = value_len(rest, MAX_NESTING - 1)?;
+        out.push((k, &rest[..len]));
+        bytes = &rest[len..];
     }
     if !bytes.is_empty() {
         return Err(RecordError::Data(format!("{} trailing bytes", bytes.len())));
     }
     Ok(out)
+}
+
+/// The length in bytes of the one MessagePack value at the start of `b`,
+/// found without decoding or copying anything. Its arrays and maps may nest
+/// `levels` deep (a scalar is 0 levels), which is what [`decode_data`]
+/// admits for a value of the data map when `levels` is `MAX_NESTING - 1`.
+/// A truncated value, the reserved marker `0xc1` and deeper nesting are
+/// errors.
+pub fn value_len(b: &[u8], levels: usize) -> Result<usize, RecordError> {
+    use rmp::Marker as M;
+    let truncated = || RecordError::Data("truncated value".into());
+    let be = |at: usize, n: usize| -> Result<usize, RecordError> {
+        let bytes = b.get(at..at + n).ok_or_else(truncated)?;
+        Ok(bytes.iter().fold(0usize, |acc, &x| (acc << 8) | x as usize))
+    };
+    let first = *b.first().ok_or_else(truncated)?;
+    // (header length, payload bytes, nested values that follow)
+    let (head, payload, items) = match M::from_u8(first) {
+        M::FixPos(_) | M::FixNeg(_) | M::Null | M::True | M::False => (1, 0, 0),
+        M::U8 | M::I8 => (1, 1, 0),
+        M::U16 | M::I16 => (1, 2, 0),
+        M::U32 | M::I32 | M::F32 => (1, 4, 0),
+        M::U64 | M::I64 | M::F64 => (1, 8, 0),
+        M::FixStr(n) => (1, n as usize, 0),
+        M::Str8 | M::Bin8 => (2, be(1, 1)?, 0),
+        M::Str16 | M::Bin16 => (3, be(1, 2)?, 0),
+        M::Str32 | M::Bin32 => (5, be(1, 4)?, 0),
+        M::FixExt1 => (2, 1, 0),
+        M::FixExt2 => (2, 2, 0),
+        M::FixExt4 => (2, 4, 0),
+        M::FixExt8 => (2, 8, 0),
+        M::FixExt16 => (2, 16, 0),
+        M::Ext8 => (3, be(1, 1)?, 0),
+        M::Ext16 => (4, be(1, 2)?, 0),
+        M::Ext32 => (6, be(1, 4)?, 0),
+        M::FixArray(n) => (1, 0, n as usize),
+        M::Array16 => (3, 0, be(1, 2)?),
+        M::Array32 => (5, 0, be(1, 4)?),
+        M::FixMap(n) => (1, 0, 2 * n as usize),
+        M::Map16 => (3, 0, 2 * be(1, 2)?),
+        M::Map32 => (5, 0, 2 * be(1, 4)?),
+        M::Reserved => return Err(RecordError::Data("reserved marker 0xc1".into())),
+    };
+    let is_container = matches!(
+        M::from_u8(first),
+        M::FixArray(_) | M::Array16 | M::Array32 | M::FixMap(_) | M::Map16 | M::Map32
+    );
+    if is_container && levels == 0 {
+        return Err(RecordError::Data(format!(
+            "arrays and maps nested deeper than {MAX_NESTING} levels"
+        )));
+    }
+    let mut at = head + payload;
+    if at > b.len() {
+        return Err(truncated());
+    }
+    for _ in 0..items {
+        at += value_len(&b[at..], levels - 1)?;
+    }
+    Ok(at)
 }
 
 /// The number of entries an encoded data map declares (an upper bound on
@@ -341,6 +414,75 @@ mod tests {
         assert!(lookup_data(&[0x90], "k").is_err());
         assert!(lookup_data(&[0x81, 0x01, 0x02], "k").is_err());
         assert!(lookup_data(&[0x80, 0x00], "k").is_err());
+    }
+
+    /// A map `{"k": v}` where `v` is `levels` arrays (or maps) deep.
+    fn nested(levels: usize, map: bool) -> Vec<u8> {
+        let mut out = vec![0x81, 0xa1, b'k'];
+        for _ in 0..levels {
+            out.extend_from_slice(if map { &[0x81, 0xa1, b'x'] } else { &[0x91] });
+        }
+        out.push(0x07);
+        out
+    }
+
+    #[test]
+    fn measuring_values_admits_exactly_what_decoding_admits() {
+        for levels in [
+            0,
+            1,
+            2,
+            MAX_NESTING - 2,
+            MAX_NESTING - 1,
+            MAX_NESTING,
+            MAX_NESTING + 1,
+        ] {
+            for map in [false, true] {
+                let bytes = nested(levels, map);
+                assert_eq!(
+                    encoded_entries(&bytes).is_ok(),
+                    decode_data(&bytes).is_ok(),
+                    "{levels} levels of {}",
+                    if map { "maps" } else { "arrays" }
+                );
+                assert_eq!(encoded_entries(&bytes).is_ok(), levels < MAX_NESTING);
+            }
+        }
+        // Every kind of value measures as long as its encoding.
+        let values = [
+            Value::Nil,
+            Value::from(true),
+            Value::from(-1),
+            Value::from(200),
+            Value::from(-200),
+            Value::from(70_000),
+            Value::from(-70_000),
+            Value::from(u64::MAX),
+            Value::from(i64::MIN),
+            Value::F32(1.5),
+            Value::F64(2.5),
+            Value::from("x".repeat(40)),
+            Value::from("y".repeat(300)),
+            Value::from("z".repeat(70_000)),
+            Value::Binary(vec![1; 300]),
+            Value::Array(vec![Value::from(1); 20]),
+            Value::Map(vec![(Value::from("a"), Value::from(1)); 20]),
+            Value::Ext(3, vec![1]),
+            Value::Ext(3, vec![1; 16]),
+            Value::Ext(3, vec![1; 17]),
+            Value::Ext(3, vec![1; 300]),
+        ];
+        for v in values {
+            let mut bytes = Vec::new();
+            rmpv::encode::write_value(&mut bytes, &v).unwrap();
+            assert_eq!(value_len(&bytes, 4).unwrap(), bytes.len(), "{v:?}");
+            assert!(
+                value_len(&bytes[..bytes.len() - 1], 4).is_err(),
+                "{v:?} truncated"
+            );
+        }
+        assert!(value_len(&[0xc1], 4).is_err());
+        assert!(value_len(&[0xdd, 0xff, 0xff, 0xff, 0xff], 4).is_err());
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Every store honours the same contract (tests/conformance): load never
 //! returns expired records, create is insert-if-absent, saves merge deltas
 //! and never resurrect, sweeping removes exactly the expired. Instantiated
-//! here for the sled store and the memory store.
+//! here for the sled store, the memory store and the Redis store (each of
+//! its tests on a redis-server of its own, see tests/common/redis.rs).
 
+mod common;
 #[macro_use]
 mod conformance;
 
@@ -22,3 +24,21 @@ store_conformance!(sled, {
 });
 
 store_conformance!(memory, (Arc::new(MemoryStore::new()), Box::new(())));
+
+#[cfg(feature = "redis")]
+store_conformance!(redis, {
+    let server = common::redis::RedisServer::start();
+    let store =
+        sessile::RedisStore::open(&server.url(), &sessile::RedisOptions::default()).unwrap();
+    (Arc::new(store), Box::new(server))
+});
+
+// A prefix full of glob characters: `SCAN MATCH` must match it literally.
+#[cfg(feature = "redis")]
+store_conformance!(redis_glob_prefix, {
+    let server = common::redis::RedisServer::start();
+    let url = server.url_with("?prefix=a*%5Bb%5D?:");
+    let opts = sessile::RedisOptions::from_url(&url).unwrap();
+    let store = sessile::RedisStore::open(&url, &opts).unwrap();
+    (Arc::new(store), Box::new(server))
+});

@@ -98,6 +98,8 @@ export declare class Session {
 export interface SessileStoreOptions extends EngineOptions {
   /** The database directory (or `memory: true`). */
   path?: string;
+  /** A store URL instead of `path`: 'redis://host:port/db' for a Redis server that every process and host shares. */
+  url?: string;
   /** Share an open engine instead of opening one. */
   engine?: Engine;
   /** Seconds for sessions whose cookie has no expiry, or a function of the session. Default 86400. */

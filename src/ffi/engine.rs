@@ -76,9 +76,21 @@ fn path_from_bytes(bytes: &[u8]) -> Result<PathBuf, Fail> {
 /// default; with `sessile_options_set_memory` the path is ignored and may
 /// be `(NULL, 0)`.
 ///
+/// `path` may also be a store URL instead (a path that starts with
+/// `scheme://` is always taken as one; write `./redis:/x` for a directory
+/// of that name):
+/// - `redis://[user:password@]host[:port][/db][?prefix=app:&timeout_ms=2000]`
+///   opens a Redis server shared by several processes and hosts (query
+///   parameters `prefix` (default `sessile:`), `connect_timeout_ms` (1000),
+///   `timeout_ms` (2000), `pool_size` (16)). Redis expires sessions by
+///   itself: no sweeper runs. A server that cannot be reached gives
+///   `SESSILE_RESULT_UNAVAILABLE` within the connect timeout;
+/// - `sled:///absolute/dir` or `sled://relative/dir`: the same as the path;
+/// - `memory:`: the same as `sessile_options_set_memory`.
+///
 /// Opening a directory this process already has open shares one database.
 /// Another process holding it gives `SESSILE_RESULT_LOCKED`: a sled
-/// directory belongs to one process.
+/// directory belongs to one process (use Redis for several).
 ///
 /// On success `*engine_out` receives a new engine that the caller owns:
 /// close it with `sessile_engine_close`, free it with `sessile_engine_free`.
@@ -86,10 +98,12 @@ fn path_from_bytes(bytes: &[u8]) -> Result<PathBuf, Fail> {
 /// Returns `SESSILE_RESULT_OK`; `SESSILE_RESULT_NULL_ARGUMENT` (`path` NULL
 /// with a non-zero length, or `engine_out` NULL);
 /// `SESSILE_RESULT_INVALID_ARGUMENT` (an empty path for an on-disk
-/// database, or cookie settings the engine refuses);
+/// database, cookie settings the engine refuses, or a URL with an unknown
+/// scheme or bad parameters);
 /// `SESSILE_RESULT_INVALID_UTF8` (non-Unix only);
 /// `SESSILE_RESULT_TOO_LARGE`; `SESSILE_RESULT_LOCKED`; `SESSILE_RESULT_IO`
-/// (the directory cannot be created or opened); `SESSILE_RESULT_CORRUPT`;
+/// (the directory cannot be created or opened, or Redis refused);
+/// `SESSILE_RESULT_UNAVAILABLE` (Redis unreachable); `SESSILE_RESULT_CORRUPT`;
 /// `SESSILE_RESULT_PANIC`.
 ///
 /// Thread safety: thread-safe; engines opened on one path from several
@@ -117,13 +131,20 @@ pub unsafe extern "C" fn sessile_engine_open(
             let o = arg_ref!(options)?;
             (o.config.clone(), o.memory, o.manual_clock)
         };
-        config.path = path_from_bytes(path)?;
+        let url = std::str::from_utf8(path)
+            .ok()
+            .filter(|p| crate::engine::url_scheme(p).is_some());
+        if url.is_none() {
+            config.path = path_from_bytes(path)?;
+        }
         let clock = start.map(ManualClock::new);
         if let Some(c) = &clock {
             config = config.clock(Arc::new(c.clone()));
         }
         let engine = if memory {
             Engine::memory(config)?
+        } else if let Some(url) = url {
+            Engine::open_url(url, config)?
         } else {
             if path.is_empty() {
                 return Err(Fail::invalid("the database path is empty"));

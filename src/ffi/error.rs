@@ -54,7 +54,9 @@ pub enum sessile_result {
     Closed = 10,
     /// The database directory is held by another process.
     Locked = 11,
-    /// Reading or writing the database failed.
+    /// Reading or writing the database failed, or the shared store (Redis)
+    /// refused a command (wrong password, read-only replica, out of
+    /// memory).
     Io = 12,
     /// A record in the database is damaged.
     Corrupt = 13,
@@ -70,11 +72,16 @@ pub enum sessile_result {
     /// after the parent has closed this one). Open engines after forking
     /// workers, not before.
     Forked = 16,
+    /// The shared store (Redis) could not be reached or did not answer
+    /// within its timeout. Usually transient: the engine reconnects by
+    /// itself, so the same call may succeed later. A write that timed out
+    /// may or may not have been applied.
+    Unavailable = 17,
 }
 
 impl sessile_result {
     /// Every code, in number order (for `sessile_result_name`).
-    const ALL: [sessile_result; 17] = [
+    const ALL: [sessile_result; 18] = [
         sessile_result::Ok,
         sessile_result::NullArgument,
         sessile_result::InvalidArgument,
@@ -92,6 +99,7 @@ impl sessile_result {
         sessile_result::KeyCollision,
         sessile_result::Panic,
         sessile_result::Forked,
+        sessile_result::Unavailable,
     ];
 
     /// The C name, NUL-terminated.
@@ -114,6 +122,7 @@ impl sessile_result {
             sessile_result::KeyCollision => b"SESSILE_RESULT_KEY_COLLISION\0",
             sessile_result::Panic => b"SESSILE_RESULT_PANIC\0",
             sessile_result::Forked => b"SESSILE_RESULT_FORKED\0",
+            sessile_result::Unavailable => b"SESSILE_RESULT_UNAVAILABLE\0",
         }
     }
 }
@@ -172,7 +181,8 @@ impl From<Error> for Fail {
             Error::Closed => sessile_result::Closed,
             Error::Forked { .. } => sessile_result::Forked,
             Error::Storage(sled::Error::Corruption { .. }) => sessile_result::Corrupt,
-            Error::Storage(_) | Error::Io { .. } => sessile_result::Io,
+            Error::Storage(_) | Error::Io { .. } | Error::Backend { .. } => sessile_result::Io,
+            Error::Unavailable { .. } => sessile_result::Unavailable,
         };
         Fail::new(code, e.to_string())
     }

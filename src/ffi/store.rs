@@ -90,19 +90,30 @@ fn apply(engine: &Engine, key: &SessionKey, delta: &Delta, flags: u32) -> FfiRes
 
 /// One save, creating the session when `upsert` allows and it is gone.
 fn save(engine: &Engine, key: &SessionKey, delta: &Delta, upsert: bool) -> FfiResult {
+    save_or_create(engine, key, delta, upsert, || {
+        let mut data = Data::new();
+        delta.apply_to(&mut data);
+        encode_map(&data)
+    })
+}
+
+/// One save; when `upsert` allows and the session is gone, creates it with
+/// the data `whole` gives.
+fn save_or_create(
+    engine: &Engine,
+    key: &SessionKey,
+    delta: &Delta,
+    upsert: bool,
+    whole: impl Fn() -> Vec<u8>,
+) -> FfiResult {
     let store = engine.store();
     for _ in 0..UPSERT_ATTEMPTS {
         let ctx = engine.write_ctx();
         match store.save(key, delta, None, &ctx) {
             Ok(_) => return Ok(()),
             Err(Error::SessionDeleted) if upsert => {
-                let mut data = Data::new();
-                delta.apply_to(&mut data);
                 let expiry = delta.expiry.unwrap_or_default();
-                if store
-                    .create(key, &encode_map(&data), expiry, &ctx)?
-                    .is_some()
-                {
+                if store.create(key, &whole(), expiry, &ctx)?.is_some() {
                     return Ok(());
                 }
                 // A live session appeared under the key meanwhile: the
@@ -160,11 +171,69 @@ pub unsafe extern "C" fn sessile_store_load(
             .load(&key, engine.now_ms())?
             .ok_or_else(|| Fail::new(sessile_result::NotFound, "no live session has this key"))?;
         // The data part is checked as well: an adapter is promised a map.
-        crate::record::decode_data(rec.data()).map_err(|e| Fail::from(Error::Corrupt(e)))?;
+        crate::record::encoded_entries(rec.data()).map_err(|e| Fail::from(Error::Corrupt(e)))?;
         let header = *rec.header();
         data_out.write(to_c(sessile_buf::new(rec.data().to_vec())));
         expiry_out.write(sessile_expiry::from_policy(header.expiry));
         at_out.write(header.expires_at_ms);
+        Ok(())
+    })
+}
+
+/// Loads the data of the live session `(key, key_len)` into the caller's
+/// buffer `(buf, buf_len)`, snprintf-style, so that a binding's hot path
+/// makes one call and no allocation: `*data_len_out` receives the length of
+/// the data (a MessagePack map with string keys). When it is at most
+/// `buf_len`, the data was copied into `buf`; otherwise nothing was
+/// written and the caller calls again with a buffer of at least
+/// `*data_len_out` bytes (the session may have changed meanwhile, so it
+/// checks again). `*expires_at_ms_out` receives the moment the session
+/// expires (milliseconds since the Unix epoch). Loading never writes and
+/// never creates a session.
+///
+/// Returns what `sessile_store_load` returns.
+///
+/// Thread safety: thread-safe.
+///
+/// # Safety
+///
+/// `engine` must be NULL or a live engine handle; `(key, key_len)` must be
+/// readable (NULL is allowed when `key_len` is 0); `buf` must be NULL or
+/// point to `buf_len` writable bytes (with `buf` NULL or `buf_len` 0
+/// nothing is copied); each output must be NULL or valid for one write of
+/// its type.
+#[no_mangle]
+pub unsafe extern "C" fn sessile_store_load_copy(
+    engine: *const sessile_engine,
+    key: *const c_char,
+    key_len: usize,
+    buf: *mut u8,
+    buf_len: usize,
+    data_len_out: *mut usize,
+    expires_at_ms_out: *mut i64,
+) -> sessile_result {
+    boundary(|| {
+        let engine = arg_ref!(engine)?;
+        let key = key.cast::<u8>();
+        let key = arg_bytes!(key, key_len)?;
+        let len_out = arg_out!(data_len_out)?;
+        let at_out = arg_out!(expires_at_ms_out)?;
+        let engine = engine.get()?;
+        let key = parse_key(key)?;
+        let rec = engine
+            .store()
+            .load(&key, engine.now_ms())?
+            .ok_or_else(|| Fail::new(sessile_result::NotFound, "no live session has this key"))?;
+        let data = rec.data();
+        crate::record::encoded_entries(data).map_err(|e| Fail::from(Error::Corrupt(e)))?;
+        if !buf.is_null() && data.len() <= buf_len {
+            // SAFETY: the caller promised `buf` points to `buf_len` writable
+            // bytes and `data.len() <= buf_len`; the source is the store's
+            // own copy, which cannot overlap caller memory.
+            unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), buf, data.len()) };
+        }
+        len_out.write(data.len());
+        at_out.write(rec.header().expires_at_ms);
         Ok(())
     })
 }
@@ -380,6 +449,94 @@ pub unsafe extern "C" fn sessile_store_save_delta(
         };
         apply(&engine, &key, &delta, flags)
     })
+}
+
+/// Saves session `(key, key_len)` as a change from what the caller loaded:
+/// `(seen, seen_len)` is the data map exactly as `sessile_store_load`
+/// returned it (or as this caller last saved it; `(NULL, 0)` is the empty
+/// map), `(data, data_len)` the whole data the caller holds now (a
+/// MessagePack map with string keys). Only the keys whose value differs are
+/// written and only the keys that disappeared are removed, so two requests
+/// that change different keys both keep their changes, as with
+/// `sessile_store_save_delta`, without the caller tracking each change. The
+/// expiry policy becomes `expiry` (`SESSILE_EXPIRY_KIND_KEEP` keeps it) and
+/// the deadline is counted again from now.
+///
+/// `flags` as `sessile_store_save`; with `SESSILE_SAVE_UPSERT`, a session
+/// that is gone is created with the whole of `(data, data_len)`. The
+/// limits (key count, key length, value size) apply to the whole of `(data,
+/// data_len)`.
+///
+/// Returns what `sessile_store_save` returns; `SESSILE_RESULT_INVALID_DATA`
+/// also when `(seen, seen_len)` is not a map.
+///
+/// Thread safety: thread-safe; concurrent saves of one session are applied
+/// one after the other, never interleaved.
+///
+/// # Safety
+///
+/// `engine` must be NULL or a live engine handle; `(key, key_len)`,
+/// `(seen, seen_len)` and `(data, data_len)` must be readable (NULL is
+/// allowed with length 0).
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn sessile_store_save_diff(
+    engine: *const sessile_engine,
+    key: *const c_char,
+    key_len: usize,
+    seen: *const u8,
+    seen_len: usize,
+    data: *const u8,
+    data_len: usize,
+    expiry: sessile_expiry,
+    flags: u32,
+) -> sessile_result {
+    boundary(|| {
+        let engine = arg_ref!(engine)?;
+        let key = key.cast::<u8>();
+        let key = arg_bytes!(key, key_len)?;
+        let seen = arg_bytes!(seen, seen_len)?;
+        let data = arg_bytes!(data, data_len)?;
+        check_flags(flags, SESSILE_SAVE_UPSERT | SESSILE_SAVE_DURABLE)?;
+        let expiry = expiry.to_policy(true)?;
+        let engine = engine.get()?;
+        let key = parse_key(key)?;
+        let whole: &[u8] = if data.is_empty() { &[0x80] } else { data };
+        check_encoded_entries(&engine, whole)?;
+        let mut delta = Delta::diff(seen, whole).map_err(|e| Fail::data(e.to_string()))?;
+        // `whole` was measured above; the delta holds it as `full`.
+        delta.expiry = expiry;
+        save_or_create(
+            &engine,
+            &key,
+            &delta,
+            flags & SESSILE_SAVE_UPSERT != 0,
+            || whole.to_vec(),
+        )?;
+        if flags & SESSILE_SAVE_DURABLE != 0 {
+            engine.flush()?;
+        }
+        Ok(())
+    })
+}
+
+/// The limits of `check_entries`, on an encoded map (each value's size is
+/// the length of its bytes).
+fn check_encoded_entries(engine: &Engine, map: &[u8]) -> FfiResult {
+    let entries = crate::record::encoded_entries(map).map_err(|e| Fail::data(e.to_string()))?;
+    let cfg = engine.config();
+    if entries.len() > cfg.max_keys {
+        return Err(too_large(Limit::Keys, cfg.max_keys, entries.len()));
+    }
+    for (k, v) in entries {
+        if k.len() > cfg.max_data_key_len {
+            return Err(too_large(Limit::DataKey, cfg.max_data_key_len, k.len()));
+        }
+        if v.len() > cfg.max_value_size {
+            return Err(too_large(Limit::Value, cfg.max_value_size, v.len()));
+        }
+    }
+    Ok(())
 }
 
 /// Keeps session `(key, key_len)` alive: counts its deadline again from

@@ -1,18 +1,25 @@
 //! Where sessions are kept. [`Store`] is the contract; [`SledStore`]
 //! (durable, the default) and [`MemoryStore`] (in-process) implement it on
-//! top of one shared algorithm over two ordered trees (`trees.rs`).
+//! top of one shared algorithm over two ordered trees (`trees.rs`);
+//! `RedisStore` (feature `redis`, `redis.rs`) keeps the same records in a
+//! Redis server shared by several processes.
 
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 mod sled;
 mod trees;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Debug;
 
 use ::sled::IVec;
 use rmpv::Value;
 
 pub use self::memory::{MemoryStore, MemoryTrees};
+#[cfg(feature = "redis")]
+pub use self::redis::{RedisOptions, RedisStore};
 pub use self::sled::{SledOptions, SledStore, SledTrees};
 pub use self::trees::{entry, parse_entry, Entry, KeyLocks, TreeStore, Trees, ENTRY_LEN};
 
@@ -36,16 +43,108 @@ pub struct Delta {
     pub expiry: Option<Expiry>,
     /// Optionally, the whole encoded data that results from applying this
     /// delta to the data of the record passed as `seen` to
-    /// [`Store::save`]. When the stored record is still `seen`, the store
-    /// writes this instead of decoding and re-applying; otherwise it is
-    /// ignored.
+    /// [`Store::save`] (or to `base`, when given). When the stored data is
+    /// still that, the store writes this instead of decoding and
+    /// re-applying; otherwise it is ignored.
     pub full: Option<Vec<u8>>,
+    /// The encoded data `full` was made from, when the caller holds it as
+    /// bytes rather than as a loaded [`Record`] (a binding that sent back
+    /// what it loaded; see [`Delta::diff`]).
+    pub base: Option<Vec<u8>>,
 }
 
 impl Delta {
     /// Whether the delta changes nothing but (perhaps) the expiry.
     pub fn is_data_unchanged(&self) -> bool {
         !self.clear && self.remove.is_empty() && self.set.is_empty()
+    }
+
+    /// The delta that turns the encoded map `seen` (what a caller loaded)
+    /// into the encoded map `now` (what it holds now; empty input is the empty
+    /// map): the keys whose value
+    /// changed are set, the keys that disappeared are removed, the expiry is
+    /// kept. A value counts as unchanged when its bytes are equal, or when
+    /// both decode to equal values (another encoder may have written the
+    /// same value differently). Only the changed values are decoded.
+    ///
+    /// This is how a binding that holds its session as a plain dictionary
+    /// saves a delta without tracking each change: it keeps the bytes it
+    /// loaded and sends them back with the whole new map. The delta carries
+    /// both (`base` and `full`), so that a store whose data is still `seen`
+    /// writes `now` as it is.
+    pub fn diff<'a>(seen: &'a [u8], now: &'a [u8]) -> Result<Delta, RecordError> {
+        let entries = |b: &'a [u8]| match b {
+            [] => Ok(Vec::new()),
+            _ => encoded_entries(b),
+        };
+        let (before, after) = (entries(seen)?, entries(now)?);
+        // Sessions hold a handful of keys: a linear search beats hashing
+        // them, up to a point.
+        let index = |entries: &[(&'a str, &'a [u8])]| {
+            (entries.len() > 32).then(|| entries.iter().copied().collect::<HashMap<_, _>>())
+        };
+        let (before_index, after_index) = (index(&before), index(&after));
+        let find =
+            |entries: &[(&'a str, &'a [u8])], index: &Option<HashMap<&str, &'a [u8]>>, k: &str| {
+                match index {
+                    Some(map) => map.get(k).copied(),
+                    None => entries.iter().find(|(ek, _)| *ek == k).map(|(_, v)| *v),
+                }
+            };
+        let mut delta = Delta::default();
+        let decode = |mut bytes: &[u8]| {
+            rmpv::decode::read_value_with_max_depth(&mut bytes, 2 * crate::record::MAX_NESTING + 8)
+                .map_err(|e| RecordError::Data(e.to_string()))
+        };
+        for (k, raw) in &after {
+            let old = find(&before, &before_index, k);
+            if old == Some(*raw) {
+                continue;
+            }
+            let value = decode(raw)?;
+            if let Some(old) = old {
+                if decode(old).is_ok_and(|o| o == value) {
+                    continue;
+                }
+            }
+            delta.set.insert((*k).to_owned(), value);
+        }
+        for (k, _) in &before {
+            if find(&after, &after_index, k).is_none() {
+                delta.remove.insert((*k).to_owned());
+            }
+        }
+        delta.base = Some(seen.to_vec());
+        delta.full = Some(if now.is_empty() {
+            vec![0x80]
+        } else {
+            now.to_vec()
+        });
+        Ok(delta)
+    }
+
+    /// The encoded data that saving this delta onto the stored data
+    /// `stored` gives. `seen_is_stored` says that `stored` is still the
+    /// data of the record the caller loaded (so `full`, if any, applies).
+    /// Every store's `save` computes the new data with this.
+    pub fn merged_into<'a>(
+        &'a self,
+        stored: &'a [u8],
+        seen_is_stored: bool,
+    ) -> Result<Cow<'a, [u8]>, RecordError> {
+        if self.is_data_unchanged() {
+            return Ok(Cow::Borrowed(stored));
+        }
+        if let Some(full) = &self.full {
+            let applies = match &self.base {
+                Some(base) => base[..] == *stored,
+                None => seen_is_stored,
+            };
+            if applies {
+                return Ok(Cow::Borrowed(full));
+            }
+        }
+        self.apply_to_encoded(stored).map(Cow::Owned)
     }
 
     /// Applies the data changes to an encoded map, copying the values it

@@ -445,18 +445,13 @@ impl<T: Trees> Store for TreeStore<T> {
             expires_at_ms: deadline,
             index_at_ms: index_at,
         };
-        let bytes = match &delta.full {
-            _ if delta.is_data_unchanged() => Record::encode(&header, rec.data()),
-            // The caller merged the delta into exactly what is stored.
-            Some(full) if unchanged_since_seen => Record::encode(&header, full),
-            _ => {
-                let data = delta.apply_to_encoded(rec.data()).map_err(|e| {
-                    self.corrupt.fetch_add(1, Relaxed);
-                    Error::Corrupt(e)
-                })?;
-                Record::encode(&header, &data)
-            }
-        };
+        let data = delta
+            .merged_into(rec.data(), unchanged_since_seen)
+            .map_err(|e| {
+                self.corrupt.fetch_add(1, Relaxed);
+                Error::Corrupt(e)
+            })?;
+        let bytes = Record::encode(&header, &data);
         check_size(bytes.len(), ctx)?;
         self.write_record(k, &bytes)?;
         let mut rec = Record::from_parts(header, IVec::from(bytes));

@@ -2,6 +2,9 @@
 //! driven by a manual clock, with no background reaper unless asked.
 #![allow(dead_code)]
 
+#[cfg(feature = "redis")]
+pub mod redis;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 

@@ -25,6 +25,7 @@ _Static_assert(SESSILE_RESULT_CORRUPT == 13, "fixed number");
 _Static_assert(SESSILE_RESULT_KEY_COLLISION == 14, "fixed number");
 _Static_assert(SESSILE_RESULT_PANIC == 15, "fixed number");
 _Static_assert(SESSILE_RESULT_FORKED == 16, "fixed number");
+_Static_assert(SESSILE_RESULT_UNAVAILABLE == 17, "fixed number");
 _Static_assert(SESSILE_EXPIRY_KIND_DEFAULT == 0 && SESSILE_EXPIRY_KIND_BROWSER_CLOSE == 1 &&
                    SESSILE_EXPIRY_KIND_SECONDS == 2 && SESSILE_EXPIRY_KIND_AT == 3 &&
                    SESSILE_EXPIRY_KIND_KEEP == 4,
@@ -63,13 +64,13 @@ void test_every_result_code_has_its_name(void) {
         "SESSILE_RESULT_CLOSED",       "SESSILE_RESULT_LOCKED",
         "SESSILE_RESULT_IO",           "SESSILE_RESULT_CORRUPT",
         "SESSILE_RESULT_KEY_COLLISION", "SESSILE_RESULT_PANIC",
-        "SESSILE_RESULT_FORKED",
+        "SESSILE_RESULT_FORKED",       "SESSILE_RESULT_UNAVAILABLE",
     };
     for (uint32_t code = 0; code < sizeof names / sizeof names[0]; code++) {
         const char *name = sessile_result_name(code);
         CHECK(name != NULL && strcmp(name, names[code]) == 0);
     }
-    CHECK(strcmp(sessile_result_name(17), "SESSILE_RESULT_UNKNOWN") == 0);
+    CHECK(strcmp(sessile_result_name(18), "SESSILE_RESULT_UNKNOWN") == 0);
     CHECK(strcmp(sessile_result_name(UINT32_MAX), "SESSILE_RESULT_UNKNOWN") == 0);
 }
 

@@ -6,6 +6,7 @@
 #include "harness.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -263,4 +264,52 @@ void test_sessions_outlive_a_freed_engine(void) {
     CHECK(buf_is_str(json, "1"));
     sessile_buf_free(json);
     sessile_session_free(s);
+}
+
+void test_a_redis_url_opens_a_shared_store(void) {
+    /* Nothing listens on port 1: the connection is refused at once, and
+     * the open fails with its own code instead of hanging. */
+    sessile_engine *e = SENTINEL;
+    CHECK_RC(sessile_engine_open(S("redis://127.0.0.1:1/0"), NULL, &e), SESSILE_RESULT_UNAVAILABLE);
+    CHECK(e == SENTINEL);
+    CHECK(last_error_has("unavailable") && last_error_has("redis://127.0.0.1:1/0"));
+    CHECK_RC(sessile_engine_open(S("ftp://example.org/x"), NULL, &e),
+             SESSILE_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(sessile_engine_open(S("redis://127.0.0.1:1/0?timeout_ms=0"), NULL, &e),
+             SESSILE_RESULT_INVALID_ARGUMENT);
+    CHECK(e == SENTINEL);
+    REQUIRE_OK(sessile_engine_open(S("memory:"), NULL, &e));
+    sessile_engine_free(e);
+
+    /* Set by tests/with-redis-server, which `make test-c` runs the suite
+     * under: a missing server is a failure, not a skip. */
+    const char *base = getenv("SESSILE_TEST_REDIS_URL");
+    if (base == NULL) {
+        h_fail(__FILE__, __LINE__,
+               "SESSILE_TEST_REDIS_URL is not set: run `make test-c` from the repository root");
+        return;
+    }
+    /* A prefix of its own, so the ASan and valgrind runs never meet. */
+    char url[300];
+    snprintf(url, sizeof url, "%s?prefix=c-test-%ld:", base, (long)getpid());
+    sessile_engine *a = NULL, *b = NULL;
+    REQUIRE_OK(sessile_engine_open(S(url), NULL, &a));
+    REQUIRE_OK(sessile_engine_open(S(url), NULL, &b));
+    sessile_buf *key = NULL;
+    CHECK_OK(sessile_store_create(a, DATA, sizeof DATA, DEFAULT_EXPIRY, 0, &key));
+    /* Another engine on the same URL (another process, in real life) sees it. */
+    sessile_buf *data = NULL;
+    sessile_expiry expiry;
+    int64_t at = 0;
+    if (key) {
+        CHECK_OK(sessile_store_load(b, (const char *)sessile_buf_data(key), sessile_buf_len(key),
+                                    &data, &expiry, &at));
+        CHECK(buf_is(data, DATA, sizeof DATA));
+        CHECK_OK(sessile_store_delete(b, (const char *)sessile_buf_data(key), sessile_buf_len(key)));
+    }
+    sessile_buf_free(data);
+    sessile_buf_free(key);
+    CHECK_OK(sessile_engine_close(a));
+    sessile_engine_free(a);
+    sessile_engine_free(b);
 }

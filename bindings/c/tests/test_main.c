@@ -29,6 +29,7 @@
     X(clear_expired_counts_what_it_deletes)                        \
     X(a_closed_engine_answers_closed)                              \
     X(sessions_outlive_a_freed_engine)                             \
+    X(a_redis_url_opens_a_shared_store)                            \
     X(create_then_load_returns_the_data_and_expiry)                \
     X(expired_session_is_never_returned)                           \
     X(save_replaces_the_data_and_slides_the_deadline)              \

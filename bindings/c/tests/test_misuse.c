@@ -80,6 +80,7 @@ void test_null_store_arguments_are_refused(void) {
     sessile_expiry keep = {SESSILE_EXPIRY_KIND_KEEP, 0};
     int64_t at = 77;
     bool yes = false;
+    size_t n = 77;
 
     NUL_ARG(sessile_store_load(NULL, S(KEY32), &b, &ex, &at));
     NUL_ARG(sessile_store_load(e, NULL, 32, &b, &ex, &at));
@@ -104,6 +105,16 @@ void test_null_store_arguments_are_refused(void) {
     NUL_ARG(sessile_store_save_delta(e, S(KEY32), NULL, 4, NULL, 0, keep, 0));
     NUL_ARG(sessile_store_save_delta(e, S(KEY32), NULL, 0, NULL, 3, keep, 0));
     HUGE(sessile_store_save_delta(e, S(KEY32), NULL, 0, A1, SIZE_MAX, keep, 0));
+    NUL_ARG(sessile_store_save_diff(NULL, S(KEY32), NULL, 0, A1, sizeof A1, keep, 0));
+    NUL_ARG(sessile_store_save_diff(e, NULL, 32, NULL, 0, A1, sizeof A1, keep, 0));
+    NUL_ARG(sessile_store_save_diff(e, S(KEY32), NULL, 4, A1, sizeof A1, keep, 0));
+    NUL_ARG(sessile_store_save_diff(e, S(KEY32), NULL, 0, NULL, 4, keep, 0));
+    HUGE(sessile_store_save_diff(e, S(KEY32), NULL, 0, A1, SIZE_MAX, keep, 0));
+    NUL_ARG(sessile_store_load_copy(NULL, S(KEY32), NULL, 0, &n, &at));
+    NUL_ARG(sessile_store_load_copy(e, NULL, 32, NULL, 0, &n, &at));
+    NUL_ARG(sessile_store_load_copy(e, S(KEY32), NULL, 0, NULL, &at));
+    NUL_ARG(sessile_store_load_copy(e, S(KEY32), NULL, 0, &n, NULL));
+    HUGE(sessile_store_load_copy(e, KEY32, SIZE_MAX, NULL, 0, &n, &at));
     NUL_ARG(sessile_store_touch(NULL, S(KEY32), keep));
     NUL_ARG(sessile_store_touch(e, NULL, 32, keep));
     HUGE(sessile_store_touch(e, KEY32, SIZE_MAX, keep));

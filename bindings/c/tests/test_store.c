@@ -178,6 +178,59 @@ void test_parallel_saves_keep_both_keys(void) {
     sessile_engine_free(e);
 }
 
+void test_save_diff_writes_only_what_changed_since_the_load(void) {
+    sessile_engine *e = memory_engine();
+    REQUIRE_OK(e ? SESSILE_RESULT_OK : SESSILE_RESULT_IO);
+    sessile_buf *key = NULL;
+    REQUIRE_OK(sessile_store_create(e, A1, sizeof A1, DEFAULT_EXPIRY, 0, &key));
+    /* Request X loads into its own buffer; too small a buffer is told the size. */
+    uint8_t seen[64];
+    memset(seen, 0xee, sizeof seen);
+    size_t len = 0;
+    int64_t at = 0;
+    CHECK_OK(sessile_store_load_copy(e, KEY(key), seen, 2, &len, &at));
+    CHECK(len == sizeof A1 && seen[0] == 0xee && at == T0 + TWO_WEEKS_MS);
+    CHECK_OK(sessile_store_load_copy(e, KEY(key), seen, sizeof seen, &len, &at));
+    CHECK(len == sizeof A1 && memcmp(seen, A1, len) == 0);
+    /* Meanwhile request Y sets "b". */
+    CHECK_OK(sessile_store_save_delta(e, KEY(key), B2, sizeof B2, NULL, 0, KEEP, 0));
+    /* X sends back what it loaded and its whole session, {"a": 5}: only "a" is written. */
+    static const uint8_t A5[] = {0x81, 0xa1, 'a', 0x05};
+    static const uint8_t B2A5[] = {0x82, 0xa1, 'b', 0x02, 0xa1, 'a', 0x05};
+    CHECK_OK(sessile_store_save_diff(e, KEY(key), seen, len, A5, sizeof A5, KEEP, 0));
+    load_is(e, key, B2A5, sizeof B2A5);
+    /* Unchanged since the load: what the caller holds is written as it is;
+     * a key it dropped is removed. */
+    CHECK_OK(sessile_store_save_diff(e, KEY(key), B2A5, sizeof B2A5, B2, sizeof B2, KEEP,
+                                     SESSILE_SAVE_DURABLE));
+    load_is(e, key, B2, sizeof B2);
+    /* The same value written by another encoder (a 16-bit 2) is no change. */
+    static const uint8_t B2_WIDE[] = {0x81, 0xa1, 'b', 0xcd, 0x00, 0x02};
+    CHECK_OK(sessile_store_save_delta(e, KEY(key), A1, sizeof A1, NULL, 0, KEEP, 0));
+    CHECK_OK(sessile_store_save_diff(e, KEY(key), B2_WIDE, sizeof B2_WIDE, B2, sizeof B2, KEEP, 0));
+    load_is(e, key, A1B2, sizeof A1B2);
+    /* Not a map: nothing is written. */
+    static const uint8_t GARBAGE[] = {0x92, 0x01};
+    CHECK_RC(sessile_store_save_diff(e, KEY(key), GARBAGE, sizeof GARBAGE, B2, sizeof B2, KEEP, 0),
+             SESSILE_RESULT_INVALID_DATA);
+    CHECK_RC(sessile_store_save_diff(e, KEY(key), NULL, 0, GARBAGE, sizeof GARBAGE, KEEP, 0),
+             SESSILE_RESULT_INVALID_DATA);
+    CHECK_RC(sessile_store_save_diff(e, KEY(key), NULL, 0, B2, sizeof B2, KEEP, 0x100),
+             SESSILE_RESULT_INVALID_ARGUMENT);
+    load_is(e, key, A1B2, sizeof A1B2);
+    /* Deleted meanwhile (a logout): not brought back, unless UPSERT asks. */
+    CHECK_OK(sessile_store_delete(e, KEY(key)));
+    CHECK_RC(sessile_store_save_diff(e, KEY(key), A1, sizeof A1, B2, sizeof B2, KEEP, 0),
+             SESSILE_RESULT_SESSION_DELETED);
+    CHECK_RC(sessile_store_load_copy(e, KEY(key), seen, sizeof seen, &len, &at),
+             SESSILE_RESULT_NOT_FOUND);
+    CHECK_OK(sessile_store_save_diff(e, KEY(key), A1, sizeof A1, A1B2, sizeof A1B2, KEEP,
+                                     SESSILE_SAVE_UPSERT));
+    load_is(e, key, A1B2, sizeof A1B2);
+    sessile_buf_free(key);
+    sessile_engine_free(e);
+}
+
 void test_touch_keeps_a_session_alive_without_changing_it(void) {
     sessile_engine *e = memory_engine();
     REQUIRE_OK(e ? SESSILE_RESULT_OK : SESSILE_RESULT_IO);

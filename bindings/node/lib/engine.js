@@ -12,6 +12,7 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSiz
 const EXPIRY = Object.freeze({ DEFAULT: 0, BROWSER_CLOSE: 1, SECONDS: 2, AT: 3, KEEP: 4 });
 const SAVE = Object.freeze({ UPSERT: 1, DURABLE: 2, CLEAR: 4 });
 const KEY_RE = /^[a-z0-9]{32}$/;
+const EMPTY = Buffer.alloc(0);
 
 /** Refuses what MessagePack cannot carry faithfully, naming where it is. */
 function checkValue(value, where, seen = new Set()) {
@@ -111,7 +112,11 @@ const finalizer = new FinalizationRegistry(({ api, free, handle }) => api[free](
 
 class Engine {
   /**
-   * Opens (creating if needed) the database directory `path`.
+   * Opens (creating if needed) the database directory `path`, or the store
+   * a URL names: 'redis://host:port/db' (a Redis server that several
+   * processes and hosts share; query parameters prefix, connect_timeout_ms,
+   * timeout_ms, pool_size; an unreachable server throws code
+   * 'UNAVAILABLE'), 'sled:///absolute/dir' or 'memory:'.
    * options: library (path to libsessile), memory, manualClock (start ms),
    * sweepIntervalMs, limits, cookie settings; see index.d.ts.
    */
@@ -145,6 +150,11 @@ class Engine {
   constructor(api, handle) {
     this._api = api;
     this._h = handle;
+    // loadRaw's buffer and output cells, reused (JavaScript runs one call
+    // at a time on this engine's thread).
+    this._scratch = Buffer.alloc(16 * 1024);
+    this._len = [0];
+    this._at = [0];
     finalizer.register(this, { api, free: 'engine_free', handle }, this);
   }
 
@@ -179,6 +189,41 @@ class Engine {
     if (rc === native.RESULT.NOT_FOUND || rc === native.RESULT.INVALID_KEY || rc === native.RESULT.CORRUPT) return null;
     check(this._api, rc, 'load');
     return { data: decode(take(this._api, data[0])), expiry: fromExpiry(expiry[0]), expiresAt: Number(at[0]) };
+  }
+
+  /**
+   * The live session's data as the MessagePack bytes the store keeps (a
+   * Buffer), or null (missing, expired, malformed id, damaged). With
+   * `saveDiff`, this is how an adapter saves only what a request changed.
+   */
+  loadRaw(key) {
+    const k = keyBytes(key);
+    for (;;) {
+      const rc = this._api.store_load_copy(this._e(), k, k.length, this._scratch, this._scratch.length, this._len, this._at);
+      if (rc === native.RESULT.NOT_FOUND || rc === native.RESULT.INVALID_KEY || rc === native.RESULT.CORRUPT) return null;
+      check(this._api, rc, 'load');
+      const n = Number(this._len[0]);
+      if (n <= this._scratch.length) return Buffer.from(this._scratch.subarray(0, n));
+      // Larger than the scratch buffer: grow it and read again.
+      this._scratch = Buffer.alloc(Math.max(n, 2 * this._scratch.length));
+    }
+  }
+
+  /**
+   * Saves `data` (the whole session: a plain object, or its MessagePack
+   * bytes) as a change from `seen` (what `loadRaw` returned, or what this
+   * returned on the previous save): only the keys whose value differs are
+   * written and only the keys that disappeared are removed, so parallel
+   * requests changing different keys keep both. Returns the bytes saved
+   * (the `seen` of the next save).
+   */
+  saveDiff(key, seen, data, { expiry, upsert = false, durable = false } = {}) {
+    const k = keyBytes(key);
+    const bytes = Buffer.isBuffer(data) ? data : encodeMap(data);
+    const base = seen || EMPTY;
+    const flags = (upsert ? SAVE.UPSERT : 0) | (durable ? SAVE.DURABLE : 0);
+    check(this._api, this._api.store_save_diff(this._e(), k, k.length, base, base.length, bytes, bytes.length, toExpiry(expiry), flags), 'save');
+    return bytes;
   }
 
   exists(key) {
@@ -463,4 +508,9 @@ function version(options = {}) {
   return native.load(options.library).version();
 }
 
-module.exports = { Engine, Session, generateKey, isValidKey, version, EXPIRY, SessileError, checkValue, encodeMap };
+/** MessagePack bytes of an object known to be plain JSON data (no checks needed). */
+function packPlain(plain) {
+  return packr.pack(plain);
+}
+
+module.exports = { Engine, Session, generateKey, isValidKey, version, EXPIRY, SessileError, checkValue, encodeMap, decode, packPlain };

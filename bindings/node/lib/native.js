@@ -28,6 +28,8 @@ const RESULT = Object.freeze({
   CORRUPT: 13,
   KEY_COLLISION: 14,
   PANIC: 15,
+  FORKED: 16,
+  UNAVAILABLE: 17,
 });
 const RESULT_NAME = Object.fromEntries(Object.entries(RESULT).map(([k, v]) => [v, k]));
 
@@ -170,6 +172,8 @@ function bind(lib, file) {
     key_generate: f('sessile_key_generate', r, [outB]),
     key_validate: f('sessile_key_validate', r, [bytes, 'size_t']),
     store_load: f('sessile_store_load', r, [E, bytes, 'size_t', outB, koffi.out(koffi.pointer(t.expiry)), koffi.out('int64_t *')]),
+    store_load_copy: f('sessile_store_load_copy', r, [E, bytes, 'size_t', 'uint8_t *', 'size_t', koffi.out('size_t *'), koffi.out('int64_t *')]),
+    store_save_diff: f('sessile_store_save_diff', r, [E, bytes, 'size_t', bytes, 'size_t', bytes, 'size_t', t.expiry, 'uint32_t']),
     store_exists: f('sessile_store_exists', r, [E, bytes, 'size_t', koffi.out('bool *')]),
     store_create: f('sessile_store_create', r, [E, bytes, 'size_t', t.expiry, 'uint32_t', outB]),
     store_save: f('sessile_store_save', r, [E, bytes, 'size_t', bytes, 'size_t', t.expiry, 'uint32_t']),

@@ -1,10 +1,12 @@
 'use strict';
 // SessileStore: an express-session Store (also accepted by @fastify/session)
 // over the sessile engine. `set` writes only the keys a request changed
-// since its `get`, so parallel requests changing different keys keep both.
+// since its `get`, so parallel requests changing different keys keep both:
+// `get` keeps the bytes it loaded, `set` sends them back with the whole
+// session and the engine writes the difference (sessile_store_save_diff).
 
 const { EventEmitter } = require('node:events');
-const { Engine, generateKey, isValidKey, SessileError } = require('./engine');
+const { Engine, generateKey, isValidKey, SessileError, decode, packPlain } = require('./engine');
 
 let Base = EventEmitter;
 try {
@@ -15,14 +17,17 @@ try {
   // optional peer dependency
 }
 
-const STORE_OPTIONS = new Set(['path', 'engine', 'ttl', 'durable', 'snapshotLimit']);
+const STORE_OPTIONS = new Set(['path', 'url', 'engine', 'ttl', 'durable', 'snapshotLimit']);
 
 function defer(cb, err, value) {
   if (typeof cb === 'function') setImmediate(cb, err, value);
 }
 
-/** Each top-level key's JSON text: what express-session stores, compared by value. */
-function serialise(sess) {
+/**
+ * The session as express-session stores it: its JSON form (a Date becomes
+ * its ISO text, methods and undefined disappear), as a plain object.
+ */
+function toPlain(sess) {
   let plain;
   try {
     plain = JSON.parse(JSON.stringify(sess));
@@ -32,14 +37,14 @@ function serialise(sess) {
   if (plain === null || typeof plain !== 'object' || Array.isArray(plain)) {
     throw new SessileError('INVALID_VALUE', 'sessile: a session must be an object');
   }
-  const texts = new Map();
-  for (const k of Object.keys(plain)) texts.set(k, JSON.stringify(plain[k]));
-  return { plain, texts };
+  return plain;
 }
 
 class SessileStore extends Base {
   /**
-   * new SessileStore({ path, ttl, durable, ...engineOptions }) or
+   * new SessileStore({ path, ttl, durable, ...engineOptions }),
+   * new SessileStore({ url: 'redis://127.0.0.1:6379/0' }) for a store that
+   * every process (Node cluster) and host shares, or
    * new SessileStore({ engine }) to share an open Engine.
    */
   constructor(options = {}) {
@@ -50,17 +55,18 @@ class SessileStore extends Base {
       this.engine = options.engine;
       this._ownsEngine = false;
     } else {
-      if (!options.path && !options.memory) {
-        throw new SessileError('INVALID_ARGUMENT', 'sessile: SessileStore needs a `path` (or `memory: true`)');
+      if (!options.path && !options.url && !options.memory) {
+        throw new SessileError('INVALID_ARGUMENT', 'sessile: SessileStore needs a `path` or a `url` (or `memory: true`)');
       }
-      this.engine = Engine.open(options.path, engineOptions);
+      this.engine = Engine.open(options.url || options.path, engineOptions);
       this._ownsEngine = true;
     }
     this.ttl = options.ttl === undefined ? 86400 : options.ttl;
     this.durable = Boolean(options.durable);
     this._snapshotLimit = options.snapshotLimit || 10000;
-    // What `get` returned, per returned object (moved onto the request's
-    // Session by createSession) and per sid (for @fastify/session).
+    // The bytes `get` loaded (then the bytes `set` saved), per returned
+    // object (moved onto the request's Session by createSession) and per
+    // sid (for @fastify/session).
     this._byObject = new WeakMap();
     this._bySession = new WeakMap();
     this._bySid = new Map();
@@ -77,10 +83,10 @@ class SessileStore extends Base {
     return typeof this.ttl === 'function' ? this.ttl(sess) : this.ttl;
   }
 
-  _remember(sid, obj, texts) {
-    this._byObject.set(obj, texts);
+  _remember(sid, obj, raw) {
+    this._byObject.set(obj, raw);
     this._bySid.delete(sid);
-    this._bySid.set(sid, texts);
+    this._bySid.set(sid, raw);
     if (this._bySid.size > this._snapshotLimit) this._bySid.delete(this._bySid.keys().next().value);
   }
 
@@ -88,12 +94,10 @@ class SessileStore extends Base {
     let result = null;
     try {
       if (isValidKey(sid)) {
-        const found = this.engine.load(sid);
-        if (found) {
-          result = found.data;
-          const texts = new Map();
-          for (const k of Object.keys(result)) texts.set(k, JSON.stringify(result[k]));
-          this._remember(sid, result, texts);
+        const raw = this.engine.loadRaw(sid);
+        if (raw) {
+          result = decode(raw);
+          this._remember(sid, result, raw);
         } else {
           this._bySid.delete(sid);
         }
@@ -105,9 +109,9 @@ class SessileStore extends Base {
   }
 
   createSession(req, sess) {
-    const texts = this._byObject.get(sess);
+    const raw = this._byObject.get(sess);
     const session = super.createSession(req, sess);
-    if (texts) this._bySession.set(session, texts);
+    if (raw) this._bySession.set(session, raw);
     return session;
   }
 
@@ -129,25 +133,23 @@ class SessileStore extends Base {
           '(`idGenerator: store.genid` to @fastify/session)'
       );
     }
-    const { plain, texts } = serialise(sess);
+    const plain = toPlain(sess);
     const seconds = this._expiry(sess);
     if (seconds <= 0) {
       this.engine.delete(sid);
       return;
     }
     const opts = { expiry: seconds, durable: this.durable };
+    const bytes = packPlain(plain);
     const base = (sess && typeof sess === 'object' && this._bySession.get(sess)) || this._bySid.get(sid);
     if (!base) {
       this.engine.save(sid, plain, { ...opts, upsert: true });
     } else {
-      const set = {};
-      for (const [k, text] of texts) if (base.get(k) !== text) set[k] = plain[k];
-      const remove = [...base.keys()].filter((k) => !texts.has(k));
       // No upsert: a session deleted (logout elsewhere) or expired while
       // this request ran is not brought back (SESSION_DELETED).
-      this.engine.saveDelta(sid, { set, remove }, opts);
+      this.engine.saveDiff(sid, base, bytes, opts);
     }
-    if (sess && typeof sess === 'object') this._bySession.set(sess, texts);
+    if (sess && typeof sess === 'object') this._bySession.set(sess, bytes);
   }
 
   touch(sid, sess, cb) {

@@ -104,7 +104,7 @@ def test_load_of_damaged_record_is_empty_and_logged(fresh_path, monkeypatch, cap
     def damaged(self, key):
         raise sessile.Corrupt("record damaged", 13)
 
-    monkeypatch.setattr(sessile.Engine, "load", damaged)
+    monkeypatch.setattr(sessile.Engine, "load_raw", damaged)
     with caplog.at_level(logging.WARNING, "django.security.SuspiciousSession"):
         assert SessionStore(store.session_key).load() == {}
     assert "Session data corrupted" in caplog.text

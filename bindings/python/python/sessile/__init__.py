@@ -5,6 +5,10 @@
         key = engine.create({"user_id": 42}, expiry=3600)
         engine.load(key).data            # {'user_id': 42}
 
+The same calls work on a Redis server shared by several processes or hosts:
+``sessile.open("redis://127.0.0.1:6379/0")`` (``?prefix=app:`` to share a
+database between applications).
+
 ``sessile.django`` is a Django ``SESSION_ENGINE``; ``sessile.flask`` has a
 Flask session interface. Values are anything MessagePack carries (through the
 ``msgpack`` package): None, bool, int, float, str, bytes, lists (tuples come
@@ -15,6 +19,7 @@ from ._errors import (
     AbiMismatch,
     Closed,
     Corrupt,
+    Forked,
     InvalidArgument,
     InvalidData,
     InvalidKey,
@@ -28,6 +33,7 @@ from ._errors import (
     SessileError,
     SessionDeleted,
     TooLarge,
+    Unavailable,
     WrongType,
 )
 from ._engine import (
@@ -48,8 +54,8 @@ __version__ = LIBRARY_VERSION
 
 __all__ = [
     "ABI_VERSION", "KEEP", "LIBRARY_VERSION", "AbiMismatch", "Closed", "Corrupt", "Engine",
-    "Expiry", "IOFailure", "InvalidArgument", "InvalidData", "InvalidKey", "InvalidUtf8",
+    "Expiry", "Forked", "IOFailure", "InvalidArgument", "InvalidData", "InvalidKey", "InvalidUtf8",
     "KeyCollision", "Locked", "NotFound", "NullArgument", "Panic", "Record", "Response",
-    "SessileError", "Session", "SessionDeleted", "TooLarge", "WrongType", "generate_key",
+    "SessileError", "Session", "SessionDeleted", "TooLarge", "Unavailable", "WrongType", "generate_key",
     "is_valid_key", "open",
 ]

@@ -82,6 +82,20 @@ def _take(buf_out: Any) -> bytes:
         lib.sessile_buf_free(buf)
 
 
+class _Outs(threading.local):
+    """Output cells and a data buffer for the hot calls, made once per thread
+    instead of per call."""
+
+    def __init__(self) -> None:
+        self.cap = 16 * 1024
+        self.data = ffi.new("uint8_t[]", self.cap)
+        self.len = ffi.new("size_t *")
+        self.at = ffi.new("int64_t *")
+
+
+_outs = _Outs()
+
+
 def _text(value: str | bytes, what: str) -> bytes:
     if isinstance(value, str):
         return value.encode("utf-8", "surrogatepass")
@@ -172,6 +186,21 @@ def from_ms(ms: int) -> datetime:
 
 def _c_expiry(expiry: ExpiryLike) -> Any:
     """Django's ``set_expiry`` forms: None, seconds (0 = browser close), timedelta, datetime."""
+    if type(expiry) is Expiry:
+        # The forms the adapters pass on every request: made once.
+        c = _EXPIRY_CACHE.get(expiry)
+        if c is None:
+            c = _make_c_expiry(expiry)
+            if len(_EXPIRY_CACHE) < 1024:
+                _EXPIRY_CACHE[expiry] = c
+        return c
+    return _make_c_expiry(expiry)
+
+
+_EXPIRY_CACHE: dict[Expiry, Any] = {}
+
+
+def _make_c_expiry(expiry: ExpiryLike) -> Any:
     if expiry is None:
         kind, value = _KIND_DEFAULT, 0
     elif isinstance(expiry, Expiry):
@@ -377,6 +406,40 @@ class Engine:
         data = unpack(_take(data_out))
         return Record(data, _py_expiry(expiry_out[0]), from_ms(at_out[0]))
 
+    def load_raw(self, key: str) -> bytes:
+        """The live session's data as the MessagePack map bytes the store keeps.
+
+        Raises as ``load``. With ``save_diff``, this is how a binding that
+        holds a session as a plain dict saves only what it changed.
+        """
+        raw = key.encode() if type(key) is str else _text(key, "a session key")
+        out = _outs
+        while True:
+            _check(lib.sessile_store_load_copy(self._handle, raw, len(raw), out.data, out.cap, out.len, out.at))
+            n = out.len[0]
+            if n <= out.cap:
+                return ffi.buffer(out.data, n)[:]
+            # Larger than this thread's buffer: grow it and read again.
+            out.cap = max(n, 2 * out.cap)
+            out.data = ffi.new("uint8_t[]", out.cap)
+
+    def save_diff(self, key: str, seen: bytes, data: Mapping[str, Any] | bytes,
+                  expiry: ExpiryLike = KEEP, *, upsert: bool = False, durable: bool = False) -> bytes:
+        """Saves ``data`` (the whole session) as a change from ``seen``.
+
+        ``seen`` is what ``load_raw`` returned (or what this returned on the
+        last save; ``b""`` is the empty session). Only the keys whose value
+        differs are written and only the keys that disappeared are removed,
+        so parallel requests that change different keys both keep their
+        change. Returns the packed ``data``: the ``seen`` of the next save.
+        """
+        raw = key.encode() if type(key) is str else _text(key, "a session key")
+        packed = data if isinstance(data, bytes) else pack_map(data)
+        flags = (lib.SESSILE_SAVE_UPSERT if upsert else 0) | (lib.SESSILE_SAVE_DURABLE if durable else 0)
+        _check(lib.sessile_store_save_diff(self._handle, raw, len(raw), seen, len(seen), packed, len(packed),
+                                           _c_expiry(expiry), flags))
+        return packed
+
     def get(self, key: str) -> Record | None:
         """As ``load``, but None for an unknown, expired, malformed or damaged key."""
         try:
@@ -394,10 +457,13 @@ class Engine:
         _check(rc)
         return bool(out[0])
 
-    def create(self, data: Mapping[str, Any] | None = None, expiry: ExpiryLike = None,
+    def create(self, data: Mapping[str, Any] | bytes | None = None, expiry: ExpiryLike = None,
                *, durable: bool = False) -> str:
-        """Stores a new session under a fresh random key and returns the key."""
-        packed = pack_map(data or {})
+        """Stores a new session under a fresh random key and returns the key.
+
+        ``data`` is a mapping, or a MessagePack map already packed.
+        """
+        packed = data if isinstance(data, bytes) else pack_map(data or {})
         out = ffi.new("sessile_buf **")
         flags = lib.SESSILE_SAVE_DURABLE if durable else 0
         _check(lib.sessile_store_create(self._handle, packed, len(packed), _c_expiry(expiry), flags, out))
@@ -497,6 +563,12 @@ class Engine:
 
 def open(path: str | os.PathLike[str] | None = None, **options: Any) -> Engine:  # noqa: A001
     """Opens (or creates) the session database in directory ``path``.
+
+    ``path`` may also be a store URL: ``redis://host:port/db`` (a Redis
+    server that several processes and hosts share; query parameters
+    ``prefix``, ``connect_timeout_ms``, ``timeout_ms``, ``pool_size``),
+    ``sled:///absolute/dir`` or ``memory:``. An unreachable Redis server
+    raises ``sessile.Unavailable``.
 
     Options mirror Django's settings (``cookie_name``, ``cookie_age``,
     ``cookie_domain``, ``cookie_path``, ``cookie_secure``, ``cookie_httponly``,

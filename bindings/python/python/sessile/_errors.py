@@ -114,6 +114,22 @@ class Panic(SessileError):
     code, name = 15, "SESSILE_RESULT_PANIC"
 
 
+class Forked(SessileError):
+    """The engine was opened by the parent of this forked process: open one in the child."""
+
+    code, name = 16, "SESSILE_RESULT_FORKED"
+
+
+class Unavailable(SessileError, ConnectionError):
+    """The shared store (Redis) cannot be reached or did not answer in time.
+
+    Usually transient: the engine reconnects by itself, so a later call may
+    succeed.
+    """
+
+    code, name = 17, "SESSILE_RESULT_UNAVAILABLE"
+
+
 class AbiMismatch(ImportError):
     """The loaded library speaks another ABI version than this package."""
 
@@ -123,6 +139,6 @@ BY_CODE: dict[int, type[SessileError]] = {
     for cls in (
         NullArgument, InvalidArgument, InvalidUtf8, InvalidKey, InvalidData, TooLarge,
         NotFound, SessionDeleted, WrongType, Closed, Locked, IOFailure, Corrupt,
-        KeyCollision, Panic,
+        KeyCollision, Panic, Forked, Unavailable,
     )
 }

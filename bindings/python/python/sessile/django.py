@@ -1,8 +1,13 @@
 """A Django session engine: ``SESSION_ENGINE = "sessile.django"``.
 
-Settings, read at each use (so ``override_settings`` works):
+Settings, read at the first use and again whenever Django signals that one
+of them changed (``override_settings`` does):
 
-- ``SESSILE_PATH``: the database directory (required).
+- ``SESSILE_PATH``: the database directory (embedded; one process), or
+- ``SESSILE_URL``: a store URL instead, e.g. ``"redis://127.0.0.1:6379/0"``
+  for a Redis server that every worker process and host shares (query
+  parameters ``prefix``, ``connect_timeout_ms``, ``timeout_ms``,
+  ``pool_size``). It wins over ``SESSILE_PATH`` when both are set.
 - ``SESSILE_OPTIONS``: a dict of further ``sessile.open`` options
   (``max_value_size``, ``flush_every_ms``, ``reaper_interval_ms``, ...).
 
@@ -24,46 +29,62 @@ from typing import Any
 from django.conf import settings
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
 
 from . import _errors
-from ._engine import Engine, Expiry, pack_value, to_ms
+from ._engine import Engine, Expiry, pack_map, to_ms, unpack
 
 _engines: dict[tuple[str, tuple[tuple[str, Any], ...]], Engine] = {}
 _engines_lock = threading.Lock()
 
 
-# The last (SESSILE_PATH, SESSILE_OPTIONS, engine) resolved: settings are
-# read at every call (so override_settings works), but when they are the
-# very same objects as last time, resolving them again is skipped. This is
-# on every request's path, twice.
-_last: tuple[Any, Any, Engine] | None = None
+# The engine for the current settings, resolved once and kept until one of
+# them changes: Django sends `setting_changed` when `override_settings` (or
+# a test runner) changes a setting, and that clears it. Looking settings up
+# costs microseconds on every request (a missing one raises inside
+# LazySettings), which is most of what a session costs here.
+_current: Engine | None = None
+_SETTINGS = frozenset({"SESSILE_URL", "SESSILE_PATH", "SESSILE_OPTIONS"})
+
+
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    global _current
+    if setting in _SETTINGS:
+        _current = None
+
+
+setting_changed.connect(_on_setting_changed, dispatch_uid="sessile.django")
 
 
 def get_engine() -> Engine:
-    """The engine for the current ``SESSILE_PATH`` and ``SESSILE_OPTIONS``.
+    """The engine for the current ``SESSILE_URL`` (or ``SESSILE_PATH``) and
+    ``SESSILE_OPTIONS``.
 
-    Engines are opened once per (path, options) and kept for the life of the
-    process; the core shares one database per path anyway.
+    Engines are opened once per (path or URL, options) and kept for the life
+    of the process; the core shares one database per path anyway.
     """
-    global _last
-    path = getattr(settings, "SESSILE_PATH", None)
-    raw_options = getattr(settings, "SESSILE_OPTIONS", None)
-    last = _last
-    if last is not None and last[0] is path and last[1] is raw_options and not last[2].closed:
-        return last[2]
-    engine = _resolve_engine(path, raw_options)
-    _last = (path, raw_options, engine)
+    global _current
+    engine = _current
+    if engine is not None and not engine.closed:
+        return engine
+    path = getattr(settings, "SESSILE_URL", None) or getattr(settings, "SESSILE_PATH", None)
+    engine = _resolve_engine(path, getattr(settings, "SESSILE_OPTIONS", None))
+    _current = engine
     return engine
 
 
 def _resolve_engine(path: Any, raw_options: Any) -> Engine:
     if not path:
         raise ImproperlyConfigured(
-            'SESSION_ENGINE = "sessile.django" needs the setting SESSILE_PATH: '
-            "the directory of the session database (created if missing)"
+            'SESSION_ENGINE = "sessile.django" needs the setting SESSILE_PATH (the directory '
+            "of the session database, created if missing) or SESSILE_URL (e.g. "
+            '"redis://127.0.0.1:6379/0")'
         )
     options = dict(raw_options or {})
-    cache_key = (os.path.abspath(os.fspath(path)), tuple(sorted(options.items(), key=lambda kv: kv[0])))
+    location = os.fspath(path)
+    if "://" not in location and location != "memory:":
+        location = os.path.abspath(location)
+    cache_key = (location, tuple(sorted(options.items(), key=lambda kv: kv[0])))
     engine = _engines.get(cache_key)
     if engine is None or engine.closed:
         with _engines_lock:
@@ -76,8 +97,8 @@ def _resolve_engine(path: Any, raw_options: Any) -> Engine:
 
 def close_engines() -> None:
     """Closes every engine this module opened (tests; process shutdown)."""
-    global _last
-    _last = None
+    global _current
+    _current = None
     with _engines_lock:
         engines = list(_engines.values())
         _engines.clear()
@@ -93,9 +114,11 @@ class SessionStore(SessionBase):
 
     def __init__(self, session_key: str | None = None) -> None:
         super().__init__(session_key)
-        # Each data key's MessagePack bytes as last loaded or saved: a save
-        # sends only what differs (set) or disappeared (remove).
-        self._stored: dict[str, bytes] = {}
+        # The data map's MessagePack bytes as last loaded or saved: a save
+        # sends the whole map with these, and the engine writes only the
+        # keys that differ (set) or disappeared (remove).
+        self._seen = b""
+        self._engine: Engine | None = None
 
     @classmethod
     def get_engine(cls) -> Engine:
@@ -103,62 +126,68 @@ class SessionStore(SessionBase):
 
     # -- helpers
 
-    def _encode_values(self, data: dict[str, Any]) -> dict[str, bytes]:
-        encoded = {}
-        for key, value in data.items():
-            if not isinstance(key, str):
-                raise TypeError(f"sessile: session keys must be str, not {type(key).__name__} ({key!r})")
-            encoded[key] = pack_value(value, key)
-        return encoded
+    def _get_engine(self) -> Engine:
+        # Settings are resolved once per request (this object), not per call.
+        engine = self._engine
+        if engine is None or engine.closed:
+            engine = self._engine = self.get_engine()
+        return engine
 
     def _expiry_for(self, data: dict[str, Any]) -> Expiry:
         # Django keeps the policy in the data (`_session_expiry`) and turns it
-        # into a date with get_expiry_date(); the store gets that date.
-        when = self.get_expiry_date(expiry=data.get("_session_expiry"))
-        return Expiry.at(to_ms(when))
+        # into a date with get_expiry_date(); the store gets the same
+        # deadline. No expiry, or 0 (browser close: the cookie goes, the
+        # record lives SESSION_COOKIE_AGE), or n seconds is counted from now
+        # by the engine; a date is passed as it is.
+        expiry = data.get("_session_expiry")
+        if not expiry:
+            return Expiry("seconds", self.get_session_cookie_age())
+        if type(expiry) is int:
+            return Expiry("seconds", expiry)
+        return Expiry.at(to_ms(self.get_expiry_date(expiry=expiry)))
 
     # -- SessionBase's storage API
 
     def exists(self, session_key: str | None) -> bool:
         if not session_key:
             return False
-        return self.get_engine().exists(session_key)
+        return self._get_engine().exists(session_key)
 
     def load(self) -> dict[str, Any]:
         key = self.session_key
-        record = None
+        raw = None
         if key is not None:
             try:
-                record = self.get_engine().load(key)
+                raw = self._get_engine().load_raw(key)
+                data = unpack(raw)
             except (_errors.NotFound, _errors.InvalidKey):
-                record = None
-            except (_errors.Corrupt, _errors.InvalidData) as exc:
+                raw = None
+            except (_errors.Corrupt, _errors.InvalidData, ValueError) as exc:
                 _security_logger.warning("Session data corrupted: %s", exc)
-                record = None
-        if record is None or not isinstance(record.data, dict):
+                raw = None
+        if raw is None or not isinstance(data, dict):
             # As the database backend: an unusable key is dropped, never reused.
             self._session_key = None
-            self._stored = {}
+            self._seen = b""
             return {}
-        self._stored = self._encode_values(record.data)
-        return record.data
+        self._seen = raw
+        return data
 
     def create(self) -> None:
         data = self._get_session(no_load=True)
-        encoded = self._encode_values(data)
+        packed = pack_map(data)
         # The engine draws the key and inserts only if it is free (retrying
         # on a collision), so no CreateError can reach here.
-        key = self.get_engine().create(data, self._expiry_for(data))
+        key = self._get_engine().create(packed, self._expiry_for(data))
         self._session_key = key
-        self._stored = encoded
+        self._seen = packed
         self.modified = True
 
     def save(self, must_create: bool = False) -> None:
         if self.session_key is None:
             return self.create()
         data = self._get_session(no_load=must_create)
-        encoded = self._encode_values(data)
-        engine = self.get_engine()
+        engine = self._get_engine()
         expiry = self._expiry_for(data)
         key = self._session_key
         if must_create:
@@ -166,19 +195,16 @@ class SessionStore(SessionBase):
             if engine.exists(key):
                 raise CreateError
             try:
-                engine.save(key, data, expiry, upsert=True)
+                self._seen = engine.save_diff(key, b"", data, expiry, upsert=True)
             except _errors.InvalidKey as exc:
                 raise CreateError from exc
         else:
-            changed = {k: data[k] for k, raw in encoded.items() if self._stored.get(k) != raw}
-            removed = [k for k in self._stored if k not in encoded]
             try:
-                engine.save_delta(key, changed, removed, expiry)
+                self._seen = engine.save_diff(key, self._seen, data, expiry)
             except (_errors.SessionDeleted, _errors.InvalidKey) as exc:
                 # Deleted meanwhile (a logout in another tab), or a key that
                 # can never have been stored: do not bring it back.
                 raise UpdateError from exc
-        self._stored = encoded
 
     def delete(self, session_key: str | None = None) -> None:
         if session_key is None:
@@ -186,7 +212,7 @@ class SessionStore(SessionBase):
                 return
             session_key = self.session_key
         try:
-            self.get_engine().delete(session_key)
+            self._get_engine().delete(session_key)
         except _errors.InvalidKey:
             pass  # no such session can exist
 

@@ -1,0 +1,135 @@
+//! A throwaway `redis-server` for the Redis store's tests: started on a
+//! free 127.0.0.1 port with persistence off, stopped when dropped. Each
+//! test that needs one starts its own, so tests never see each other's
+//! keys and a test can stop and restart its server.
+//!
+//! A missing `redis-server` fails the test with instructions; it is never
+//! a silent skip (`make test-rust` and `.ci/run` install it).
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a server may take to answer PING after starting.
+const START_DEADLINE: Duration = Duration::from_secs(10);
+
+/// One running `redis-server`.
+pub struct RedisServer {
+    child: Option<Child>,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    // Bind port 0, read what the kernel picked, and let it go for the
+    // server to take (a tiny race with other processes: `start` retries).
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    l.local_addr().expect("local addr").port()
+}
+
+fn ping(port: u16) -> bool {
+    let Ok(mut s) =
+        TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200))
+    else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+    let mut buf = [0u8; 7];
+    s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+}
+
+impl RedisServer {
+    /// Starts a server on a free port and waits until it answers PING.
+    pub fn start() -> RedisServer {
+        for _ in 0..5 {
+            let mut server = RedisServer {
+                child: None,
+                port: free_port(),
+                dir: tempfile::tempdir().expect("tempdir"),
+            };
+            if server.spawn() {
+                return server;
+            }
+        }
+        panic!("redis-server did not start on a free port after 5 attempts");
+    }
+
+    /// Launches the process on `self.port`; whether it came up.
+    fn spawn(&mut self) -> bool {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string()])
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let mut child = match child {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
+                "redis-server is not installed; the Redis store's tests need it. \
+                 Install it (apt-get install redis-server) or run `make test-rust`, \
+                 which does."
+            ),
+            Err(e) => panic!("cannot start redis-server: {e}"),
+        };
+        let deadline = Instant::now() + START_DEADLINE;
+        loop {
+            if ping(self.port) {
+                self.child = Some(child);
+                return true;
+            }
+            // Exited: most likely the port was taken meanwhile.
+            if let Ok(Some(_)) = child.try_wait() {
+                return false;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("redis-server on port {} did not answer PING", self.port);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// The URL of database 0, with `query` appended (e.g. `"?prefix=a:"`).
+    pub fn url_with(&self, query: &str) -> String {
+        format!("redis://127.0.0.1:{}/0{query}", self.port)
+    }
+
+    /// The URL of database 0.
+    pub fn url(&self) -> String {
+        self.url_with("")
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Kills the server (SIGKILL: as abrupt as a crash) and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the server again on the same port (empty: persistence is off).
+    pub fn restart(&mut self) {
+        self.stop();
+        assert!(
+            self.spawn(),
+            "redis-server did not restart on port {}",
+            self.port
+        );
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
