@@ -126,7 +126,7 @@ def pack_map(data: Mapping[str, Any]) -> bytes:
         if not isinstance(key, str):
             raise TypeError(f"sessile: session keys must be str, not {type(key).__name__} ({key!r})")
     try:
-        return msgpack.packb(dict(data), use_bin_type=True)
+        return msgpack.packb(data if type(data) is dict else dict(data), use_bin_type=True)
     except (TypeError, ValueError, OverflowError):
         for key, value in data.items():
             pack_value(value, key)  # raises the TypeError naming the key

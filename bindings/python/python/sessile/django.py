@@ -108,6 +108,9 @@ def close_engines() -> None:
 
 _security_logger = logging.getLogger("django.security.SuspiciousSession")
 
+# Expiry policies by seconds: a site uses one or two (SESSION_COOKIE_AGE).
+_SECONDS: dict[int, Expiry] = {}
+
 
 class SessionStore(SessionBase):
     """Django's ``SessionBase`` over a sessile database."""
@@ -141,10 +144,15 @@ class SessionStore(SessionBase):
         # by the engine; a date is passed as it is.
         expiry = data.get("_session_expiry")
         if not expiry:
-            return Expiry("seconds", self.get_session_cookie_age())
-        if type(expiry) is int:
-            return Expiry("seconds", expiry)
-        return Expiry.at(to_ms(self.get_expiry_date(expiry=expiry)))
+            expiry = self.get_session_cookie_age()
+        elif type(expiry) is not int:
+            return Expiry.at(to_ms(self.get_expiry_date(expiry=expiry)))
+        policy = _SECONDS.get(expiry)
+        if policy is None:
+            policy = Expiry("seconds", expiry)
+            if len(_SECONDS) < 64:
+                _SECONDS[expiry] = policy
+        return policy
 
     # -- SessionBase's storage API
 
