@@ -28,6 +28,39 @@ pub struct Config {
 }
 
 impl Config {
+    /// Refuses data that arrives whole when [`Session::insert_value`]
+    /// would refuse one of its entries: more than `max_keys` entries, a
+    /// key over `max_data_key_len`, a value over `max_value_size`.
+    /// `entries` are (data key, encoded value size).
+    ///
+    /// [`Session::insert_value`]: crate::Session::insert_value
+    pub(crate) fn check_entries<'a>(
+        &self,
+        entries: impl ExactSizeIterator<Item = (&'a str, usize)>,
+    ) -> crate::Result<()> {
+        let too_large = |what, limit, actual| crate::Error::TooLarge {
+            what,
+            limit,
+            actual,
+        };
+        if entries.len() > self.max_keys {
+            return Err(too_large(crate::Limit::Keys, self.max_keys, entries.len()));
+        }
+        for (k, size) in entries {
+            if k.len() > self.max_data_key_len {
+                return Err(too_large(
+                    crate::Limit::DataKey,
+                    self.max_data_key_len,
+                    k.len(),
+                ));
+            }
+            if size > self.max_value_size {
+                return Err(too_large(crate::Limit::Value, self.max_value_size, size));
+            }
+        }
+        Ok(())
+    }
+
     /// A configuration for the database directory `path` (created if
     /// missing), with every other setting at its default.
     pub fn new(path: impl AsRef<Path>) -> Config {

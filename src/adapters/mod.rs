@@ -28,7 +28,7 @@ pub mod actix;
 pub mod tower;
 
 use crate::engine::Engine;
-use crate::error::{Error, Limit, Result};
+use crate::error::{Error, Result};
 use crate::expiry::Expiry;
 use crate::key::SessionKey;
 use crate::record::{decode_data, encode_data, encoded_len, nesting, Data, MAX_NESTING};
@@ -43,28 +43,15 @@ const CREATE_ATTEMPTS: u32 = 10;
 /// many keys, a key or a value over the configured limits, values nested
 /// deeper than a record may hold.
 fn check_data(engine: &Engine, data: &Data) -> Result<()> {
-    let cfg = engine.config();
-    let too_large = |what, limit, actual| Error::TooLarge {
-        what,
-        limit,
-        actual,
-    };
-    if data.len() > cfg.max_keys {
-        return Err(too_large(Limit::Keys, cfg.max_keys, data.len()));
-    }
+    engine
+        .config()
+        .check_entries(data.iter().map(|(k, v)| (k.as_str(), encoded_len(v))))?;
     for (k, v) in data {
-        if k.len() > cfg.max_data_key_len {
-            return Err(too_large(Limit::DataKey, cfg.max_data_key_len, k.len()));
-        }
         if nesting(v) >= MAX_NESTING {
             return Err(Error::InvalidData(format!(
                 "value of {k:?} nests arrays/maps deeper than {}",
                 MAX_NESTING - 1
             )));
-        }
-        let size = encoded_len(v);
-        if size > cfg.max_value_size {
-            return Err(too_large(Limit::Value, cfg.max_value_size, size));
         }
     }
     Ok(())

@@ -14,11 +14,11 @@ use super::panic::boundary;
 use super::ptr::{arg_bytes, arg_out, arg_ref, to_c};
 use super::value::{decode_key_list, decode_map, encode_map};
 use crate::engine::Engine;
-use crate::error::{Error, Limit};
+use crate::error::Error;
 use crate::expiry::Expiry;
 use crate::key::SessionKey;
 use crate::record::{encoded_len, Data};
-use crate::store::Delta;
+use crate::store::{map_entries, Delta};
 
 /// Save flag: when no live session has the key, create it under that key
 /// (express-session's `set`). Without it a save of a missing or expired
@@ -48,73 +48,42 @@ fn check_flags(flags: u32, allowed: u32) -> FfiResult {
     Ok(())
 }
 
-fn too_large(what: Limit, limit: usize, actual: usize) -> Fail {
-    Fail::from(Error::TooLarge {
-        what,
-        limit,
-        actual,
-    })
-}
-
 /// The limits a session enforces on each insert, applied to data that
-/// arrives whole.
+/// arrives whole. `entries` are (data key, encoded value size).
 fn check_entries<'a>(
     engine: &Engine,
-    entries: impl ExactSizeIterator<Item = (&'a String, &'a rmpv::Value)>,
+    entries: impl ExactSizeIterator<Item = (&'a str, usize)>,
 ) -> FfiResult {
-    let cfg = engine.config();
-    if entries.len() > cfg.max_keys {
-        return Err(too_large(Limit::Keys, cfg.max_keys, entries.len()));
-    }
-    for (k, v) in entries {
-        if k.len() > cfg.max_data_key_len {
-            return Err(too_large(Limit::DataKey, cfg.max_data_key_len, k.len()));
-        }
-        let size = encoded_len(v);
-        if size > cfg.max_value_size {
-            return Err(too_large(Limit::Value, cfg.max_value_size, size));
-        }
-    }
-    Ok(())
+    Ok(engine.config().check_entries(entries)?)
 }
 
-/// Applies `delta` to the live session `key`; with `upsert`, creates the
-/// session from the delta when there is none.
-fn apply(engine: &Engine, key: &SessionKey, delta: &Delta, flags: u32) -> FfiResult {
-    save(engine, key, delta, flags & SESSILE_SAVE_UPSERT != 0)?;
-    if flags & SESSILE_SAVE_DURABLE != 0 {
-        engine.flush()?;
-    }
-    Ok(())
+/// Each entry of decoded data as (key, encoded value size).
+fn sizes(data: &Data) -> impl ExactSizeIterator<Item = (&str, usize)> {
+    data.iter().map(|(k, v)| (k.as_str(), encoded_len(v)))
 }
 
-/// One save, creating the session when `upsert` allows and it is gone.
-fn save(engine: &Engine, key: &SessionKey, delta: &Delta, upsert: bool) -> FfiResult {
-    save_or_create(engine, key, delta, upsert, || {
-        let mut data = Data::new();
-        delta.apply_to(&mut data);
-        encode_map(&data)
-    })
-}
-
-/// One save; when `upsert` allows and the session is gone, creates it with
-/// the data `whole` gives.
-fn save_or_create(
+/// Applies `delta` to the live session `key`. `flags`: with
+/// `SESSILE_SAVE_UPSERT`, a session that is gone is created with the data
+/// `whole` gives; with `SESSILE_SAVE_DURABLE`, the database is flushed.
+fn apply(
     engine: &Engine,
     key: &SessionKey,
     delta: &Delta,
-    upsert: bool,
+    flags: u32,
     whole: impl Fn() -> Vec<u8>,
 ) -> FfiResult {
     let store = engine.store();
-    for _ in 0..UPSERT_ATTEMPTS {
+    let upsert = flags & SESSILE_SAVE_UPSERT != 0;
+    let mut attempts = 0;
+    loop {
         let ctx = engine.write_ctx();
         match store.save(key, delta, None, &ctx) {
-            Ok(_) => return Ok(()),
-            Err(Error::SessionDeleted) if upsert => {
+            Ok(_) => break,
+            Err(Error::SessionDeleted) if upsert && attempts < UPSERT_ATTEMPTS => {
+                attempts += 1;
                 let expiry = delta.expiry.unwrap_or_default();
                 if store.create(key, &whole(), expiry, &ctx)?.is_some() {
-                    return Ok(());
+                    break;
                 }
                 // A live session appeared under the key meanwhile: the
                 // next round saves onto it.
@@ -122,7 +91,29 @@ fn save_or_create(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(Error::SessionDeleted.into())
+    if flags & SESSILE_SAVE_DURABLE != 0 {
+        engine.flush()?;
+    }
+    Ok(())
+}
+
+/// The data of a session created from `delta` alone (an upsert).
+fn created_from(delta: &Delta) -> Vec<u8> {
+    let mut data = Data::new();
+    delta.apply_to(&mut data);
+    encode_map(&data)
+}
+
+/// Loads the live session `key`, its data checked to be a map (an adapter
+/// is promised one).
+fn load_live(engine: &Engine, key: &[u8]) -> Result<crate::record::Record, Fail> {
+    let key = parse_key(key)?;
+    let rec = engine
+        .store()
+        .load(&key, engine.now_ms())?
+        .ok_or_else(|| Fail::new(sessile_result::NotFound, "no live session has this key"))?;
+    crate::record::encoded_entries(rec.data()).map_err(|e| Fail::from(Error::Corrupt(e)))?;
+    Ok(rec)
 }
 
 /// Loads the live session `(key, key_len)`.
@@ -164,14 +155,7 @@ pub unsafe extern "C" fn sessile_store_load(
         let data_out = arg_out!(data_out)?;
         let expiry_out = arg_out!(expiry_out)?;
         let at_out = arg_out!(expires_at_ms_out)?;
-        let engine = engine.get()?;
-        let key = parse_key(key)?;
-        let rec = engine
-            .store()
-            .load(&key, engine.now_ms())?
-            .ok_or_else(|| Fail::new(sessile_result::NotFound, "no live session has this key"))?;
-        // The data part is checked as well: an adapter is promised a map.
-        crate::record::encoded_entries(rec.data()).map_err(|e| Fail::from(Error::Corrupt(e)))?;
+        let rec = load_live(&engine.get()?, key)?;
         let header = *rec.header();
         data_out.write(to_c(sessile_buf::new(rec.data().to_vec())));
         expiry_out.write(sessile_expiry::from_policy(header.expiry));
@@ -218,14 +202,8 @@ pub unsafe extern "C" fn sessile_store_load_copy(
         let key = arg_bytes!(key, key_len)?;
         let len_out = arg_out!(data_len_out)?;
         let at_out = arg_out!(expires_at_ms_out)?;
-        let engine = engine.get()?;
-        let key = parse_key(key)?;
-        let rec = engine
-            .store()
-            .load(&key, engine.now_ms())?
-            .ok_or_else(|| Fail::new(sessile_result::NotFound, "no live session has this key"))?;
+        let rec = load_live(&engine.get()?, key)?;
         let data = rec.data();
-        crate::record::encoded_entries(data).map_err(|e| Fail::from(Error::Corrupt(e)))?;
         if !buf.is_null() && data.len() <= buf_len {
             // SAFETY: the caller promised `buf` points to `buf_len` writable
             // bytes and `data.len() <= buf_len`; the source is the store's
@@ -316,7 +294,7 @@ pub unsafe extern "C" fn sessile_store_create(
         let expiry = expiry.to_policy(true)?.unwrap_or(Expiry::Default);
         let engine = engine.get()?;
         let data = decode_map(data)?;
-        check_entries(&engine, data.iter())?;
+        check_entries(&engine, sizes(&data))?;
         let bytes = encode_map(&data);
         for _ in 0..CREATE_ATTEMPTS {
             let key = new_key();
@@ -379,14 +357,14 @@ pub unsafe extern "C" fn sessile_store_save(
         let engine = engine.get()?;
         let key = parse_key(key)?;
         let data = decode_map(data)?;
-        check_entries(&engine, data.iter())?;
+        check_entries(&engine, sizes(&data))?;
         let delta = Delta {
             clear: true,
             set: data,
             expiry,
             ..Delta::default()
         };
-        apply(&engine, &key, &delta, flags)
+        apply(&engine, &key, &delta, flags, || created_from(&delta))
     })
 }
 
@@ -439,7 +417,7 @@ pub unsafe extern "C" fn sessile_store_save_delta(
         let engine = engine.get()?;
         let key = parse_key(key)?;
         let set = decode_map(set)?;
-        check_entries(&engine, set.iter())?;
+        check_entries(&engine, sizes(&set))?;
         let delta = Delta {
             clear: flags & SESSILE_SAVE_CLEAR != 0,
             remove: decode_key_list(remove)?.into_iter().collect(),
@@ -447,7 +425,7 @@ pub unsafe extern "C" fn sessile_store_save_delta(
             expiry,
             ..Delta::default()
         };
-        apply(&engine, &key, &delta, flags)
+        apply(&engine, &key, &delta, flags, || created_from(&delta))
     })
 }
 
@@ -502,41 +480,15 @@ pub unsafe extern "C" fn sessile_store_save_diff(
         let engine = engine.get()?;
         let key = parse_key(key)?;
         let whole: &[u8] = if data.is_empty() { &[0x80] } else { data };
-        check_encoded_entries(&engine, whole)?;
-        let mut delta = Delta::diff(seen, whole).map_err(|e| Fail::data(e.to_string()))?;
-        // `whole` was measured above; the delta holds it as `full`.
+        let bad = |e: crate::record::RecordError| Fail::data(e.to_string());
+        let after = map_entries(whole).map_err(bad)?;
+        // An encoded value's size is the length of its bytes.
+        check_entries(&engine, after.iter().map(|(k, v)| (*k, v.len())))?;
+        let before = map_entries(seen).map_err(bad)?;
+        let mut delta = Delta::diff_entries(seen, whole, &before, &after).map_err(bad)?;
         delta.expiry = expiry;
-        save_or_create(
-            &engine,
-            &key,
-            &delta,
-            flags & SESSILE_SAVE_UPSERT != 0,
-            || whole.to_vec(),
-        )?;
-        if flags & SESSILE_SAVE_DURABLE != 0 {
-            engine.flush()?;
-        }
-        Ok(())
+        apply(&engine, &key, &delta, flags, || whole.to_vec())
     })
-}
-
-/// The limits of `check_entries`, on an encoded map (each value's size is
-/// the length of its bytes).
-fn check_encoded_entries(engine: &Engine, map: &[u8]) -> FfiResult {
-    let entries = crate::record::encoded_entries(map).map_err(|e| Fail::data(e.to_string()))?;
-    let cfg = engine.config();
-    if entries.len() > cfg.max_keys {
-        return Err(too_large(Limit::Keys, cfg.max_keys, entries.len()));
-    }
-    for (k, v) in entries {
-        if k.len() > cfg.max_data_key_len {
-            return Err(too_large(Limit::DataKey, cfg.max_data_key_len, k.len()));
-        }
-        if v.len() > cfg.max_value_size {
-            return Err(too_large(Limit::Value, cfg.max_value_size, v.len()));
-        }
-    }
-    Ok(())
 }
 
 /// Keeps session `(key, key_len)` alive: counts its deadline again from
@@ -574,7 +526,7 @@ pub unsafe extern "C" fn sessile_store_touch(
             expiry,
             ..Delta::default()
         };
-        save(&engine, &key, &delta, false).map_err(|f| {
+        apply(&engine, &key, &delta, 0, Vec::new).map_err(|f| {
             if f.code == sessile_result::SessionDeleted {
                 Fail::new(sessile_result::NotFound, "no live session has this key")
             } else {

@@ -26,7 +26,7 @@ pub use self::trees::{entry, parse_entry, Entry, KeyLocks, TreeStore, Trees, ENT
 use crate::error::Result;
 use crate::expiry::Expiry;
 use crate::key::SessionKey;
-use crate::record::{encoded_entries, Data, Record, RecordError};
+use crate::record::{encoded_entries, Data, Header, Record, RecordError};
 
 /// The changes one request made to a session since it loaded it. Saving a
 /// delta instead of the whole session keeps parallel requests that change
@@ -72,18 +72,24 @@ impl Delta {
     /// loaded and sends them back with the whole new map. The delta carries
     /// both (`base` and `full`), so that a store whose data is still `seen`
     /// writes `now` as it is.
-    pub fn diff<'a>(seen: &'a [u8], now: &'a [u8]) -> Result<Delta, RecordError> {
-        let entries = |b: &'a [u8]| match b {
-            [] => Ok(Vec::new()),
-            _ => encoded_entries(b),
-        };
-        let (before, after) = (entries(seen)?, entries(now)?);
+    pub fn diff(seen: &[u8], now: &[u8]) -> Result<Delta, RecordError> {
+        Delta::diff_entries(seen, now, &map_entries(seen)?, &map_entries(now)?)
+    }
+
+    /// [`Delta::diff`] for a caller that already has the entries of both
+    /// maps (from `map_entries`).
+    pub(crate) fn diff_entries<'a>(
+        seen: &[u8],
+        now: &[u8],
+        before: &[(&'a str, &'a [u8])],
+        after: &[(&'a str, &'a [u8])],
+    ) -> Result<Delta, RecordError> {
         // Sessions hold a handful of keys: a linear search beats hashing
         // them, up to a point.
         let index = |entries: &[(&'a str, &'a [u8])]| {
             (entries.len() > 32).then(|| entries.iter().copied().collect::<HashMap<_, _>>())
         };
-        let (before_index, after_index) = (index(&before), index(&after));
+        let (before_index, after_index) = (index(before), index(after));
         let find =
             |entries: &[(&'a str, &'a [u8])], index: &Option<HashMap<&str, &'a [u8]>>, k: &str| {
                 match index {
@@ -96,8 +102,8 @@ impl Delta {
             rmpv::decode::read_value_with_max_depth(&mut bytes, 2 * crate::record::MAX_NESTING + 8)
                 .map_err(|e| RecordError::Data(e.to_string()))
         };
-        for (k, raw) in &after {
-            let old = find(&before, &before_index, k);
+        for (k, raw) in after {
+            let old = find(before, &before_index, k);
             if old == Some(*raw) {
                 continue;
             }
@@ -109,8 +115,8 @@ impl Delta {
             }
             delta.set.insert((*k).to_owned(), value);
         }
-        for (k, _) in &before {
-            if find(&after, &after_index, k).is_none() {
+        for (k, _) in before {
+            if find(after, &after_index, k).is_none() {
                 delta.remove.insert((*k).to_owned());
             }
         }
@@ -186,6 +192,15 @@ impl Delta {
     }
 }
 
+/// The entries of an encoded data map, as [`encoded_entries`], where empty
+/// input is the empty map.
+pub(crate) fn map_entries(map: &[u8]) -> Result<Vec<(&str, &[u8])>, RecordError> {
+    match map {
+        [] => Ok(Vec::new()),
+        _ => encoded_entries(map),
+    }
+}
+
 /// What a write needs to know besides its arguments.
 #[derive(Debug, Clone, Copy)]
 pub struct WriteCtx {
@@ -196,6 +211,47 @@ pub struct WriteCtx {
     pub default_age_s: i64,
     /// The largest encoded record accepted, in bytes.
     pub max_record_size: usize,
+}
+
+impl WriteCtx {
+    /// The header of a new record under `expiry`, written now.
+    pub fn new_header(&self, expiry: Expiry) -> Header {
+        let deadline = expiry.deadline_ms(self.now_ms, self.default_age_s);
+        Header {
+            expiry,
+            expires_at_ms: deadline,
+            index_at_ms: deadline,
+        }
+    }
+
+    /// The header that a save written now gives a record whose header was
+    /// `old`: the policy becomes `expiry` (or stays, for `None`), the
+    /// deadline is counted again from now, and the index time only ever
+    /// moves earlier (the lazy index: a later deadline keeps the entry
+    /// already filed). Every store writes the same header, so a record
+    /// means the same in each.
+    pub fn saved_header(&self, old: &Header, expiry: Option<Expiry>) -> Header {
+        let expiry = expiry.unwrap_or(old.expiry);
+        let deadline = expiry.deadline_ms(self.now_ms, self.default_age_s);
+        Header {
+            expiry,
+            expires_at_ms: deadline,
+            index_at_ms: old.index_at_ms.min(deadline),
+        }
+    }
+
+    /// [`Error::TooLarge`](crate::Error::TooLarge) when a record of `len`
+    /// bytes is over `max_record_size`.
+    pub fn check_record_size(&self, len: usize) -> Result<()> {
+        if len > self.max_record_size {
+            return Err(crate::Error::TooLarge {
+                what: crate::Limit::Record,
+                limit: self.max_record_size,
+                actual: len,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// The outcome of one sweep over expired sessions.

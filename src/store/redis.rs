@@ -49,10 +49,10 @@ use parking_lot::Mutex;
 use sled::IVec;
 
 use super::{Delta, Store, StoreStats, Sweep, WriteCtx};
-use crate::error::{Error, Limit, Result};
+use crate::error::{Error, Result};
 use crate::expiry::Expiry;
 use crate::key::SessionKey;
-use crate::record::{Header, Record, HEADER_LEN};
+use crate::record::{Record, HEADER_LEN};
 
 /// How a [`RedisStore`] connects. Every field can also be given in the
 /// URL's query (see [`RedisOptions::from_url`]).
@@ -257,17 +257,6 @@ fn is_unavailable(e: &RedisError) -> bool {
 fn ttl_ms(deadline_ms: i64, now_ms: i64) -> i64 {
     // Redis refuses a TTL of 0; an already expired record gets the shortest.
     deadline_ms.saturating_sub(now_ms).max(1)
-}
-
-fn check_size(len: usize, ctx: &WriteCtx) -> Result<()> {
-    if len > ctx.max_record_size {
-        return Err(Error::TooLarge {
-            what: Limit::Record,
-            limit: ctx.max_record_size,
-            actual: len,
-        });
-    }
-    Ok(())
 }
 
 /// `*`, `?`, `[`, `]` and `\` escaped, for a `SCAN MATCH` pattern.
@@ -494,15 +483,10 @@ impl Store for RedisStore {
         expiry: Expiry,
         ctx: &WriteCtx,
     ) -> Result<Option<Record>> {
-        check_size(HEADER_LEN + data.len(), ctx)?;
-        let deadline = expiry.deadline_ms(ctx.now_ms, ctx.default_age_s);
-        let header = Header {
-            expiry,
-            expires_at_ms: deadline,
-            index_at_ms: deadline,
-        };
+        ctx.check_record_size(HEADER_LEN + data.len())?;
+        let header = ctx.new_header(expiry);
         let bytes = Record::encode(&header, data);
-        let ttl = ttl_ms(deadline, ctx.now_ms);
+        let ttl = ttl_ms(header.expires_at_ms, ctx.now_ms);
         let k = self.redis_key(key.as_bytes());
         let created = self.watched(|con| {
             let set: Option<String> = ::redis::cmd("SET")
@@ -565,17 +549,9 @@ impl Store for RedisStore {
             if rec.is_expired(ctx.now_ms) {
                 return Err(Error::SessionDeleted.into());
             }
-            // The header follows the tree store's rules exactly (including
-            // its lazy index time, which Redis does not use), so a record
-            // means the same in either store.
-            let old = *rec.header();
-            let expiry = delta.expiry.unwrap_or(old.expiry);
-            let deadline = expiry.deadline_ms(ctx.now_ms, ctx.default_age_s);
-            let header = Header {
-                expiry,
-                expires_at_ms: deadline,
-                index_at_ms: old.index_at_ms.min(deadline),
-            };
+            // The tree store's header (including its lazy index time, which
+            // Redis does not use), so a record means the same in either.
+            let header = ctx.saved_header(rec.header(), delta.expiry);
             let data = delta
                 .merged_into(rec.data(), unchanged_since_seen)
                 .map_err(|e| {
@@ -583,14 +559,14 @@ impl Store for RedisStore {
                     Error::Corrupt(e)
                 })?;
             let bytes = Record::encode(&header, &data);
-            check_size(bytes.len(), ctx)?;
+            ctx.check_record_size(bytes.len())?;
             let done: Option<(::redis::Value,)> = ::redis::pipe()
                 .atomic()
                 .cmd("SET")
                 .arg(&k)
                 .arg(&bytes)
                 .arg("PX")
-                .arg(ttl_ms(deadline, ctx.now_ms))
+                .arg(ttl_ms(header.expires_at_ms, ctx.now_ms))
                 .query(con)?;
             Ok(match done {
                 Some(_) => Attempt::Done(Record::from_parts(header, IVec::from(bytes))),

@@ -27,7 +27,7 @@ use parking_lot::{Mutex, MutexGuard};
 use sled::IVec;
 
 use super::{Delta, Store, StoreStats, Sweep, WriteCtx};
-use crate::error::{Error, Limit, Result};
+use crate::error::{Error, Result};
 use crate::expiry::Expiry;
 use crate::key::{SessionKey, KEY_LEN};
 use crate::record::{Header, Record, HEADER_LEN};
@@ -349,17 +349,6 @@ impl<T: Trees> TreeStore<T> {
     }
 }
 
-fn check_size(len: usize, ctx: &WriteCtx) -> Result<()> {
-    if len > ctx.max_record_size {
-        return Err(Error::TooLarge {
-            what: Limit::Record,
-            limit: ctx.max_record_size,
-            actual: len,
-        });
-    }
-    Ok(())
-}
-
 impl<T: Trees> Store for TreeStore<T> {
     fn load(&self, key: &SessionKey, now_ms: i64) -> Result<Option<Record>> {
         let observed = self.trees.locks().observe(key.as_bytes());
@@ -378,13 +367,8 @@ impl<T: Trees> Store for TreeStore<T> {
         expiry: Expiry,
         ctx: &WriteCtx,
     ) -> Result<Option<Record>> {
-        check_size(HEADER_LEN + data.len(), ctx)?;
-        let deadline = expiry.deadline_ms(ctx.now_ms, ctx.default_age_s);
-        let header = Header {
-            expiry,
-            expires_at_ms: deadline,
-            index_at_ms: deadline,
-        };
+        ctx.check_record_size(HEADER_LEN + data.len())?;
+        let header = ctx.new_header(expiry);
         let bytes = Record::encode(&header, data);
         let k = key.as_bytes();
         let guard = self.trees.locks().lock(k);
@@ -395,7 +379,7 @@ impl<T: Trees> Store for TreeStore<T> {
                 return Ok(None);
             }
         }
-        self.file(deadline, k)?;
+        self.file(header.expires_at_ms, k)?;
         self.write_record(k, &bytes)?;
         let mut rec = Record::from_parts(header, IVec::from(bytes));
         rec.observed = Some(guard.after_write());
@@ -429,22 +413,13 @@ impl<T: Trees> Store for TreeStore<T> {
         if rec.is_expired(ctx.now_ms) {
             return Err(Error::SessionDeleted);
         }
-        let old = *rec.header();
-        let expiry = delta.expiry.unwrap_or(old.expiry);
-        let deadline = expiry.deadline_ms(ctx.now_ms, ctx.default_age_s);
-        let mut index_at = old.index_at_ms;
-        if deadline < index_at {
+        let header = ctx.saved_header(rec.header(), delta.expiry);
+        if header.index_at_ms < rec.header().index_at_ms {
             // The deadline moved earlier than the filed entry: file a new
             // entry first. The old one will fire later and be dropped as
             // stale.
-            self.file(deadline, k)?;
-            index_at = deadline;
+            self.file(header.index_at_ms, k)?;
         }
-        let header = Header {
-            expiry,
-            expires_at_ms: deadline,
-            index_at_ms: index_at,
-        };
         let data = delta
             .merged_into(rec.data(), unchanged_since_seen)
             .map_err(|e| {
@@ -452,7 +427,7 @@ impl<T: Trees> Store for TreeStore<T> {
                 Error::Corrupt(e)
             })?;
         let bytes = Record::encode(&header, &data);
-        check_size(bytes.len(), ctx)?;
+        ctx.check_record_size(bytes.len())?;
         self.write_record(k, &bytes)?;
         let mut rec = Record::from_parts(header, IVec::from(bytes));
         rec.observed = Some(guard.after_write());

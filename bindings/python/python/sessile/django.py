@@ -121,20 +121,12 @@ class SessionStore(SessionBase):
         # sends the whole map with these, and the engine writes only the
         # keys that differ (set) or disappeared (remove).
         self._seen = b""
-        self._engine: Engine | None = None
 
     @classmethod
     def get_engine(cls) -> Engine:
         return get_engine()
 
     # -- helpers
-
-    def _get_engine(self) -> Engine:
-        # Settings are resolved once per request (this object), not per call.
-        engine = self._engine
-        if engine is None or engine.closed:
-            engine = self._engine = self.get_engine()
-        return engine
 
     def _expiry_for(self, data: dict[str, Any]) -> Expiry:
         # Django keeps the policy in the data (`_session_expiry`) and turns it
@@ -159,14 +151,14 @@ class SessionStore(SessionBase):
     def exists(self, session_key: str | None) -> bool:
         if not session_key:
             return False
-        return self._get_engine().exists(session_key)
+        return self.get_engine().exists(session_key)
 
     def load(self) -> dict[str, Any]:
         key = self.session_key
         raw = None
         if key is not None:
             try:
-                raw = self._get_engine().load_raw(key)
+                raw = self.get_engine().load_raw(key)
                 data = unpack(raw)
             except (_errors.NotFound, _errors.InvalidKey):
                 raw = None
@@ -186,7 +178,7 @@ class SessionStore(SessionBase):
         packed = pack_map(data)
         # The engine draws the key and inserts only if it is free (retrying
         # on a collision), so no CreateError can reach here.
-        key = self._get_engine().create(packed, self._expiry_for(data))
+        key = self.get_engine().create(packed, self._expiry_for(data))
         self._session_key = key
         self._seen = packed
         self.modified = True
@@ -195,7 +187,7 @@ class SessionStore(SessionBase):
         if self.session_key is None:
             return self.create()
         data = self._get_session(no_load=must_create)
-        engine = self._get_engine()
+        engine = self.get_engine()
         expiry = self._expiry_for(data)
         key = self._session_key
         if must_create:
@@ -220,7 +212,7 @@ class SessionStore(SessionBase):
                 return
             session_key = self.session_key
         try:
-            self._get_engine().delete(session_key)
+            self.get_engine().delete(session_key)
         except _errors.InvalidKey:
             pass  # no such session can exist
 
@@ -230,7 +222,7 @@ class SessionStore(SessionBase):
 
     @classmethod
     def clear_expired(cls) -> None:
-        get_engine().clear_expired()
+        cls.get_engine().clear_expired()
 
 
 __all__ = ["SessionStore", "get_engine", "close_engines"]
