@@ -1,6 +1,7 @@
 //! The hot path (get / set / touch / create / expire) against the storage
-//! floor: raw sled operations of the same size on the same sled settings,
-//! measured in the same run. Read the results as ratios to the floor
+//! floor: raw sled operations on the engine's own trees (same records, same
+//! settings, same write history), each measured just before the engine
+//! operation it bounds. Read the results as ratios to the floor
 //! (`benches/ratios.py` prints them after `make bench`).
 //!
 //! Shapes: records of ~200 B and ~2 KB in a store of 10 k sessions; with
@@ -11,20 +12,26 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use sessile::{Config, Engine, Expiry, ManualClock, SessionKey};
+use criterion::{criterion_group, criterion_main, Bencher, BenchmarkId, Criterion};
+use sessile::{
+    index_entry, Config, Engine, Expiry, IVec, ManualClock, Record, SessionKey, SledStore, Trees,
+};
 
 mod common;
 
 use common::{fill, T0};
 
-fn engine(dir: &tempfile::TempDir, clock: &ManualClock) -> Engine {
-    Engine::open(
-        Config::new(dir.path().join("db"))
-            .clock(Arc::new(clock.clone()))
-            .reaper_interval(None),
-    )
-    .expect("open")
+/// An engine on the default sled settings, and its store (the floor runs
+/// on the store's trees).
+fn engine(dir: &tempfile::TempDir, clock: &ManualClock) -> (Engine, Arc<SledStore>) {
+    let path = dir.path().join("db");
+    let defaults = Config::new(&path);
+    let store = Arc::new(SledStore::open(&path, &defaults.sled_options()).expect("open store"));
+    let config = defaults
+        .clock(Arc::new(clock.clone()))
+        .reaper_interval(None);
+    let engine = Engine::with_store(config, store.clone()).expect("open");
+    (engine, store)
 }
 
 fn shapes() -> Vec<(usize, bool)> {
@@ -43,36 +50,75 @@ fn bench_engine(c: &mut Criterion) {
     for (n, big) in shapes() {
         let dir = tempfile::tempdir().unwrap();
         let clock = ManualClock::new(T0);
-        let engine = engine(&dir, &clock);
+        let (engine, store) = engine(&dir, &clock);
+        let trees = store.trees();
         let blob = "x".repeat(1800);
         let keys = fill(&engine, n, big.then_some(blob.as_str()), || {});
+        let raw_keys: Vec<Vec<u8>> = keys.iter().map(|k| k.as_bytes().to_vec()).collect();
+        // A stored record (for the floor's inserts) and where it is filed.
+        let template = trees.get(&raw_keys[0]).unwrap().unwrap();
+        let filed_at = Record::decode(template.clone())
+            .unwrap()
+            .header()
+            .index_at_ms;
         let shape = label(n, big);
-        let mut g = c.benchmark_group("hot_path");
         let mut i = 0usize;
         let mut next = || {
             i = (i + 7919) % keys.len();
-            keys[i].clone()
+            i
         };
-        g.bench_function(BenchmarkId::new("get", &shape), |b| {
+        // Each operation's floor runs just before it, on the same trees, so
+        // both see the same records, the same cache and the same write
+        // history (a separate database would be younger, and sled slows
+        // as overwrites accumulate in its log).
+        floor(c, "sled get", &shape, |b| {
+            b.iter(|| black_box(trees.get(&raw_keys[next()]).unwrap()))
+        });
+        hot(c, "get", &shape, |b| {
             b.iter(|| {
-                let mut s = engine.session(&next());
+                let mut s = engine.session(&keys[next()]);
                 black_box(s.get::<i64>("_auth_user_id").unwrap())
             })
         });
-        g.bench_function(BenchmarkId::new("set", &shape), |b| {
+        // Get + overwrite writes the record back as it was, so the engine's
+        // records stay whole.
+        floor(c, "sled get+overwrite", &shape, |b| {
             b.iter(|| {
-                let mut s = engine.session(&next());
+                let k = &raw_keys[next()];
+                let v = trees.get(k).unwrap().unwrap();
+                // New bytes, as any writer has (not the stored handle).
+                trees.insert(k, IVec::from(&v[..])).unwrap()
+            })
+        });
+        hot(c, "set", &shape, |b| {
+            b.iter(|| {
+                let mut s = engine.session(&keys[next()]);
                 s.insert("counter", 1).unwrap();
                 s.save().unwrap();
             })
         });
+        floor(c, "sled overwrite", &shape, |b| {
+            b.iter_custom(|iters| {
+                let batch: Vec<(usize, IVec)> = (0..iters)
+                    .map(|_| {
+                        let j = next();
+                        (j, trees.get(&raw_keys[j]).unwrap().unwrap())
+                    })
+                    .collect();
+                let start = Instant::now();
+                for (j, v) in &batch {
+                    trees.insert(&raw_keys[*j], IVec::from(&v[..])).unwrap();
+                }
+                start.elapsed()
+            })
+        });
         // Touch as a request does it: the session was read for the
         // request; the save only extends its deadline.
-        g.bench_function(BenchmarkId::new("touch", &shape), |b| {
+        hot(c, "touch", &shape, |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let mut s = engine.session(&next());
+                    let mut s = engine.session(&keys[next()]);
                     s.get::<i64>("_auth_user_id").unwrap();
                     let start = Instant::now();
                     s.save().unwrap();
@@ -81,14 +127,46 @@ fn bench_engine(c: &mut Criterion) {
                 total
             })
         });
-        g.bench_function(BenchmarkId::new("create", &shape), |b| {
+        // New records land at random places in the tree, as sessions do;
+        // index entries are ordered by time, so they go to the end.
+        floor(c, "sled insert", &shape, |b| {
+            b.iter(|| {
+                trees
+                    .insert(SessionKey::generate().as_bytes(), IVec::from(&template[..]))
+                    .unwrap()
+            })
+        });
+        let mut fresh = 0u64;
+        floor(c, "sled insert index entry", &shape, |b| {
+            b.iter(|| {
+                fresh += 1;
+                let key = format!("{fresh:032}");
+                trees
+                    .index_insert(&index_entry(filed_at + 1, key.as_bytes()))
+                    .unwrap()
+            })
+        });
+        hot(c, "create", &shape, |b| {
             b.iter(|| {
                 let mut s = engine.new_session();
                 s.insert("_auth_user_id", 1).unwrap();
                 s.save().unwrap();
             })
         });
-        g.bench_function(BenchmarkId::new("expire", &shape), |b| {
+        floor(c, "sled remove", &shape, |b| {
+            b.iter_custom(|iters| {
+                let batch: Vec<SessionKey> = (0..iters).map(|_| SessionKey::generate()).collect();
+                for k in &batch {
+                    trees.insert(k.as_bytes(), template.clone()).unwrap();
+                }
+                let start = Instant::now();
+                for k in &batch {
+                    trees.remove(k.as_bytes()).unwrap();
+                }
+                start.elapsed()
+            })
+        });
+        hot(c, "expire", &shape, |b| {
             b.iter_custom(|iters| {
                 for _ in 0..iters {
                     let mut s = engine.new_session();
@@ -106,14 +184,25 @@ fn bench_engine(c: &mut Criterion) {
         });
         for threads in [1usize, 2] {
             for op in ["get", "set"] {
-                let id = BenchmarkId::new(format!("{op} x{threads} threads"), &shape);
-                g.bench_function(id, |b| {
+                hot(c, &format!("{op} x{threads} threads"), &shape, |b| {
                     b.iter_custom(|iters| threaded(&engine, &keys, op, threads, iters))
                 });
             }
         }
-        g.finish();
     }
+}
+
+/// One engine figure (criterion group `hot_path`).
+fn hot(c: &mut Criterion, name: &str, shape: &str, f: impl FnMut(&mut Bencher<'_>)) {
+    c.benchmark_group("hot_path")
+        .bench_function(BenchmarkId::new(name, shape), f);
+}
+
+/// One floor figure (criterion group `floor`): raw operations on the
+/// engine's own sled trees, through the [`Trees`] layer the engine uses.
+fn floor(c: &mut Criterion, name: &str, shape: &str, f: impl FnMut(&mut Bencher<'_>)) {
+    c.benchmark_group("floor")
+        .bench_function(BenchmarkId::new(name, shape), f);
 }
 
 /// `iters` operations shared by `threads` threads; returns the wall time
@@ -149,99 +238,11 @@ fn threaded(engine: &Engine, keys: &[String], op: &str, threads: usize, iters: u
     .elapsed()
 }
 
-fn bench_floor(c: &mut Criterion) {
-    for (n, big) in shapes() {
-        let dir = tempfile::tempdir().unwrap();
-        // The engine's default sled settings.
-        let db = sled::Config::new()
-            .path(dir.path())
-            .cache_capacity(64 * 1024 * 1024)
-            .flush_every_ms(Some(500))
-            .open()
-            .unwrap();
-        let tree = db.open_tree("sessions").unwrap();
-        let value = vec![7u8; if big { 2030 } else { 215 }];
-        // Keys of the engine's shape and order: random 32-character keys,
-        // inserted as they come (sequential keys would pack sled's leaves
-        // densely and make a floor no session store sees).
-        let keys: Vec<Vec<u8>> = (0..n)
-            .map(|_| SessionKey::generate().as_bytes().to_vec())
-            .collect();
-        for k in &keys {
-            tree.insert(k, value.clone()).unwrap();
-        }
-        let shape = label(n, big);
-        let mut g = c.benchmark_group("floor");
-        let mut i = 0usize;
-        let mut next = || {
-            i = (i + 7919) % keys.len();
-            keys[i].clone()
-        };
-        g.bench_function(BenchmarkId::new("sled get", &shape), |b| {
-            b.iter(|| black_box(tree.get(next()).unwrap()))
-        });
-        g.bench_function(BenchmarkId::new("sled overwrite", &shape), |b| {
-            b.iter(|| tree.insert(next(), value.clone()).unwrap())
-        });
-        // What a compare-and-swap based save would cost (not a floor the
-        // issue names; it is why saves use per-key locks instead). 200 B
-        // only: on the 2 KB tree of random keys, sled's compare_and_swap
-        // once spun at 100% CPU for over ten minutes without finishing.
-        if !big {
-            g.bench_function(BenchmarkId::new("sled get+cas", &shape), |b| {
-                b.iter(|| {
-                    let k = next();
-                    let old = tree.get(&k).unwrap();
-                    tree.compare_and_swap(&k, old, Some(value.clone()))
-                        .unwrap()
-                        .unwrap()
-                })
-            });
-        }
-        let mut fresh = 0u64;
-        // New records land at random places in the tree, as sessions do
-        // (the engine draws its keys the same way); index entries are
-        // ordered by time, so they go to the end.
-        g.bench_function(BenchmarkId::new("sled insert", &shape), |b| {
-            b.iter(|| {
-                tree.insert(SessionKey::generate().as_bytes(), value.clone())
-                    .unwrap()
-            })
-        });
-        g.bench_function(BenchmarkId::new("sled insert index entry", &shape), |b| {
-            b.iter(|| {
-                fresh += 1;
-                tree.insert(format!("idx{fresh:037}"), &[]).unwrap()
-            })
-        });
-        let mut m = 0u64;
-        g.bench_function(BenchmarkId::new("sled remove", &shape), |b| {
-            b.iter_custom(|iters| {
-                let batch: Vec<String> = (0..iters)
-                    .map(|_| {
-                        m += 1;
-                        format!("rem{m:029}")
-                    })
-                    .collect();
-                for k in &batch {
-                    tree.insert(k, value.clone()).unwrap();
-                }
-                let start = Instant::now();
-                for k in &batch {
-                    tree.remove(k).unwrap();
-                }
-                start.elapsed()
-            })
-        });
-        g.finish();
-    }
-}
-
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(2));
-    targets = bench_engine, bench_floor
+    targets = bench_engine
 }
 criterion_main!(benches);

@@ -5,7 +5,8 @@
 //! cache. A progress bar shows the fill on a terminal.
 //!
 //! `cargo bench --bench scale` (part of `make bench`), or
-//! `cargo bench --bench scale -- --sessions 10000000` for the long run.
+//! `cargo bench --bench scale -- --sessions 10000000` for the long run;
+//! `--cache-mb N` sets sled's cache (default: the engine's default).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -18,7 +19,6 @@ mod common;
 
 use common::T0;
 
-const CACHE: u64 = 64 * 1024 * 1024;
 const SAMPLES: usize = 20_000;
 
 fn rss_bytes() -> u64 {
@@ -89,11 +89,20 @@ fn main() {
         .unwrap_or(default);
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("db");
+    // The engine's default sled cache, or `--cache-mb N`.
+    let cache = args
+        .iter()
+        .position(|a| a == "--cache-mb")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse::<u64>().ok())
+        .map_or(Config::new(&path).sled_options().cache_capacity, |mb| {
+            mb * 1024 * 1024
+        });
     let clock = ManualClock::new(T0);
     let engine = Engine::open(
         Config::new(&path)
             .clock(Arc::new(clock.clone()))
-            .cache_capacity(CACHE)
+            .cache_capacity(cache)
             .reaper_interval(None),
     )
     .expect("open");
@@ -138,6 +147,6 @@ fn main() {
     bar.finish_and_clear();
     println!(
         "sled cache configured: {} MiB; record size (header + data): {payload} B",
-        CACHE / (1024 * 1024)
+        cache / (1024 * 1024)
     );
 }

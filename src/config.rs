@@ -8,6 +8,9 @@ use crate::cookie::{CookieConfig, SameSite};
 use crate::expiry::{Clock, SystemClock};
 use crate::store::SledOptions;
 
+/// The default sled cache (see [`Config::cache_capacity`]).
+const DEFAULT_CACHE: u64 = 256 * 1024 * 1024;
+
 /// How an [`crate::Engine`] is set up. Start from [`Config::new`] and chain
 /// setters; each documents its default, which is Django's where Django has
 /// the setting.
@@ -70,7 +73,7 @@ impl Config {
             save_every_request: false,
             expire_at_browser_close: false,
             sled: SledOptions {
-                cache_capacity: 64 * 1024 * 1024,
+                cache_capacity: DEFAULT_CACHE,
                 flush_every_ms: Some(500),
             },
             max_data_key_len: 256,
@@ -155,7 +158,12 @@ impl Config {
         self
     }
 
-    /// sled's page cache, in bytes. Default 64 MiB.
+    /// sled's page cache, in bytes: an upper bound, filled only as sessions
+    /// are read and written. Default 256 MiB. sled counts a page's chain of
+    /// updates against it, so it needs several times the live session
+    /// bytes: 10 000 sessions of 2 KB (20 MB) thrash a 64 MiB cache (gets
+    /// and saves 3× slower, reading pages back from the log) and fit from
+    /// 96 MiB (`benches/hot_path.rs`, `benches/scale.rs --cache-mb`).
     pub fn cache_capacity(mut self, bytes: u64) -> Self {
         self.sled.cache_capacity = bytes;
         self
@@ -167,6 +175,13 @@ impl Config {
     pub fn flush_every_ms(mut self, ms: Option<u64>) -> Self {
         self.sled.flush_every_ms = ms;
         self
+    }
+
+    /// The sled settings [`crate::Engine::open`] opens the database with
+    /// (for opening a [`crate::SledStore`] by hand, to pass to
+    /// [`crate::Engine::with_store`]).
+    pub fn sled_options(&self) -> SledOptions {
+        self.sled
     }
 
     /// The longest session data key, in bytes. Default 256.

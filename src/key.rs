@@ -41,10 +41,10 @@ impl SessionKey {
     /// Validates raw bytes (for callers holding bytes that may not be UTF-8).
     pub fn from_bytes(b: &[u8]) -> Result<SessionKey, InvalidKey> {
         let arr: [u8; KEY_LEN] = b.try_into().map_err(|_| InvalidKey::Length(b.len()))?;
-        if let Some(pos) = arr
-            .iter()
-            .position(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit()))
-        {
+        let allowed = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+        // One branch-free pass (vectorized), then the position on failure.
+        if !arr.iter().fold(true, |ok, c| ok & allowed(c)) {
+            let pos = arr.iter().position(|c| !allowed(c)).unwrap_or(0);
             return Err(InvalidKey::Charset(pos));
         }
         Ok(SessionKey(arr))

@@ -23,7 +23,7 @@ fn damage(f: &common::Fixture, key: &str, with: impl FnOnce(&mut Vec<u8>)) {
     let old = store.trees().get(key.as_bytes()).unwrap().unwrap();
     let mut bytes = old.to_vec();
     with(&mut bytes);
-    store.trees().insert(key.as_bytes(), &bytes).unwrap();
+    store.trees().insert(key.as_bytes(), bytes.into()).unwrap();
 }
 
 #[test]

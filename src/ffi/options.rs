@@ -345,7 +345,9 @@ pub unsafe extern "C" fn sessile_options_set_expire_at_browser_close(
     })
 }
 
-/// sled's page cache, in bytes. Default 64 MiB.
+/// sled's page cache, in bytes: an upper bound, filled only as sessions
+/// are used. Default 256 MiB (sled needs several times the live session
+/// bytes; see the README's configuration section).
 ///
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_PANIC`.

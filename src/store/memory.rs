@@ -40,10 +40,8 @@ impl Trees for MemoryTrees {
         Ok(self.sessions.read().get(key).cloned())
     }
 
-    fn insert(&self, key: &[u8], value: &[u8]) -> Result<()> {
-        self.sessions
-            .write()
-            .insert(key.to_vec(), IVec::from(value));
+    fn insert(&self, key: &[u8], value: IVec) -> Result<()> {
+        self.sessions.write().insert(key.to_vec(), value);
         Ok(())
     }
 

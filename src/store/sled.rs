@@ -198,7 +198,7 @@ impl Trees for SledTrees {
         Ok(self.sessions.get(key)?)
     }
 
-    fn insert(&self, key: &[u8], value: &[u8]) -> Result<()> {
+    fn insert(&self, key: &[u8], value: IVec) -> Result<()> {
         self.check()?;
         self.sessions.insert(key, value)?;
         Ok(())

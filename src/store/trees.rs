@@ -98,12 +98,16 @@ impl KeyLocks {
     }
 
     fn stripe(&self, key: &[u8]) -> &Stripe {
-        // FNV-1a: keys are short and mostly random already.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for &b in key {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        // Keys are random already (a key someone picks only shares a
+        // stripe, never a lock's meaning), so mixing 8 bytes at a time is
+        // enough; FNV-1a over each byte cost ~40 ns of every load.
+        let mut h: u64 = key.len() as u64;
+        for chunk in key.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            h = (h.rotate_left(23) ^ u64::from_le_bytes(w)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         }
-        &self.stripes[(h % STRIPES as u64) as usize]
+        &self.stripes[(h >> 54) as usize % STRIPES]
     }
 
     /// Locks `key`'s stripe until the guard is dropped.
@@ -133,8 +137,9 @@ impl Default for KeyLocks {
 pub trait Trees: Send + Sync + Debug {
     /// Reads a record.
     fn get(&self, key: &[u8]) -> Result<Option<IVec>>;
-    /// Writes a record (insert or overwrite).
-    fn insert(&self, key: &[u8], value: &[u8]) -> Result<()>;
+    /// Writes a record (insert or overwrite). Takes the bytes as an
+    /// [`IVec`] so the caller can keep a handle on them without a copy.
+    fn insert(&self, key: &[u8], value: IVec) -> Result<()>;
     /// Removes a record, returning it.
     fn remove(&self, key: &[u8]) -> Result<Option<IVec>>;
     /// The per-key write locks, shared by every store over these trees.
@@ -333,12 +338,12 @@ impl<T: Trees> TreeStore<T> {
             index_at_ms: h.expires_at_ms,
             ..h
         };
-        self.write_record(key, &Record::encode(&header, rec.data()))?;
+        self.write_record(key, IVec::from(Record::encode(&header, rec.data())))?;
         self.unfile(&this)?;
         Ok(false)
     }
 
-    fn write_record(&self, key: &[u8], bytes: &[u8]) -> Result<()> {
+    fn write_record(&self, key: &[u8], bytes: IVec) -> Result<()> {
         self.record_writes.fetch_add(1, Relaxed);
         self.trees.insert(key, bytes)
     }
@@ -380,8 +385,9 @@ impl<T: Trees> Store for TreeStore<T> {
             }
         }
         self.file(header.expires_at_ms, k)?;
-        self.write_record(k, &bytes)?;
-        let mut rec = Record::from_parts(header, IVec::from(bytes));
+        let raw = IVec::from(bytes);
+        self.write_record(k, raw.clone())?;
+        let mut rec = Record::from_parts(header, raw);
         rec.observed = Some(guard.after_write());
         Ok(Some(rec))
     }
@@ -397,19 +403,18 @@ impl<T: Trees> Store for TreeStore<T> {
         let guard = self.trees.locks().lock(k);
         // No write under this key's stripe since `seen` was read: it is
         // still what is stored, and reading it again can be skipped.
-        let (current, unchanged_since_seen) = match seen {
-            Some(s) if s.observed == Some(guard.now()) => (Some(s.raw().clone()), true),
+        let (rec, unchanged_since_seen) = match seen {
+            // Checked when it was loaded: no need to decode it again.
+            Some(s) if s.observed == Some(guard.now()) => (s.clone(), true),
             _ => {
                 // Another key of the stripe may have been the one written.
-                let current = self.trees.get(k)?;
-                let same = seen.is_some_and(|s| current.as_ref() == Some(s.raw()));
-                (current, same)
+                let Some(current) = self.trees.get(k)? else {
+                    return Err(Error::SessionDeleted);
+                };
+                let same = seen.is_some_and(|s| current == *s.raw());
+                (self.decode(current)?, same)
             }
         };
-        let Some(raw) = current else {
-            return Err(Error::SessionDeleted);
-        };
-        let rec = self.decode(raw)?;
         if rec.is_expired(ctx.now_ms) {
             return Err(Error::SessionDeleted);
         }
@@ -428,8 +433,9 @@ impl<T: Trees> Store for TreeStore<T> {
             })?;
         let bytes = Record::encode(&header, &data);
         ctx.check_record_size(bytes.len())?;
-        self.write_record(k, &bytes)?;
-        let mut rec = Record::from_parts(header, IVec::from(bytes));
+        let raw = IVec::from(bytes);
+        self.write_record(k, raw.clone())?;
+        let mut rec = Record::from_parts(header, raw);
         rec.observed = Some(guard.after_write());
         Ok(rec)
     }
