@@ -18,12 +18,21 @@ def ns(group: str, name: str, shape: str) -> float | None:
         return None
 
 
+OUT = pathlib.Path(__file__).resolve().parent / "results" / "hot_path.txt"
+
+
 def main() -> int:
+    lines: list[str] = []
+
+    def say(line: str) -> None:
+        print(line)
+        lines.append(line)
+
     shapes = sorted(p.name for p in (ROOT / "hot_path" / "get").glob("*k_*") if p.is_dir())
     if not shapes:
         print("no criterion results: run `cargo bench --bench hot_path` first", file=sys.stderr)
         return 1
-    print(f"{'shape':<10} {'operation':<8} {'engine':>10} {'floor':>10} {'ratio':>7} {'target':>7}")
+    say(f"{'shape':<10} {'operation':<8} {'engine':>10} {'floor':>10} {'ratio':>7} {'target':>7}")
     for shape in shapes:
         f = lambda name: ns("floor", name, shape)  # noqa: E731
         e = lambda name: ns("hot_path", name, shape)  # noqa: E731
@@ -41,14 +50,16 @@ def main() -> int:
                 continue
             ratio = engine / floor
             mark = "ok" if ratio <= target else "OVER"
-            print(
+            say(
                 f"{shape:<10} {op:<8} {engine / 1000:>8.2f}µs {floor / 1000:>8.2f}µs "
                 f"{ratio:>6.2f}x {target:>5.2f}x {mark}"
             )
         for op in ("get", "set"):
             one, two = e(f"{op} x1 threads"), e(f"{op} x2 threads")
             if one and two:
-                print(f"{shape:<10} {op} throughput, 2 threads vs 1: {one / two:.2f}x")
+                say(f"{shape:<10} {op} throughput, 2 threads vs 1: {one / two:.2f}x")
+    OUT.write_text("\n".join(lines) + "\n")
+    print(f"wrote {OUT}")
     return 0
 
 

@@ -1,8 +1,11 @@
 //! Scale: how get/set latency, disk use and memory behave as the store
 //! grows from 10 k to 1 M sessions (10 M with `--sessions 10000000`).
-//! Prints p50/p99 latencies at each size, disk bytes per session against
-//! the payload bytes, and the process RSS against the configured sled
-//! cache. A progress bar shows the fill on a terminal.
+//! Prints p50/p99 latencies at each size beside the floor (raw sled on the
+//! engine's own trees, just before), disk bytes per session against the
+//! payload bytes and against plain sled holding only the same records, and
+//! the process RSS against the configured sled cache. A progress bar shows
+//! the fill on a terminal. Under `cargo bench` the table is also written
+//! to `benches/results/scale.txt`.
 //!
 //! `cargo bench --bench scale` (part of `make bench`), or
 //! `cargo bench --bench scale -- --sessions 10000000` for the long run;
@@ -13,7 +16,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use sessile::{Config, Engine, ManualClock};
+use sessile::{Config, Engine, IVec, ManualClock, SessionKey, SledStore, Trees};
 
 mod common;
 
@@ -52,24 +55,37 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     sorted[i] as f64 / 1000.0
 }
 
-/// Times `SAMPLES` single operations over random existing sessions.
-fn latencies(engine: &Engine, keys: &[String], set: bool, seed: usize) -> (f64, f64) {
+/// Times `SAMPLES` single operations `op(j)` over a spread of session
+/// indexes below `n`; returns p50 and p99 in µs.
+fn latencies(n: usize, seed: usize, mut op: impl FnMut(usize, usize)) -> (f64, f64) {
     let mut ns = Vec::with_capacity(SAMPLES);
     let mut j = seed;
     for i in 0..SAMPLES {
-        j = (j + 104_729) % keys.len();
+        j = (j + 104_729) % n;
         let start = Instant::now();
-        let mut s = engine.session(&keys[j]);
-        if set {
-            s.insert("counter", i as i64).unwrap();
-            s.save().unwrap();
-        } else {
-            std::hint::black_box(s.get::<i64>("_auth_user_id").unwrap());
-        }
+        op(i, j);
         ns.push(start.elapsed().as_nanos() as u64);
     }
     ns.sort_unstable();
     (percentile(&ns, 0.5), percentile(&ns, 0.99))
+}
+
+fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+}
+
+/// One checkpoint's figures (latencies in µs: p50, p99).
+struct Row {
+    n: usize,
+    get: (f64, f64),
+    floor_get: (f64, f64),
+    set: (f64, f64),
+    floor_set: (f64, f64),
+    disk: f64,
+    rss_mib: u64,
 }
 
 fn main() {
@@ -81,72 +97,154 @@ fn main() {
     } else {
         10_000
     };
-    let target: usize = args
-        .iter()
-        .position(|a| a == "--sessions")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(default);
+    let target: usize = arg(&args, "--sessions").unwrap_or(default);
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("db");
+    let defaults = Config::new(&path);
     // The engine's default sled cache, or `--cache-mb N`.
-    let cache = args
-        .iter()
-        .position(|a| a == "--cache-mb")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|n| n.parse::<u64>().ok())
-        .map_or(Config::new(&path).sled_options().cache_capacity, |mb| {
+    let cache = arg::<u64>(&args, "--cache-mb")
+        .map_or(defaults.sled_options().cache_capacity, |mb| {
             mb * 1024 * 1024
         });
     let clock = ManualClock::new(T0);
-    let engine = Engine::open(
-        Config::new(&path)
-            .clock(Arc::new(clock.clone()))
-            .cache_capacity(cache)
-            .reaper_interval(None),
-    )
-    .expect("open");
+    let config = defaults
+        .clock(Arc::new(clock.clone()))
+        .cache_capacity(cache)
+        .reaper_interval(None);
+    let store = Arc::new(SledStore::open(&path, &config.sled_options()).expect("open store"));
+    let engine = Engine::with_store(config.clone(), store.clone()).expect("open");
+    let trees = store.trees();
     let bar = ProgressBar::new(target as u64).with_style(
         ProgressStyle::with_template("filling {bar:40} {pos}/{len} sessions, {per_sec}, eta {eta}")
             .expect("template"),
     );
     let mut keys: Vec<String> = Vec::with_capacity(target);
-    let mut payload = 0usize;
+    let mut record = IVec::default();
     let checkpoints: Vec<usize> = [10_000usize, 100_000, 1_000_000, 10_000_000]
         .into_iter()
         .filter(|&n| n <= target)
         .collect();
-    println!(
-        "{:>10} {:>9} {:>9} {:>9} {:>9} {:>11} {:>11} {:>9}",
-        "sessions", "get p50", "get p99", "set p50", "set p99", "disk/sess", "payload", "RSS"
-    );
+    let mut out = Vec::new();
+    let mut line = |l: String| {
+        println!("{l}");
+        out.push(l);
+    };
+    line(format!(
+        "{:>10} {:>17} {:>17} {:>17} {:>17} {:>9} {:>8} {:>8}",
+        "sessions",
+        "get p50/p99",
+        "floor get",
+        "set p50/p99",
+        "floor get+ovw",
+        "disk/sess",
+        "payload",
+        "RSS"
+    ));
+    let mut rows = Vec::new();
     for &n in &checkpoints {
-        keys.extend(common::fill(&engine, n - keys.len(), None, || bar.inc(1)));
-        if payload == 0 {
-            let (_, raw) = engine.store().scan(None, 1).unwrap().remove(0);
-            payload = raw.len();
+        let more = n - keys.len();
+        keys.extend(common::fill(&engine, more, None, || bar.inc(1)));
+        if record.is_empty() {
+            record = trees.get(keys[0].as_bytes()).unwrap().unwrap();
         }
         bar.suspend(|| {
             engine.flush().unwrap();
-            let (g50, g99) = latencies(&engine, &keys, false, n);
-            let (s50, s99) = latencies(&engine, &keys, true, n + 1);
-            let disk = dir_bytes(&path) as f64 / n as f64;
-            println!(
-                "{:>10} {:>7.2}µs {:>7.2}µs {:>7.2}µs {:>7.2}µs {:>9.0} B {:>9} B {:>6} MiB",
+            let floor_get = latencies(n, n, |_, j| {
+                std::hint::black_box(trees.get(keys[j].as_bytes()).unwrap());
+            });
+            // Each series starts elsewhere, so none warms the next one's
+            // pages.
+            let get = latencies(n, n + n / 3, |_, j| {
+                let mut s = engine.session(&keys[j]);
+                std::hint::black_box(s.get::<i64>("_auth_user_id").unwrap());
+            });
+            // Writes each record back as it is (new bytes, as any writer).
+            let floor_set = latencies(n, n + 1, |_, j| {
+                let k = keys[j].as_bytes();
+                let v = trees.get(k).unwrap().unwrap();
+                trees.insert(k, IVec::from(&v[..])).unwrap();
+            });
+            let set = latencies(n, n + 2 * n / 3, |i, j| {
+                let mut s = engine.session(&keys[j]);
+                s.insert("counter", i as i64).unwrap();
+                s.save().unwrap();
+            });
+            engine.flush().unwrap();
+            let row = Row {
                 n,
-                g50,
-                g99,
-                s50,
-                s99,
-                disk,
-                payload,
-                rss_bytes() / (1024 * 1024)
-            );
+                get,
+                floor_get,
+                set,
+                floor_set,
+                disk: dir_bytes(&path) as f64 / n as f64,
+                rss_mib: rss_bytes() / (1024 * 1024),
+            };
+            let pair = |(a, b): (f64, f64)| format!("{a:>6.2}/{b:>7.2}µs");
+            line(format!(
+                "{:>10} {:>17} {:>17} {:>17} {:>17} {:>7.0} B {:>6} B {:>4} MiB",
+                row.n,
+                pair(row.get),
+                pair(row.floor_get),
+                pair(row.set),
+                pair(row.floor_set),
+                row.disk,
+                record.len(),
+                row.rss_mib
+            ));
+            rows.push(row);
         });
     }
     bar.finish_and_clear();
-    println!(
-        "sled cache configured: {} MiB; record size (header + data): {payload} B",
-        cache / (1024 * 1024)
-    );
+    line(format!(
+        "sled cache configured: {} MiB; payload = one record (header + data): {} B",
+        cache / (1024 * 1024),
+        record.len()
+    ));
+    if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
+        if last.n > first.n {
+            let growth = |f: fn(&Row) -> (f64, f64)| f(last).1 / f(first).1;
+            line(format!(
+                "p99 growth {}k -> {}k (target <= 1.5x): get {:.2}x (floor {:.2}x), set {:.2}x (floor {:.2}x)",
+                first.n / 1000,
+                last.n / 1000,
+                growth(|r| r.get),
+                growth(|r| r.floor_get),
+                growth(|r| r.set),
+                growth(|r| r.floor_set),
+            ));
+        }
+        // The disk floor, after the rows (so the RSS above is the engine's
+        // alone): plain sled on the same settings holding only the same
+        // records under keys of the same shape, with as many overwrites.
+        let raw_path = dir.path().join("raw");
+        let raw = sled::Config::new()
+            .path(&raw_path)
+            .cache_capacity(cache)
+            .flush_every_ms(config.sled_options().flush_every_ms)
+            .open()
+            .expect("open raw sled");
+        let raw_keys: Vec<SessionKey> = (0..last.n).map(|_| SessionKey::generate()).collect();
+        for k in &raw_keys {
+            raw.insert(k.as_bytes(), IVec::from(&record[..])).unwrap();
+        }
+        for i in 0..2 * SAMPLES * rows.len() {
+            let k = raw_keys[(i * 104_729) % last.n].as_bytes();
+            raw.insert(k, IVec::from(&record[..])).unwrap();
+        }
+        raw.flush().unwrap();
+        let raw_disk = dir_bytes(&raw_path) as f64 / last.n as f64;
+        let p = record.len() as f64;
+        line(format!(
+            "disk at {}k (target <= 2.5x payload): engine {:.0} B = {:.2}x payload; plain sled holding only the records {raw_disk:.0} B = {:.2}x",
+            last.n / 1000,
+            last.disk,
+            last.disk / p,
+            raw_disk / p
+        ));
+    }
+    if args.iter().any(|a| a == "--bench") {
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/results/scale.txt");
+        std::fs::write(file, out.join("\n") + "\n").expect("write results");
+        println!("wrote {file}");
+    }
 }
