@@ -60,6 +60,7 @@ bench: bench-python bench-node
 	$(CARGO) bench --bench hot_path
 	python3 benches/ratios.py
 	$(CARGO) bench --bench scale
+	$(CARGO) bench --bench scale -- --compression
 
 ## make bench-python: one Django request cycle with sessile.django against
 ## Django's db (SQLite), cache (locmem, Redis), file and signed_cookies

@@ -9,7 +9,9 @@
 //!
 //! `cargo bench --bench scale` (part of `make bench`), or
 //! `cargo bench --bench scale -- --sessions 10000000` for the long run;
-//! `--cache-mb N` sets sled's cache (default: the engine's default).
+//! `--cache-mb N` sets sled's cache (default: the engine's default);
+//! `--compression` creates the database compressed
+//! (`benches/results/scale_compression.txt`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -107,9 +109,11 @@ fn main() {
             mb * 1024 * 1024
         });
     let clock = ManualClock::new(T0);
+    let compression = args.iter().any(|a| a == "--compression");
     let config = defaults
         .clock(Arc::new(clock.clone()))
         .cache_capacity(cache)
+        .compression(compression)
         .reaper_interval(None);
     let store = Arc::new(SledStore::open(&path, &config.sled_options()).expect("open store"));
     let engine = Engine::with_store(config.clone(), store.clone()).expect("open");
@@ -196,8 +200,9 @@ fn main() {
     }
     bar.finish_and_clear();
     line(format!(
-        "sled cache configured: {} MiB; payload = one record (header + data): {} B",
+        "sled cache configured: {} MiB; compression {}; payload = one record (header + data): {} B",
         cache / (1024 * 1024),
+        if compression { "on" } else { "off" },
         record.len()
     ));
     if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
@@ -243,8 +248,12 @@ fn main() {
         ));
     }
     if args.iter().any(|a| a == "--bench") {
-        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/results/scale.txt");
-        std::fs::write(file, out.join("\n") + "\n").expect("write results");
+        let file = format!(
+            "{}/benches/results/scale{}.txt",
+            env!("CARGO_MANIFEST_DIR"),
+            if compression { "_compression" } else { "" }
+        );
+        std::fs::write(&file, out.join("\n") + "\n").expect("write results");
         println!("wrote {file}");
     }
 }

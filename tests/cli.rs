@@ -39,6 +39,7 @@ fn open(db: &Path) -> SledStore {
     let opts = SledOptions {
         cache_capacity: 8 * 1024 * 1024,
         flush_every_ms: None,
+        compression: None,
     };
     SledStore::open(db, &opts).unwrap()
 }

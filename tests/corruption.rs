@@ -17,6 +17,7 @@ fn damage(f: &common::Fixture, key: &str, with: impl FnOnce(&mut Vec<u8>)) {
         &SledOptions {
             cache_capacity: 1 << 20,
             flush_every_ms: None,
+            compression: None,
         },
     )
     .unwrap();

@@ -1,7 +1,9 @@
 //! What is on disk stays there: a database reopened after close holds every
 //! session; one process opening a path twice shares one sled database
 //! instead of failing; another process holding the directory gets a clear
-//! `Locked` error naming it, and nothing stored is harmed.
+//! `Locked` error naming it, and nothing stored is harmed. Compression is
+//! fixed when a database is created: asking for the other setting later is
+//! a clear `InvalidConfig`, and leaving it unset follows the database.
 
 mod common;
 
@@ -36,6 +38,38 @@ fn reopen_after_close_keeps_everything() {
 }
 
 #[test]
+fn compression_is_fixed_when_the_database_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let engine = Engine::open(config(&dir, &clock).compression(true)).unwrap();
+    let a = saved_session(&engine, &[("a", 1)]);
+    engine.close().unwrap();
+
+    match Engine::open(config(&dir, &clock).compression(false)) {
+        Err(Error::InvalidConfig(msg)) => {
+            assert!(msg.contains("created with compression"), "{msg}");
+        }
+        other => panic!("expected InvalidConfig, got {other:?}"),
+    }
+    // Unset follows the database; asking for what it has works too.
+    for config in [config(&dir, &clock), config(&dir, &clock).compression(true)] {
+        let engine = Engine::open(config).unwrap();
+        assert_eq!(engine.session(&a).get::<i64>("a").unwrap(), Some(1));
+        engine.close().unwrap();
+    }
+    // A database made without it refuses it the same way.
+    let plain = tempfile::tempdir().unwrap();
+    Engine::open(config(&plain, &clock))
+        .unwrap()
+        .close()
+        .unwrap();
+    assert!(matches!(
+        Engine::open(config(&plain, &clock).compression(true)),
+        Err(Error::InvalidConfig(_))
+    ));
+}
+
+#[test]
 fn the_same_path_opened_twice_shares_one_db() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(T0);
@@ -55,6 +89,7 @@ fn the_same_path_opened_twice_shares_one_db() {
     let opts = sessile::SledOptions {
         cache_capacity: 1 << 20,
         flush_every_ms: None,
+        compression: None,
     };
     let s1 = SledStore::open(dir.path().join("db"), &opts).unwrap();
     let s2 = SledStore::open(other_spelling, &opts).unwrap();

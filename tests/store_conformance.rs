@@ -14,6 +14,7 @@ fn sled_options() -> SledOptions {
     SledOptions {
         cache_capacity: 8 * 1024 * 1024,
         flush_every_ms: Some(500),
+        compression: None,
     }
 }
 

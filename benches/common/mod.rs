@@ -23,11 +23,8 @@ pub fn fill(
                 "django.contrib.auth.backends.ModelBackend",
             )
             .unwrap();
-            s.insert(
-                "_auth_user_hash",
-                "5f4dcc3b5aa765d61d8327deb882cf99a1b2c3d4e5f6a7b8c9d0",
-            )
-            .unwrap();
+            // Each user's own hash (52 hex digits, as random as Django's).
+            s.insert("_auth_user_hash", user_hash(i)).unwrap();
             s.insert("cart", vec!["tea", "cake", "biscuits"]).unwrap();
             s.insert("theme", "dark").unwrap();
             if let Some(blob) = blob {
@@ -38,4 +35,20 @@ pub fn fill(
             s.session_key().unwrap().to_owned()
         })
         .collect()
+}
+
+/// 52 pseudo-random hex digits for user `i`.
+fn user_hash(i: usize) -> String {
+    let mut x = (i as u64) ^ 0x9e37_79b9_7f4a_7c15;
+    (0..4)
+        .map(|_| {
+            // splitmix64
+            x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            format!("{:016x}", z ^ (z >> 31))
+        })
+        .collect::<String>()[..52]
+        .to_owned()
 }

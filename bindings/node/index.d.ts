@@ -28,6 +28,8 @@ export interface EngineOptions {
   sweepBudget?: number;
   flushEveryMs?: number;
   cacheCapacity?: number;
+  /** zstd compression, fixed when the database is created (unset: follow the database). */
+  compression?: boolean;
   maxDataKeyLen?: number;
   maxValueSize?: number;
   maxRecordSize?: number;

@@ -216,6 +216,7 @@ fn open(path: &Path, create: bool) -> Outcome<SledStore> {
     let opts = SledOptions {
         cache_capacity: 16 * 1024 * 1024,
         flush_every_ms: Some(500),
+        compression: None,
     };
     SledStore::open(path, &opts).map_err(|e| match e {
         sessile::Error::Locked { path } => Failure::Error(format!(

@@ -30,6 +30,22 @@ pub struct SledOptions {
     /// How often sled flushes to disk in the background, in ms (`None`:
     /// never; only explicit flushes).
     pub flush_every_ms: Option<u64>,
+    /// Whether sled compresses what it writes (zstd). It is fixed when the
+    /// database is created: `None` follows an existing database (a new one
+    /// is not compressed); `Some(x)` creates with `x` and, on an existing
+    /// database created otherwise, fails with [`Error::InvalidConfig`].
+    pub compression: Option<bool>,
+}
+
+/// Whether the sled database in `dir` was created with compression
+/// (`None`: no database there yet, or its settings file is unreadable).
+fn created_with_compression(dir: &Path) -> Option<bool> {
+    // sled's `conf`: `name: value` lines, then a checksum.
+    let conf = std::fs::read(dir.join("conf")).ok()?;
+    String::from_utf8_lossy(&conf)
+        .lines()
+        .find_map(|l| l.strip_prefix("use_compression:"))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// One open database directory, shared by every store on that path.
@@ -93,10 +109,24 @@ fn open_shared(path: &Path, opts: &SledOptions) -> Result<Arc<SharedDb>> {
         Err(TryLockError::WouldBlock) => return Err(Error::Locked { path: canonical }),
         Err(TryLockError::Error(e)) => return Err(io_err(&lock_path, e)),
     }
+    let compression = match (opts.compression, created_with_compression(&canonical)) {
+        (Some(wanted), Some(had)) if wanted != had => {
+            return Err(Error::InvalidConfig(format!(
+                "the database at {} was created {} compression, and compression cannot \
+                 change once a database exists (leave the option unset to follow the \
+                 database, or move the sessions with `sessile export` and `sessile import`)",
+                canonical.display(),
+                if had { "with" } else { "without" }
+            )))
+        }
+        (Some(wanted), _) => wanted,
+        (None, had) => had.unwrap_or(false),
+    };
     let config = sled::Config::new()
         .path(&canonical)
         .cache_capacity(opts.cache_capacity)
-        .flush_every_ms(opts.flush_every_ms);
+        .flush_every_ms(opts.flush_every_ms)
+        .use_compression(compression);
     // We hold `sessile.lock`, so no other process has the directory. If
     // sled still reports its own lock busy, it is this process's previous
     // handle: sled's background threads let go of the file shortly after

@@ -14,7 +14,8 @@
 static const uint8_t DATA[] = {0x81, 0xa4, 'u', 's', 'e', 'r', 0xa5, 'a', 'l', 'i', 'c', 'e'};
 static const sessile_expiry DEFAULT_EXPIRY = {SESSILE_EXPIRY_KIND_DEFAULT, 0};
 
-static sessile_result open_disk(const char *dir, sessile_engine **out) {
+/* compression: -1 leaves it unset, 0 or 1 sets it. */
+static sessile_result open_disk_compressed(const char *dir, int compression, sessile_engine **out) {
     sessile_options *o = NULL;
     sessile_result rc = sessile_options_new(&o);
     if (rc != SESSILE_RESULT_OK) return rc;
@@ -24,9 +25,14 @@ static sessile_result open_disk(const char *dir, sessile_engine **out) {
     sessile_options_set_cache_capacity(o, 1 << 20);
     sessile_options_set_flush_every_ms(o, 0);
     sessile_options_set_reaper_interval_ms(o, 0);
+    if (compression >= 0) sessile_options_set_compression(o, compression == 1);
     rc = sessile_engine_open(S(dir), o, out);
     sessile_options_free(o);
     return rc;
+}
+
+static sessile_result open_disk(const char *dir, sessile_engine **out) {
+    return open_disk_compressed(dir, -1, out);
 }
 
 void test_sessions_survive_close_and_reopen(void) {
@@ -53,6 +59,38 @@ void test_sessions_survive_close_and_reopen(void) {
     sessile_buf_free(key);
     CHECK_OK(sessile_engine_close(e));
     sessile_engine_free(e);
+    rm_tree(dir);
+}
+
+void test_compression_is_fixed_when_a_database_is_created(void) {
+    char dir[256];
+    make_temp_dir(dir, sizeof dir);
+    sessile_engine *e = NULL;
+    REQUIRE_OK(open_disk_compressed(dir, 1, &e));
+    sessile_buf *key = NULL;
+    CHECK_OK(sessile_store_create(e, DATA, sizeof DATA, DEFAULT_EXPIRY, SESSILE_SAVE_DURABLE, &key));
+    CHECK_OK(sessile_engine_close(e));
+    sessile_engine_free(e);
+
+    /* Asking for the other setting is refused, with the reason. */
+    e = NULL;
+    CHECK_RC(open_disk_compressed(dir, 0, &e), SESSILE_RESULT_INVALID_ARGUMENT);
+    CHECK(e == NULL);
+    CHECK(last_error_has("created with compression"));
+
+    /* Leaving it unset follows the database; nothing was lost. */
+    REQUIRE_OK(open_disk(dir, &e));
+    sessile_buf *data = NULL;
+    sessile_expiry expiry;
+    int64_t at = 0;
+    CHECK_OK(sessile_store_load(e, (const char *)sessile_buf_data(key), sessile_buf_len(key), &data,
+                                &expiry, &at));
+    CHECK(buf_is(data, DATA, sizeof DATA));
+    sessile_buf_free(data);
+    sessile_buf_free(key);
+    CHECK_OK(sessile_engine_close(e));
+    sessile_engine_free(e);
+    CHECK_RC(sessile_options_set_compression(NULL, true), SESSILE_RESULT_NULL_ARGUMENT);
     rm_tree(dir);
 }
 

@@ -21,6 +21,7 @@
     X(bad_option_values_are_refused)                               \
     X(sessions_survive_close_and_reopen)                           \
     X(default_options_open_a_database_with_its_sweeper)            \
+    X(compression_is_fixed_when_a_database_is_created)             \
     X(one_directory_is_shared_within_a_process)                    \
     X(a_directory_held_elsewhere_is_locked)                        \
     X(a_forked_child_cannot_use_the_parents_engine)                \

@@ -98,6 +98,7 @@ const OPTION_SETTERS = {
   expireAtBrowserClose: ['expire_at_browser_close', 'boolean'],
   cacheCapacity: ['cache_capacity', 'number'],
   flushEveryMs: ['flush_every_ms', 'number'],
+  compression: ['compression', 'boolean'],
   maxDataKeyLen: ['max_data_key_len', 'number'],
   maxValueSize: ['max_value_size', 'number'],
   maxRecordSize: ['max_record_size', 'number'],

@@ -222,6 +222,7 @@ function bind(lib, file) {
     ['expire_at_browser_close', ['bool']],
     ['cache_capacity', ['uint64_t']],
     ['flush_every_ms', ['uint64_t']],
+    ['compression', ['bool']],
     ['max_data_key_len', ['size_t']],
     ['max_value_size', ['size_t']],
     ['max_record_size', ['size_t']],

@@ -102,6 +102,20 @@ test('session level and request helpers', (t) => {
   assert.throws(() => s2.get('x'), { code: 'CLOSED' });
 });
 
+test('compression is fixed when the database is created', (t) => {
+  const dir = tempDir(t);
+  let e = Engine.open(dir, { compression: true });
+  const key = e.create({ kept: true }, { durable: true });
+  e.close();
+  assert.throws(() => Engine.open(dir, { compression: false }), {
+    code: 'INVALID_ARGUMENT',
+    message: /created with compression/,
+  });
+  e = Engine.open(dir); // unset: follows the database
+  assert.deepEqual(e.load(key).data, { kept: true });
+  e.close();
+});
+
 test('an on-disk database keeps sessions across close and reopen', (t) => {
   const dir = tempDir(t);
   let e = Engine.open(dir);

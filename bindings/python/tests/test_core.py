@@ -112,6 +112,15 @@ def test_reopening_after_close_sees_the_data(db_path):
         assert again.load(key).data == {"kept": "yes"}
 
 
+def test_compression_is_fixed_when_the_database_is_created(db_path):
+    with sessile.open(db_path, compression=True) as engine:
+        key = engine.create({"kept": "yes"}, durable=True)
+    with pytest.raises(sessile.InvalidArgument, match="created with compression"):
+        sessile.open(db_path, compression=False)
+    with sessile.open(db_path) as again:  # unset: follows the database
+        assert again.load(key).data == {"kept": "yes"}
+
+
 def test_another_process_holding_the_directory_is_locked(db_path):
     holder = subprocess.Popen(
         [sys.executable, "-c",

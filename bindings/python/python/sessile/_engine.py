@@ -316,6 +316,7 @@ _OPTIONS = {
     "expire_at_browser_close": lambda o, v: lib.sessile_options_set_expire_at_browser_close(o, bool(v)),
     "cache_capacity": lambda o, v: lib.sessile_options_set_cache_capacity(o, int(v)),
     "flush_every_ms": lambda o, v: lib.sessile_options_set_flush_every_ms(o, int(v)),
+    "compression": lambda o, v: lib.sessile_options_set_compression(o, bool(v)),
     "max_data_key_len": lambda o, v: lib.sessile_options_set_max_data_key_len(o, int(v)),
     "max_value_size": lambda o, v: lib.sessile_options_set_max_value_size(o, int(v)),
     "max_record_size": lambda o, v: lib.sessile_options_set_max_record_size(o, int(v)),
@@ -575,7 +576,7 @@ def open(path: str | os.PathLike[str] | None = None, **options: Any) -> Engine: 
     ``cookie_samesite``, ``save_every_request``, ``expire_at_browser_close``)
     plus the engine's own (``max_data_key_len``, ``max_value_size``,
     ``max_record_size``, ``max_keys``, ``flush_every_ms``, ``cache_capacity``,
-    ``reaper_interval_ms``, ``reaper_budget``, ``memory``, ``manual_clock``).
+    ``compression`` (fixed when the database is created), ``reaper_interval_ms``, ``reaper_budget``, ``memory``, ``manual_clock``).
     """
     return Engine(path, **options)
 
