@@ -378,3 +378,35 @@ fn changes_before_and_after_the_first_full_read_agree() {
     let mut moved = f.engine.session(&new);
     assert_eq!(moved.keys().unwrap(), vec!["c", "d", "e", "f"]);
 }
+
+#[test]
+fn saving_changes_without_reading_everything_keeps_every_other_key() {
+    // Saves of a session that was never read whole apply the changes to the
+    // stored bytes: small maps (one-byte header) and maps of 16 keys or
+    // more (longer header) must both come back whole.
+    let f = sled();
+    for size in [3usize, 15, 16, 40] {
+        let pairs: Vec<(String, i64)> = (0..size).map(|i| (format!("k{i}"), i as i64)).collect();
+        let refs: Vec<(&str, i64)> = pairs.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        let key = saved_session(&f.engine, &refs);
+        let mut s = f.engine.session(&key);
+        s.insert("k0", 100).unwrap();
+        s.remove("k1").unwrap();
+        s.insert("new", 7).unwrap();
+        s.save().unwrap();
+
+        let mut s = f.engine.session(&key);
+        let mut keys = s.keys().unwrap();
+        keys.sort();
+        let mut want: Vec<String> = (2..size).map(|i| format!("k{i}")).collect();
+        want.extend(["k0".to_owned(), "new".to_owned()]);
+        want.sort();
+        assert_eq!(keys, want, "{size} keys");
+        assert_eq!(s.get::<i64>("k0").unwrap(), Some(100));
+        assert_eq!(s.get::<i64>("new").unwrap(), Some(7));
+        assert_eq!(
+            s.get::<i64>(&format!("k{}", size - 1)).unwrap(),
+            Some(size as i64 - 1)
+        );
+    }
+}

@@ -26,7 +26,7 @@ pub use self::trees::{entry, parse_entry, Entry, KeyLocks, TreeStore, Trees, ENT
 use crate::error::Result;
 use crate::expiry::Expiry;
 use crate::key::SessionKey;
-use crate::record::{encoded_entries, Data, Header, Record, RecordError};
+use crate::record::{encoded_entries, value_len, Data, Header, Record, RecordError, MAX_NESTING};
 
 /// The changes one request made to a session since it loaded it. Saving a
 /// delta instead of the whole session keeps parallel requests that change
@@ -156,26 +156,44 @@ impl Delta {
     /// Applies the data changes to an encoded map, copying the values it
     /// keeps as they are (no decoding), and returns the new encoded map.
     pub fn apply_to_encoded(&self, encoded: &[u8]) -> Result<Vec<u8>, RecordError> {
-        let kept: Vec<(&str, &[u8])> = if self.clear {
-            Vec::new()
-        } else {
-            encoded_entries(encoded)?
-                .into_iter()
-                .filter(|(k, _)| !self.remove.contains(*k) && !self.set.contains_key(*k))
-                .collect()
-        };
-        let mut out = Vec::with_capacity(encoded.len() + 16 * self.set.len());
-        // Writing into a Vec cannot fail.
-        let _ = rmp::encode::write_map_len(&mut out, (kept.len() + self.set.len()) as u32);
-        for (k, v) in kept {
-            let _ = rmp::encode::write_str(&mut out, k);
-            out.extend_from_slice(v);
+        let bad = |e: &dyn std::fmt::Display| RecordError::Data(e.to_string());
+        // One pass: each kept entry is copied as it is stored (key and value
+        // bytes together). The map's length is known only at the end, so one
+        // byte is kept for it: a map of up to 15 keys (fixmap) fills it in
+        // place; a larger one is moved behind a longer header.
+        let mut out = Vec::with_capacity(1 + encoded.len() + 16 * self.set.len());
+        out.push(0x80);
+        let mut count = self.set.len();
+        if !self.clear {
+            let mut bytes = encoded;
+            let n = rmp::decode::read_map_len(&mut bytes).map_err(|e| bad(&e))?;
+            for _ in 0..n {
+                let entry = bytes;
+                let (k, rest) = rmp::decode::read_str_from_slice(bytes).map_err(|e| bad(&e))?;
+                let len = value_len(rest, MAX_NESTING - 1)?;
+                bytes = &rest[len..];
+                if !self.remove.contains(k) && !self.set.contains_key(k) {
+                    out.extend_from_slice(&entry[..entry.len() - bytes.len()]);
+                    count += 1;
+                }
+            }
+            if !bytes.is_empty() {
+                return Err(RecordError::Data(format!("{} trailing bytes", bytes.len())));
+            }
         }
+        // Writing into a Vec cannot fail.
         for (k, v) in &self.set {
             let _ = rmp::encode::write_str(&mut out, k);
             let _ = rmpv::encode::write_value(&mut out, v);
         }
-        Ok(out)
+        if count < 16 {
+            out[0] = 0x80 | count as u8;
+            return Ok(out);
+        }
+        let mut long = Vec::with_capacity(out.len() + 4);
+        let _ = rmp::encode::write_map_len(&mut long, count as u32);
+        long.extend_from_slice(&out[1..]);
+        Ok(long)
     }
 
     /// Applies the data changes to `data`.
