@@ -25,13 +25,10 @@ use common::{fill, T0};
 /// on the store's trees).
 fn engine(dir: &tempfile::TempDir, clock: &ManualClock) -> (Engine, Arc<SledStore>) {
     let path = dir.path().join("db");
-    let defaults = Config::new(&path);
-    let store = Arc::new(SledStore::open(&path, &defaults.sled_options()).expect("open store"));
-    let config = defaults
+    let config = Config::new(&path)
         .clock(Arc::new(clock.clone()))
         .reaper_interval(None);
-    let engine = Engine::with_store(config, store.clone()).expect("open");
-    (engine, store)
+    common::engine_on_sled(&path, config)
 }
 
 fn shapes() -> Vec<(usize, bool)> {

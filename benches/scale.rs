@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use sessile::{Config, Engine, IVec, ManualClock, SessionKey, SledStore, Trees};
+use sessile::{Config, IVec, ManualClock, SessionKey, Trees};
 
 mod common;
 
@@ -115,8 +115,7 @@ fn main() {
         .cache_capacity(cache)
         .compression(compression)
         .reaper_interval(None);
-    let store = Arc::new(SledStore::open(&path, &config.sled_options()).expect("open store"));
-    let engine = Engine::with_store(config.clone(), store.clone()).expect("open");
+    let (engine, store) = common::engine_on_sled(&path, config.clone());
     let trees = store.trees();
     let bar = ProgressBar::new(target as u64).with_style(
         ProgressStyle::with_template("filling {bar:40} {pos}/{len} sessions, {per_sec}, eta {eta}")

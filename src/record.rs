@@ -258,49 +258,57 @@ pub fn nesting(v: &Value) -> usize {
     go(v, 0)
 }
 
+/// Walks the entries of an encoded data map in stored order, calling `f`
+/// with each key, its encoded value, and the whole entry as stored (key and
+/// value bytes). Values are measured in place ([`value_len`]), nothing is
+/// decoded or copied. Anything that is not a map with string keys, a value
+/// nested deeper than [`decode_data`] admits, and trailing bytes are
+/// errors.
+pub(crate) fn for_each_entry<'a>(
+    mut bytes: &'a [u8],
+    mut f: impl FnMut(&'a str, &'a [u8], &'a [u8]),
+) -> Result<(), RecordError> {
+    let bad = |e: &dyn std::fmt::Display| RecordError::Data(e.to_string());
+    let n = rmp::decode::read_map_len(&mut bytes).map_err(|e| bad(&e))?;
+    for _ in 0..n {
+        let entry = bytes;
+        let (k, rest) = rmp::decode::read_str_from_slice(bytes).map_err(|e| bad(&e))?;
+        let len = value_len(rest, MAX_NESTING - 1)?;
+        bytes = &rest[len..];
+        f(k, &rest[..len], &entry[..entry.len() - bytes.len()]);
+    }
+    if !bytes.is_empty() {
+        return Err(RecordError::Data(format!("{} trailing bytes", bytes.len())));
+    }
+    Ok(())
+}
+
 /// Finds one key in an encoded data map without decoding the rest: the
 /// other values are skipped in place (strings and binaries are not
 /// copied). As in [`decode_data`], a key that appears twice means its last
 /// value, and anything that is not a map with string keys is an error.
-pub fn lookup_data(mut bytes: &[u8], key: &str) -> Result<Option<Value>, RecordError> {
-    let depth = 2 * MAX_NESTING + 8;
-    let bad = |e: &dyn std::fmt::Display| RecordError::Data(e.to_string());
-    let n = rmp::decode::read_map_len(&mut bytes).map_err(|e| bad(&e))?;
+pub fn lookup_data(bytes: &[u8], key: &str) -> Result<Option<Value>, RecordError> {
     let mut found = None;
-    for _ in 0..n {
-        let (k, rest) = rmp::decode::read_str_from_slice(bytes).map_err(|e| bad(&e))?;
-        bytes = rest;
+    for_each_entry(bytes, |k, value, _| {
         if k == key {
-            let v =
-                rmpv::decode::read_value_with_max_depth(&mut bytes, depth).map_err(|e| bad(&e))?;
-            check_nesting(&v)?;
-            found = Some(v);
-        } else {
-            bytes = &bytes[value_len(bytes, MAX_NESTING - 1)?..];
+            found = Some(value);
         }
-    }
-    if !bytes.is_empty() {
-        return Err(RecordError::Data(format!("{} trailing bytes", bytes.len())));
-    }
-    Ok(found)
+    })?;
+    // The value's nesting was checked by the walk.
+    found
+        .map(|mut v| {
+            rmpv::decode::read_value_with_max_depth(&mut v, 2 * MAX_NESTING + 8)
+                .map_err(|e| RecordError::Data(e.to_string()))
+        })
+        .transpose()
 }
 
 /// The entries of an encoded data map as `(key, encoded value)` slices, in
-/// stored order, without decoding the values: each value is measured in
-/// place ([`value_len`]), nothing is allocated but the list.
-pub fn encoded_entries(mut bytes: &[u8]) -> Result<Vec<(&str, &[u8])>, RecordError> {
-    let bad = |e: &dyn std::fmt::Display| RecordError::Data(e.to_string());
-    let n = rmp::decode::read_map_len(&mut bytes).map_err(|e| bad(&e))?;
-    let mut out = Vec::with_capacity((n as usize).min(1024));
-    for _ in 0..n {
-        let (k, rest) = rmp::decode::read_str_from_slice(bytes).map_err(|e| bad(&e))?;
-        let len = value_len(rest, MAX_NESTING - 1)?;
-        out.push((k, &rest[..len]));
-        bytes = &rest[len..];
-    }
-    if !bytes.is_empty() {
-        return Err(RecordError::Data(format!("{} trailing bytes", bytes.len())));
-    }
+/// stored order, without decoding the values ([`for_each_entry`]); nothing
+/// is allocated but the list.
+pub fn encoded_entries(bytes: &[u8]) -> Result<Vec<(&str, &[u8])>, RecordError> {
+    let mut out = Vec::new();
+    for_each_entry(bytes, |k, v, _| out.push((k, v)))?;
     Ok(out)
 }
 

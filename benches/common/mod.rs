@@ -1,6 +1,9 @@
 //! What the benches share: the session they store and how they fill a store.
 
-use sessile::Engine;
+use std::path::Path;
+use std::sync::Arc;
+
+use sessile::{Config, Engine, SledStore};
 
 /// 2026-01-01T00:00:00Z, where the benches' manual clocks start.
 pub const T0: i64 = 1_767_225_600_000;
@@ -51,4 +54,12 @@ fn user_hash(i: usize) -> String {
         })
         .collect::<String>()[..52]
         .to_owned()
+}
+
+/// An engine on the sled database at `path`, opened with `config`'s sled
+/// settings, and that store: the floors run on its trees.
+pub fn engine_on_sled(path: &Path, config: Config) -> (Engine, Arc<SledStore>) {
+    let store = Arc::new(SledStore::open(path, &config.sled_options()).expect("open store"));
+    let engine = Engine::with_store(config, store.clone()).expect("open engine");
+    (engine, store)
 }

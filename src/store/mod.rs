@@ -26,7 +26,7 @@ pub use self::trees::{entry, parse_entry, Entry, KeyLocks, TreeStore, Trees, ENT
 use crate::error::Result;
 use crate::expiry::Expiry;
 use crate::key::SessionKey;
-use crate::record::{encoded_entries, value_len, Data, Header, Record, RecordError, MAX_NESTING};
+use crate::record::{encoded_entries, for_each_entry, Data, Header, Record, RecordError};
 
 /// The changes one request made to a session since it loaded it. Saving a
 /// delta instead of the whole session keeps parallel requests that change
@@ -156,7 +156,6 @@ impl Delta {
     /// Applies the data changes to an encoded map, copying the values it
     /// keeps as they are (no decoding), and returns the new encoded map.
     pub fn apply_to_encoded(&self, encoded: &[u8]) -> Result<Vec<u8>, RecordError> {
-        let bad = |e: &dyn std::fmt::Display| RecordError::Data(e.to_string());
         // One pass: each kept entry is copied as it is stored (key and value
         // bytes together). The map's length is known only at the end, so one
         // byte is kept for it: a map of up to 15 keys (fixmap) fills it in
@@ -165,21 +164,12 @@ impl Delta {
         out.push(0x80);
         let mut count = self.set.len();
         if !self.clear {
-            let mut bytes = encoded;
-            let n = rmp::decode::read_map_len(&mut bytes).map_err(|e| bad(&e))?;
-            for _ in 0..n {
-                let entry = bytes;
-                let (k, rest) = rmp::decode::read_str_from_slice(bytes).map_err(|e| bad(&e))?;
-                let len = value_len(rest, MAX_NESTING - 1)?;
-                bytes = &rest[len..];
+            for_each_entry(encoded, |k, _, entry| {
                 if !self.remove.contains(k) && !self.set.contains_key(k) {
-                    out.extend_from_slice(&entry[..entry.len() - bytes.len()]);
+                    out.extend_from_slice(entry);
                     count += 1;
                 }
-            }
-            if !bytes.is_empty() {
-                return Err(RecordError::Data(format!("{} trailing bytes", bytes.len())));
-            }
+            })?;
         }
         // Writing into a Vec cannot fail.
         for (k, v) in &self.set {
@@ -256,6 +246,14 @@ impl WriteCtx {
             expires_at_ms: deadline,
             index_at_ms: old.index_at_ms.min(deadline),
         }
+    }
+
+    /// The bytes of a record with `header` and the encoded map `data`, or
+    /// [`Error::TooLarge`](crate::Error::TooLarge) over `max_record_size`
+    /// (checked before encoding). Every store writes its records with this.
+    pub fn encode_record(&self, header: &Header, data: &[u8]) -> Result<Vec<u8>> {
+        self.check_record_size(crate::record::HEADER_LEN + data.len())?;
+        Ok(Record::encode(header, data))
     }
 
     /// [`Error::TooLarge`](crate::Error::TooLarge) when a record of `len`

@@ -52,7 +52,7 @@ use super::{Delta, Store, StoreStats, Sweep, WriteCtx};
 use crate::error::{Error, Result};
 use crate::expiry::Expiry;
 use crate::key::SessionKey;
-use crate::record::{Record, HEADER_LEN};
+use crate::record::{Header, Record};
 
 /// How a [`RedisStore`] connects. Every field can also be given in the
 /// URL's query (see [`RedisOptions::from_url`]).
@@ -257,6 +257,30 @@ fn is_unavailable(e: &RedisError) -> bool {
 fn ttl_ms(deadline_ms: i64, now_ms: i64) -> i64 {
     // Redis refuses a TTL of 0; an already expired record gets the shortest.
     deadline_ms.saturating_sub(now_ms).max(1)
+}
+
+/// Writes the record `bytes` under the watched key `k` with its TTL in one
+/// `MULTI SET PX EXEC`: `Done` when it ran, `Raced` when a write to the key
+/// since `WATCH` aborted it.
+fn set_watched(
+    con: &mut Connection,
+    k: &[u8],
+    bytes: &[u8],
+    header: &Header,
+    now_ms: i64,
+) -> Result<Attempt<()>, ::redis::RedisError> {
+    let done: Option<(::redis::Value,)> = ::redis::pipe()
+        .atomic()
+        .cmd("SET")
+        .arg(k)
+        .arg(bytes)
+        .arg("PX")
+        .arg(ttl_ms(header.expires_at_ms, now_ms))
+        .query(con)?;
+    Ok(match done {
+        Some(_) => Attempt::Done(()),
+        None => Attempt::Raced,
+    })
 }
 
 /// `*`, `?`, `[`, `]` and `\` escaped, for a `SCAN MATCH` pattern.
@@ -483,9 +507,8 @@ impl Store for RedisStore {
         expiry: Expiry,
         ctx: &WriteCtx,
     ) -> Result<Option<Record>> {
-        ctx.check_record_size(HEADER_LEN + data.len())?;
         let header = ctx.new_header(expiry);
-        let bytes = Record::encode(&header, data);
+        let bytes = ctx.encode_record(&header, data)?;
         let ttl = ttl_ms(header.expires_at_ms, ctx.now_ms);
         let k = self.redis_key(key.as_bytes());
         let created = self.watched(|con| {
@@ -510,17 +533,9 @@ impl Store for RedisStore {
                     return Ok(Attempt::Done(false));
                 }
             }
-            let done: Option<(::redis::Value,)> = ::redis::pipe()
-                .atomic()
-                .cmd("SET")
-                .arg(&k)
-                .arg(&bytes)
-                .arg("PX")
-                .arg(ttl)
-                .query(con)?;
-            Ok(match done {
-                Some(_) => Attempt::Done(true),
-                None => Attempt::Raced,
+            Ok(match set_watched(con, &k, &bytes, &header, ctx.now_ms)? {
+                Attempt::Done(()) => Attempt::Done(true),
+                Attempt::Raced => Attempt::Raced,
             })
         })?;
         if !created {
@@ -558,19 +573,10 @@ impl Store for RedisStore {
                     self.corrupt.fetch_add(1, Relaxed);
                     Error::Corrupt(e)
                 })?;
-            let bytes = Record::encode(&header, &data);
-            ctx.check_record_size(bytes.len())?;
-            let done: Option<(::redis::Value,)> = ::redis::pipe()
-                .atomic()
-                .cmd("SET")
-                .arg(&k)
-                .arg(&bytes)
-                .arg("PX")
-                .arg(ttl_ms(header.expires_at_ms, ctx.now_ms))
-                .query(con)?;
-            Ok(match done {
-                Some(_) => Attempt::Done(Record::from_parts(header, IVec::from(bytes))),
-                None => Attempt::Raced,
+            let bytes = ctx.encode_record(&header, &data)?;
+            Ok(match set_watched(con, &k, &bytes, &header, ctx.now_ms)? {
+                Attempt::Done(()) => Attempt::Done(Record::from_parts(header, IVec::from(bytes))),
+                Attempt::Raced => Attempt::Raced,
             })
         })?;
         self.record_writes.fetch_add(1, Relaxed);

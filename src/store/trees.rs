@@ -30,7 +30,7 @@ use super::{Delta, Store, StoreStats, Sweep, WriteCtx};
 use crate::error::{Error, Result};
 use crate::expiry::Expiry;
 use crate::key::{SessionKey, KEY_LEN};
-use crate::record::{Header, Record, HEADER_LEN};
+use crate::record::{Header, Record};
 
 /// Length of one index entry: 8 bytes of time, then the session key.
 pub const ENTRY_LEN: usize = 8 + KEY_LEN;
@@ -372,9 +372,8 @@ impl<T: Trees> Store for TreeStore<T> {
         expiry: Expiry,
         ctx: &WriteCtx,
     ) -> Result<Option<Record>> {
-        ctx.check_record_size(HEADER_LEN + data.len())?;
         let header = ctx.new_header(expiry);
-        let bytes = Record::encode(&header, data);
+        let bytes = ctx.encode_record(&header, data)?;
         let k = key.as_bytes();
         let guard = self.trees.locks().lock(k);
         if let Some(found) = self.trees.get(k)? {
@@ -431,8 +430,7 @@ impl<T: Trees> Store for TreeStore<T> {
                 self.corrupt.fetch_add(1, Relaxed);
                 Error::Corrupt(e)
             })?;
-        let bytes = Record::encode(&header, &data);
-        ctx.check_record_size(bytes.len())?;
+        let bytes = ctx.encode_record(&header, &data)?;
         let raw = IVec::from(bytes);
         self.write_record(k, raw.clone())?;
         let mut rec = Record::from_parts(header, raw);

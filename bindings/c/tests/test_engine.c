@@ -35,6 +35,18 @@ static sessile_result open_disk(const char *dir, sessile_engine **out) {
     return open_disk_compressed(dir, -1, out);
 }
 
+/* Checks that session `key` in `e` holds DATA; returns its expiry kind. */
+static uint32_t loads_data(sessile_engine *e, const sessile_buf *key) {
+    sessile_buf *data = NULL;
+    sessile_expiry expiry = {0};
+    int64_t at = 0;
+    CHECK_OK(sessile_store_load(e, (const char *)sessile_buf_data(key), sessile_buf_len(key), &data,
+                                &expiry, &at));
+    CHECK(buf_is(data, DATA, sizeof DATA));
+    sessile_buf_free(data);
+    return expiry.kind;
+}
+
 void test_sessions_survive_close_and_reopen(void) {
     char dir[256];
     make_temp_dir(dir, sizeof dir);
@@ -48,14 +60,7 @@ void test_sessions_survive_close_and_reopen(void) {
 
     e = NULL;
     REQUIRE_OK(open_disk(dir, &e));
-    sessile_buf *data = NULL;
-    sessile_expiry expiry;
-    int64_t at = 0;
-    CHECK_OK(sessile_store_load(e, (const char *)sessile_buf_data(key), sessile_buf_len(key), &data,
-                                &expiry, &at));
-    CHECK(buf_is(data, DATA, sizeof DATA));
-    CHECK(expiry.kind == SESSILE_EXPIRY_KIND_DEFAULT);
-    sessile_buf_free(data);
+    CHECK(loads_data(e, key) == SESSILE_EXPIRY_KIND_DEFAULT);
     sessile_buf_free(key);
     CHECK_OK(sessile_engine_close(e));
     sessile_engine_free(e);
@@ -80,13 +85,7 @@ void test_compression_is_fixed_when_a_database_is_created(void) {
 
     /* Leaving it unset follows the database; nothing was lost. */
     REQUIRE_OK(open_disk(dir, &e));
-    sessile_buf *data = NULL;
-    sessile_expiry expiry;
-    int64_t at = 0;
-    CHECK_OK(sessile_store_load(e, (const char *)sessile_buf_data(key), sessile_buf_len(key), &data,
-                                &expiry, &at));
-    CHECK(buf_is(data, DATA, sizeof DATA));
-    sessile_buf_free(data);
+    loads_data(e, key);
     sessile_buf_free(key);
     CHECK_OK(sessile_engine_close(e));
     sessile_engine_free(e);
