@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use sessile::{Config, Engine, SledStore};
+use sessile::{Config, Engine, Record, SledStore};
 
 /// 2026-01-01T00:00:00Z, where the benches' manual clocks start.
 pub const T0: i64 = 1_767_225_600_000;
@@ -62,4 +62,16 @@ pub fn engine_on_sled(path: &Path, config: Config) -> (Engine, Arc<SledStore>) {
     let store = Arc::new(SledStore::open(path, &config.sled_options()).expect("open store"));
     let engine = Engine::with_store(config, store.clone()).expect("open engine");
     (engine, store)
+}
+
+/// `record` with its deadline moved `later_ms` later: a valid record whose
+/// bytes differ from `record`'s. Floors that rewrite records write these:
+/// sled skips a set whose value equals the stored one (sled 0.34,
+/// `Tree::insert_inner`: "short-circuit a no-op set"), so writing a record
+/// back as it was would measure no write at all.
+pub fn rewritten(record: &[u8], later_ms: i64) -> Vec<u8> {
+    let rec = Record::decode(record.into()).expect("a stored record");
+    let mut header = *rec.header();
+    header.expires_at_ms += later_ms;
+    Record::encode(&header, rec.data())
 }
