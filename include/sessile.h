@@ -1972,7 +1972,7 @@ sessile_result sessile_store_exists(const struct sessile_engine *engine,
  * NUL-terminated), freed with `sessile_buf_free`.
  *
  * Returns `SESSILE_RESULT_OK`; `SESSILE_RESULT_INVALID_DATA` (not a
- * MessagePack map with UTF-8 string keys, or trailing bytes);
+ * MessagePack map with UTF-8 string keys, a key twice, or trailing bytes);
  * `SESSILE_RESULT_TOO_LARGE` (a data key, a value, the number of keys or
  * the whole record over its configured limit);
  * `SESSILE_RESULT_INVALID_ARGUMENT` (unknown expiry kind or flag);

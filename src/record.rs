@@ -12,6 +12,7 @@
 //!     30    … data: a MessagePack map with string keys
 //! ```
 
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 
 use rmpv::Value;
@@ -194,7 +195,8 @@ pub fn encode_data(data: &Data) -> Vec<u8> {
 }
 
 /// Decodes a MessagePack map with string keys. Trailing bytes, non-string
-/// keys and anything that is not a map are errors.
+/// keys, a key that appears twice and anything that is not a map are
+/// errors.
 pub fn decode_data(mut bytes: &[u8]) -> Result<Data, RecordError> {
     // rmpv spends two units of depth per array/map level and up to three on
     // a leaf: this bounds the recursion; the exact rule (what
@@ -213,7 +215,12 @@ pub fn decode_data(mut bytes: &[u8]) -> Result<Data, RecordError> {
             Value::String(s) => match s.into_str() {
                 Some(s) => {
                     check_nesting(&v)?;
-                    data.insert(s, v);
+                    match data.entry(s) {
+                        Entry::Vacant(slot) => {
+                            slot.insert(v);
+                        }
+                        Entry::Occupied(slot) => return Err(twice(slot.key())),
+                    }
                 }
                 None => return Err(RecordError::Data("a key is not valid UTF-8".into())),
             },
@@ -258,6 +265,30 @@ pub fn nesting(v: &Value) -> usize {
     go(v, 0)
 }
 
+/// One entry of an encoded map: the key's raw bytes (not yet checked to be
+/// UTF-8), its encoded value, and the whole entry as stored.
+type RawEntry<'a> = (&'a [u8], &'a [u8], &'a [u8]);
+
+/// Reads the entry at the start of `bytes` (past the map header) and moves
+/// `bytes` past it.
+fn next_entry<'a>(bytes: &mut &'a [u8]) -> Result<RawEntry<'a>, RecordError> {
+    let bad = |e: &dyn std::fmt::Display| RecordError::Data(e.to_string());
+    let entry = *bytes;
+    let mut rest = entry;
+    let klen = rmp::decode::read_str_len(&mut rest).map_err(|e| bad(&e))? as usize;
+    let key = rest
+        .get(..klen)
+        .ok_or_else(|| RecordError::Data("truncated key".into()))?;
+    let rest = &rest[klen..];
+    let len = value_len(rest, MAX_NESTING - 1)?;
+    *bytes = &rest[len..];
+    Ok((key, &rest[..len], &entry[..entry.len() - bytes.len()]))
+}
+
+fn utf8_key(key: &[u8]) -> Result<&str, RecordError> {
+    std::str::from_utf8(key).map_err(|_| RecordError::Data("a key is not valid UTF-8".into()))
+}
+
 /// Walks the entries of an encoded data map in stored order, calling `f`
 /// with each key, its encoded value, and the whole entry as stored (key and
 /// value bytes). Values are measured in place ([`value_len`]), nothing is
@@ -268,14 +299,10 @@ pub(crate) fn for_each_entry<'a>(
     mut bytes: &'a [u8],
     mut f: impl FnMut(&'a str, &'a [u8], &'a [u8]),
 ) -> Result<(), RecordError> {
-    let bad = |e: &dyn std::fmt::Display| RecordError::Data(e.to_string());
-    let n = rmp::decode::read_map_len(&mut bytes).map_err(|e| bad(&e))?;
+    let n = rmp::decode::read_map_len(&mut bytes).map_err(|e| RecordError::Data(e.to_string()))?;
     for _ in 0..n {
-        let entry = bytes;
-        let (k, rest) = rmp::decode::read_str_from_slice(bytes).map_err(|e| bad(&e))?;
-        let len = value_len(rest, MAX_NESTING - 1)?;
-        bytes = &rest[len..];
-        f(k, &rest[..len], &entry[..entry.len() - bytes.len()]);
+        let (k, value, entry) = next_entry(&mut bytes)?;
+        f(utf8_key(k)?, value, entry);
     }
     if !bytes.is_empty() {
         return Err(RecordError::Data(format!("{} trailing bytes", bytes.len())));
@@ -284,23 +311,52 @@ pub(crate) fn for_each_entry<'a>(
 }
 
 /// Finds one key in an encoded data map without decoding the rest: the
-/// other values are skipped in place (strings and binaries are not
-/// copied). As in [`decode_data`], a key that appears twice means its last
-/// value, and anything that is not a map with string keys is an error.
-pub fn lookup_data(bytes: &[u8], key: &str) -> Result<Option<Value>, RecordError> {
-    let mut found = None;
-    for_each_entry(bytes, |k, value, _| {
-        if k == key {
-            found = Some(value);
+/// walk stops at the key, and the values before it are skipped in place
+/// (strings and binaries are not copied). Keys are unique in stored data
+/// (writers refuse a map with a key twice, and [`decode_data`] refuses to
+/// decode one), so the first match is the value. A map that is damaged
+/// before the key is an error.
+pub fn lookup_data(mut bytes: &[u8], key: &str) -> Result<Option<Value>, RecordError> {
+    let n = rmp::decode::read_map_len(&mut bytes).map_err(|e| RecordError::Data(e.to_string()))?;
+    for _ in 0..n {
+        let (k, mut value, _) = next_entry(&mut bytes)?;
+        if k == key.as_bytes() {
+            // The value's nesting was checked by `next_entry`.
+            return rmpv::decode::read_value_with_max_depth(&mut value, 2 * MAX_NESTING + 8)
+                .map(Some)
+                .map_err(|e| RecordError::Data(e.to_string()));
         }
-    })?;
-    // The value's nesting was checked by the walk.
-    found
-        .map(|mut v| {
-            rmpv::decode::read_value_with_max_depth(&mut v, 2 * MAX_NESTING + 8)
-                .map_err(|e| RecordError::Data(e.to_string()))
-        })
-        .transpose()
+        // Keys that do not match are compared as bytes: only a valid key
+        // can equal `key`.
+    }
+    if !bytes.is_empty() {
+        return Err(RecordError::Data(format!("{} trailing bytes", bytes.len())));
+    }
+    Ok(None)
+}
+
+fn twice(k: &str) -> RecordError {
+    RecordError::Data(format!("the key {k:?} appears twice in the map"))
+}
+
+/// Refuses a map that has some key twice (the entries from
+/// [`encoded_entries`]). Writers check this, so that a key's value is the
+/// same whichever way the map is read.
+pub(crate) fn check_unique_keys(entries: &[(&str, &[u8])]) -> Result<(), RecordError> {
+    if entries.len() <= 32 {
+        // A handful of keys: comparing them pairwise beats hashing.
+        for (i, (k, _)) in entries.iter().enumerate() {
+            if entries[..i].iter().any(|(seen, _)| seen == k) {
+                return Err(twice(k));
+            }
+        }
+    } else {
+        let mut seen = std::collections::HashSet::with_capacity(entries.len());
+        if let Some((k, _)) = entries.iter().find(|(k, _)| !seen.insert(*k)) {
+            return Err(twice(k));
+        }
+    }
+    Ok(())
 }
 
 /// The entries of an encoded data map as `(key, encoded value)` slices, in
@@ -415,10 +471,18 @@ mod tests {
         for k in ["a", "b", "c", "missing"] {
             assert_eq!(lookup_data(&bytes, k).unwrap(), d.get(k).cloned());
         }
-        // Duplicate keys: the last one wins, as in decode_data.
+        // A key twice: decoding the map refuses it, and so do writers.
         let dup = [0x82, 0xa1, b'k', 0x01, 0xa1, b'k', 0x02];
-        assert_eq!(lookup_data(&dup, "k").unwrap(), Some(Value::from(2)));
-        assert_eq!(decode_data(&dup).unwrap()["k"], Value::from(2));
+        assert!(decode_data(&dup).is_err());
+        assert!(check_unique_keys(&encoded_entries(&dup).unwrap()).is_err());
+        assert!(check_unique_keys(&encoded_entries(&bytes).unwrap()).is_ok());
+        // Past 32 keys the check hashes them.
+        let many: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
+        let mut entries: Vec<(&str, &[u8])> =
+            many.iter().map(|k| (k.as_str(), &[0u8][..])).collect();
+        assert!(check_unique_keys(&entries).is_ok());
+        entries.push(("k7", &[1u8][..]));
+        assert!(check_unique_keys(&entries).is_err());
         assert!(lookup_data(&[0x90], "k").is_err());
         assert!(lookup_data(&[0x81, 0x01, 0x02], "k").is_err());
         assert!(lookup_data(&[0x80, 0x00], "k").is_err());

@@ -112,7 +112,8 @@ fn load_live(engine: &Engine, key: &[u8]) -> Result<crate::record::Record, Fail>
         .store()
         .load(&key, engine.now_ms())?
         .ok_or_else(|| Fail::new(sessile_result::NotFound, "no live session has this key"))?;
-    crate::record::encoded_entries(rec.data()).map_err(|e| Fail::from(Error::Corrupt(e)))?;
+    crate::record::for_each_entry(rec.data(), |_, _, _| {})
+        .map_err(|e| Fail::from(Error::Corrupt(e)))?;
     Ok(rec)
 }
 
@@ -260,7 +261,7 @@ pub unsafe extern "C" fn sessile_store_exists(
 /// NUL-terminated), freed with `sessile_buf_free`.
 ///
 /// Returns `SESSILE_RESULT_OK`; `SESSILE_RESULT_INVALID_DATA` (not a
-/// MessagePack map with UTF-8 string keys, or trailing bytes);
+/// MessagePack map with UTF-8 string keys, a key twice, or trailing bytes);
 /// `SESSILE_RESULT_TOO_LARGE` (a data key, a value, the number of keys or
 /// the whole record over its configured limit);
 /// `SESSILE_RESULT_INVALID_ARGUMENT` (unknown expiry kind or flag);
@@ -482,6 +483,8 @@ pub unsafe extern "C" fn sessile_store_save_diff(
         let whole: &[u8] = if data.is_empty() { &[0x80] } else { data };
         let bad = |e: crate::record::RecordError| Fail::data(e.to_string());
         let after = map_entries(whole).map_err(bad)?;
+        // Stored as it is (when nothing changed meanwhile): one value per key.
+        crate::record::check_unique_keys(&after).map_err(bad)?;
         // An encoded value's size is the length of its bytes.
         check_entries(&engine, after.iter().map(|(k, v)| (*k, v.len())))?;
         let before = map_entries(seen).map_err(bad)?;

@@ -215,6 +215,12 @@ void test_save_diff_writes_only_what_changed_since_the_load(void) {
              SESSILE_RESULT_INVALID_DATA);
     CHECK_RC(sessile_store_save_diff(e, KEY(key), NULL, 0, GARBAGE, sizeof GARBAGE, KEEP, 0),
              SESSILE_RESULT_INVALID_DATA);
+    /* A key twice (which value would a reader take?): refused. */
+    static const uint8_t B_TWICE[] = {0x82, 0xa1, 'b', 0x01, 0xa1, 'b', 0x02};
+    CHECK_RC(sessile_store_save_diff(e, KEY(key), NULL, 0, B_TWICE, sizeof B_TWICE, KEEP, 0),
+             SESSILE_RESULT_INVALID_DATA);
+    CHECK_RC(sessile_store_save(e, KEY(key), B_TWICE, sizeof B_TWICE, KEEP, 0),
+             SESSILE_RESULT_INVALID_DATA);
     CHECK_RC(sessile_store_save_diff(e, KEY(key), NULL, 0, B2, sizeof B2, KEEP, 0x100),
              SESSILE_RESULT_INVALID_ARGUMENT);
     load_is(e, key, A1B2, sizeof A1B2);
