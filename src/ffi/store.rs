@@ -3,6 +3,7 @@
 //! Session data crosses as one MessagePack map with string keys, the same
 //! bytes the database keeps.
 
+use std::cell::RefCell;
 use std::ffi::c_char;
 
 use super::buf::sessile_buf;
@@ -17,7 +18,7 @@ use crate::engine::Engine;
 use crate::error::Error;
 use crate::expiry::Expiry;
 use crate::key::SessionKey;
-use crate::record::{encoded_len, Data};
+use crate::record::{encoded_len, Data, Record};
 use crate::store::{map_entries, Delta};
 
 /// Save flag: when no live session has the key, create it under that key
@@ -62,6 +63,29 @@ fn sizes(data: &Data) -> impl ExactSizeIterator<Item = (&str, usize)> {
     data.iter().map(|(k, v)| (k.as_str(), encoded_len(v)))
 }
 
+thread_local! {
+    /// The record this thread last loaded or saved here, and its key. An
+    /// adapter loads a session and saves it on the same thread; the save
+    /// hands this record to the store as the one it read, and the store
+    /// skips reading it again when no write to its key's stripe happened
+    /// since (otherwise, or for another key or another store, it reads the
+    /// record as always).
+    static LAST_RECORD: RefCell<Option<(SessionKey, Record)>> = const { RefCell::new(None) };
+}
+
+fn remember(key: &SessionKey, rec: &Record) {
+    LAST_RECORD.with(|last| *last.borrow_mut() = Some((key.clone(), rec.clone())));
+}
+
+/// The record [`remember`]ed for `key` on this thread, if any (taken).
+fn recall(key: &SessionKey) -> Option<Record> {
+    LAST_RECORD.with(|last| {
+        last.borrow_mut()
+            .take_if(|(k, _)| k == key)
+            .map(|(_, rec)| rec)
+    })
+}
+
 /// Applies `delta` to the live session `key`. `flags`: with
 /// `SESSILE_SAVE_UPSERT`, a session that is gone is created with the data
 /// `whole` gives; with `SESSILE_SAVE_DURABLE`, the database is flushed.
@@ -75,14 +99,19 @@ fn apply(
     let store = engine.store();
     let upsert = flags & SESSILE_SAVE_UPSERT != 0;
     let mut attempts = 0;
+    let mut seen = recall(key);
     loop {
         let ctx = engine.write_ctx();
-        match store.save(key, delta, None, &ctx) {
-            Ok(_) => break,
+        match store.save(key, delta, seen.take().as_ref(), &ctx) {
+            Ok(rec) => {
+                remember(key, &rec);
+                break;
+            }
             Err(Error::SessionDeleted) if upsert && attempts < UPSERT_ATTEMPTS => {
                 attempts += 1;
                 let expiry = delta.expiry.unwrap_or_default();
-                if store.create(key, &whole(), expiry, &ctx)?.is_some() {
+                if let Some(rec) = store.create(key, &whole(), expiry, &ctx)? {
+                    remember(key, &rec);
                     break;
                 }
                 // A live session appeared under the key meanwhile: the
@@ -114,6 +143,7 @@ fn load_live(engine: &Engine, key: &[u8]) -> Result<crate::record::Record, Fail>
         .ok_or_else(|| Fail::new(sessile_result::NotFound, "no live session has this key"))?;
     crate::record::for_each_entry(rec.data(), |_, _, _| {})
         .map_err(|e| Fail::from(Error::Corrupt(e)))?;
+    remember(&key, &rec);
     Ok(rec)
 }
 
