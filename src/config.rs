@@ -191,9 +191,9 @@ impl Config {
     /// opening an existing database created otherwise fails with
     /// [`crate::Error::InvalidConfig`]. At a million sessions of 213 B,
     /// compression takes disk from 3.6× to 2.3× the session bytes; saves get
-    /// slower (p50 15.4 µs instead of 4.1 µs at 10 000 sessions, 20.8
-    /// instead of 11.2 at a million), gets do not (`cargo bench --bench scale
-    /// -- --compression`).
+    /// slower (p50 13.8 µs instead of 3.5 µs at 10 000 sessions, 19.6
+    /// instead of 12.9 at a million: sled's own overwrites slow as much),
+    /// gets do not (`cargo bench --bench scale -- --compression`).
     pub fn compression(mut self, yes: bool) -> Self {
         self.sled.compression = Some(yes);
         self
