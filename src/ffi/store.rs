@@ -517,8 +517,12 @@ pub unsafe extern "C" fn sessile_store_save_diff(
         crate::record::check_unique_keys(&after).map_err(bad)?;
         // An encoded value's size is the length of its bytes.
         check_entries(&engine, after.iter().map(|(k, v)| (*k, v.len())))?;
-        let before = map_entries(seen).map_err(bad)?;
-        let mut delta = Delta::diff_entries(seen, whole, &before, &after).map_err(bad)?;
+        if !seen.is_empty() {
+            crate::record::for_each_entry(seen, |_, _, _| {}).map_err(bad)?;
+        }
+        // The keys that changed are worked out only if the stored data is
+        // no longer `seen` (another request saved meanwhile).
+        let mut delta = Delta::between(seen, whole);
         delta.expiry = expiry;
         apply(&engine, &key, &delta, flags, || whole.to_vec())
     })

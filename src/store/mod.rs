@@ -49,7 +49,10 @@ pub struct Delta {
     pub full: Option<Vec<u8>>,
     /// The encoded data `full` was made from, when the caller holds it as
     /// bytes rather than as a loaded [`Record`] (a binding that sent back
-    /// what it loaded; see [`Delta::diff`]).
+    /// what it loaded; see [`Delta::diff`]). With both `base` and `full`
+    /// and no `clear`, `remove` or `set`, the change is what differs between
+    /// them, worked out only if the stored data is no longer `base`
+    /// ([`Delta::between`]).
     pub base: Option<Vec<u8>>,
 }
 
@@ -74,6 +77,23 @@ impl Delta {
     /// writes `now` as it is.
     pub fn diff(seen: &[u8], now: &[u8]) -> Result<Delta, RecordError> {
         Delta::diff_entries(seen, now, &map_entries(seen)?, &map_entries(now)?)
+    }
+
+    /// The change from the encoded map `seen` to the encoded map `now`
+    /// (empty input is the empty map), as [`Delta::diff`] finds it, but
+    /// found only when a store needs it: while the stored data is still
+    /// `seen`, saving writes `now` as it is and compares nothing. Both maps
+    /// must be well formed (the caller checks them).
+    pub fn between(seen: &[u8], now: &[u8]) -> Delta {
+        Delta {
+            base: Some(seen.to_vec()),
+            full: Some(if now.is_empty() {
+                vec![0x80]
+            } else {
+                now.to_vec()
+            }),
+            ..Delta::default()
+        }
     }
 
     /// [`Delta::diff`] for a caller that already has the entries of both
@@ -138,6 +158,15 @@ impl Delta {
         stored: &'a [u8],
         seen_is_stored: bool,
     ) -> Result<Cow<'a, [u8]>, RecordError> {
+        if let (true, Some(base), Some(full)) = (self.is_data_unchanged(), &self.base, &self.full) {
+            // A change given as two maps (`Delta::between`).
+            if base[..] == *stored {
+                return Ok(Cow::Borrowed(full));
+            }
+            return Delta::diff(base, full)?
+                .apply_to_encoded(stored)
+                .map(Cow::Owned);
+        }
         if self.is_data_unchanged() {
             return Ok(Cow::Borrowed(stored));
         }

@@ -133,6 +133,50 @@ macro_rules! store_conformance {
             }
 
             #[test]
+            fn a_change_given_as_two_maps_merges_like_a_delta() {
+                let (store, _g) = make();
+                let key = new_session(&store, &[("a", 1), ("b", 2)], Expiry::Seconds(60));
+                // Unchanged since `seen`: `now` is written as it is.
+                let seen = data(&[("a", 1), ("b", 2)]);
+                let now = data(&[("a", 5), ("b", 2), ("c", 3)]);
+                store
+                    .save(&key, &Delta::between(&seen, &now), None, &ctx(NOW))
+                    .unwrap();
+                assert_eq!(
+                    pairs(&store, &key, NOW),
+                    vec![("a".into(), 5), ("b".into(), 2), ("c".into(), 3)]
+                );
+                // Another request saved meanwhile (it set "d"): only what
+                // differs between the two maps lands ("a" changed, "c"
+                // removed), and "d" stays.
+                let other = Delta {
+                    set: [("d".to_owned(), Value::from(4))].into_iter().collect(),
+                    ..Delta::default()
+                };
+                store.save(&key, &other, None, &ctx(NOW)).unwrap();
+                let before = data(&[("a", 5), ("b", 2), ("c", 3)]);
+                let after = data(&[("a", 6), ("b", 2)]);
+                store
+                    .save(&key, &Delta::between(&before, &after), None, &ctx(NOW))
+                    .unwrap();
+                assert_eq!(
+                    pairs(&store, &key, NOW),
+                    vec![("a".into(), 6), ("b".into(), 2), ("d".into(), 4)]
+                );
+                // No difference while another request saved: nothing of
+                // theirs is undone.
+                let same = data(&[("a", 6), ("b", 2)]);
+                store.save(&key, &other, None, &ctx(NOW)).unwrap();
+                store
+                    .save(&key, &Delta::between(&after, &same), None, &ctx(NOW))
+                    .unwrap();
+                assert_eq!(
+                    pairs(&store, &key, NOW),
+                    vec![("a".into(), 6), ("b".into(), 2), ("d".into(), 4)]
+                );
+            }
+
+            #[test]
             fn save_of_a_deleted_or_expired_session_is_refused() {
                 let (store, _g) = make();
                 let key = new_session(&store, &[("a", 1)], Expiry::Seconds(10));
