@@ -21,6 +21,20 @@ def ns(group: str, name: str, shape: str) -> float | None:
 OUT = pathlib.Path(__file__).resolve().parent / "results" / "hot_path.txt"
 
 
+def paired() -> dict[tuple[str, str], tuple[float, float, float]]:
+    """The paired pass of the same run: (shape, op) -> (median, p25, p75)
+    of the per-round engine/floor ratios."""
+    out = {}
+    try:
+        text = (ROOT / "paired.txt").read_text()
+    except OSError:
+        return out
+    for line in text.splitlines():
+        shape, op, *q = line.split()
+        out[(shape.replace("/", "_"), op)] = tuple(float(x) for x in q)
+    return out
+
+
 def main() -> int:
     lines: list[str] = []
 
@@ -32,7 +46,9 @@ def main() -> int:
     if not shapes:
         print("no criterion results: run `cargo bench --bench hot_path` first", file=sys.stderr)
         return 1
-    say(f"{'shape':<10} {'operation':<8} {'engine':>10} {'floor':>10} {'ratio':>7} {'target':>7}")
+    pairs = paired()
+    say(f"{'shape':<10} {'operation':<8} {'engine':>10} {'floor':>10} {'ratio':>7} {'target':>7}     "
+        "paired ratio (median, IQR of 21 rounds)")
     for shape in shapes:
         f = lambda name: ns("floor", name, shape)  # noqa: E731
         e = lambda name: ns("hot_path", name, shape)  # noqa: E731
@@ -50,16 +66,22 @@ def main() -> int:
                 continue
             ratio = engine / floor
             mark = "ok" if ratio <= target else "OVER"
+            p = pairs.get((shape, op))
+            both = ""
+            if p:
+                both = f"  {p[0]:.2f}x ({p[1]:.2f}-{p[2]:.2f}) {'ok' if p[0] <= target else 'OVER'}"
             say(
                 f"{shape:<10} {op:<8} {engine / 1000:>8.2f}µs {floor / 1000:>8.2f}µs "
-                f"{ratio:>6.2f}x {target:>5.2f}x {mark}"
+                f"{ratio:>6.2f}x {target:>5.2f}x {mark:<4}{both}"
             )
         # Not a target: how much of get is the record checksum that every
         # load verifies (a floor that reads all of the record's bytes).
         checked = f("sled get+checksum")
         if e("get") and checked:
+            p = pairs.get((shape, "get-vs-checksum"))
+            both = f"; paired {p[0]:.2f}x ({p[1]:.2f}-{p[2]:.2f})" if p else ""
             say(f"{shape:<10} get vs floor get + checksum of the record ({checked / 1000:.2f}µs): "
-                f"{e('get') / checked:.2f}x")
+                f"{e('get') / checked:.2f}x{both}")
         for op in ("get", "set"):
             one, two = e(f"{op} x1 threads"), e(f"{op} x2 threads")
             if one and two:
