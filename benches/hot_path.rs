@@ -51,7 +51,6 @@ fn label(n: usize, big: bool) -> String {
 }
 
 fn bench_engine(c: &mut Criterion) {
-    let mut paired_lines = Vec::new();
     for (n, big) in shapes() {
         let dir = tempfile::tempdir().unwrap();
         let clock = ManualClock::new(T0);
@@ -218,156 +217,187 @@ fn bench_engine(c: &mut Criterion) {
                 });
             }
         }
-        if !std::env::args().any(|a| a == "--bench") {
-            // `cargo test` runs benches once each; the paired pass is for
-            // `cargo bench`.
-            continue;
-        }
-        // The paired pass: the same ratios again, each from rounds in which
-        // the floor and the engine run within milliseconds of each other
-        // (criterion times them seconds apart, and on a shared machine the
-        // load moves in between). Each side draws its own keys.
-        let mut fk = stride(n, 1);
-        let mut ek = stride(n, n / 2);
-        let mut pairs = Vec::new();
-        let ratios = paired(
-            |m| {
-                let ks: Vec<usize> = (0..m).map(|_| fk()).collect();
-                let start = Instant::now();
-                for j in ks {
-                    black_box(trees.get(&raw_keys[j]).unwrap());
-                }
-                start.elapsed()
-            },
-            |m| {
-                let ks: Vec<usize> = (0..m).map(|_| ek()).collect();
-                let start = Instant::now();
-                for j in ks {
-                    let mut s = engine.session(&keys[j]);
-                    black_box(s.get::<i64>("_auth_user_id").unwrap());
-                }
-                start.elapsed()
-            },
-        );
-        pairs.push(("get", ratios));
-        // Not a target: get against a floor that also checks the record
-        // (raw get, then the CRC over the record).
-        let ratios = paired(
-            |m| {
-                let ks: Vec<usize> = (0..m).map(|_| fk()).collect();
-                let start = Instant::now();
-                for j in ks {
-                    let v = trees.get(&raw_keys[j]).unwrap().unwrap();
-                    black_box(crc32fast::hash(&v));
-                }
-                start.elapsed()
-            },
-            |m| {
-                let ks: Vec<usize> = (0..m).map(|_| ek()).collect();
-                let start = Instant::now();
-                for j in ks {
-                    let mut s = engine.session(&keys[j]);
-                    black_box(s.get::<i64>("_auth_user_id").unwrap());
-                }
-                start.elapsed()
-            },
-        );
-        pairs.push(("get-vs-checksum", ratios));
-        let mut rewrites =
-            |m: usize| -> Vec<(usize, Vec<u8>)> { (0..m).map(|_| (fk(), rewrite())).collect() };
-        let ratios = paired(
-            |m| {
-                let batch = rewrites(m);
-                let start = Instant::now();
-                for (j, bytes) in batch {
-                    black_box(trees.get(&raw_keys[j]).unwrap().unwrap());
-                    trees.insert(&raw_keys[j], IVec::from(&bytes[..])).unwrap();
-                }
-                start.elapsed()
-            },
-            |m| {
-                let ks: Vec<usize> = (0..m).map(|_| ek()).collect();
-                let start = Instant::now();
-                for j in ks {
-                    clock.advance(Duration::from_millis(1));
-                    counter += 1;
-                    let mut s = engine.session(&keys[j]);
-                    s.insert("counter", counter).unwrap();
-                    s.save().unwrap();
-                }
-                start.elapsed()
-            },
-        );
-        pairs.push(("set", ratios));
-        let ratios = paired(
-            |m| {
-                let batch = rewrites(m);
-                let start = Instant::now();
-                for (j, bytes) in batch {
-                    trees.insert(&raw_keys[j], IVec::from(&bytes[..])).unwrap();
-                }
-                start.elapsed()
-            },
-            |m| {
-                let mut total = Duration::ZERO;
-                for _ in 0..m {
-                    clock.advance(Duration::from_millis(1));
-                    let mut s = engine.session(&keys[ek()]);
-                    s.get::<i64>("_auth_user_id").unwrap();
-                    let start = Instant::now();
-                    s.save().unwrap();
-                    total += start.elapsed();
-                }
-                total
-            },
-        );
-        pairs.push(("touch", ratios));
-        let ratios = paired(
-            |m| {
-                let batch: Vec<(SessionKey, String)> = (0..m)
-                    .map(|_| {
-                        fresh += 1;
-                        (SessionKey::generate(), format!("{fresh:032}"))
-                    })
-                    .collect();
-                let start = Instant::now();
-                for (k, e) in batch {
-                    trees
-                        .insert(k.as_bytes(), IVec::from(&template[..]))
-                        .unwrap();
-                    trees
-                        .index_insert(&index_entry(filed_at + 1, e.as_bytes()))
-                        .unwrap();
-                }
-                start.elapsed()
-            },
-            |m| {
-                let start = Instant::now();
-                for _ in 0..m {
-                    let mut s = engine.new_session();
-                    s.insert("_auth_user_id", 1).unwrap();
-                    s.save().unwrap();
-                }
-                start.elapsed()
-            },
-        );
-        pairs.push(("create", ratios));
-        for (op, r) in pairs {
-            let line = format!(
-                "{shape} {op} {:.3} {:.3} {:.3}",
-                quantile(&r, 0.5),
-                quantile(&r, 0.25),
-                quantile(&r, 0.75)
-            );
-            println!("paired: {line}");
-            paired_lines.push(line);
-        }
     }
-    if !paired_lines.is_empty() {
+    // `cargo test` runs benches once each; the paired pass is for `cargo
+    // bench`, after the databases above are closed.
+    if std::env::args().any(|a| a == "--bench") {
+        let paired_lines: Vec<String> = shapes()
+            .into_iter()
+            .flat_map(|(n, big)| paired_pass(n, big))
+            .collect();
         // benches/ratios.py reads these beside criterion's figures.
         let file = format!("{}/target/criterion/paired.txt", env!("CARGO_MANIFEST_DIR"));
         std::fs::write(&file, paired_lines.join("\n") + "\n").expect("write paired ratios");
     }
+}
+
+/// The paired pass for one shape, on a database of its own (filled the
+/// same way; the criterion benches before it grow theirs with every
+/// create): the same ratios again, each from rounds in which the floor and
+/// the engine run within milliseconds of each other (criterion times them
+/// seconds apart, and on a shared machine the load moves in between).
+/// Each side draws its own keys. Returns one line per ratio: shape,
+/// operation, median, first and third quartile.
+fn paired_pass(n: usize, big: bool) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let (engine, store) = engine(&dir, &clock);
+    let trees = store.trees();
+    let blob = "x".repeat(1800);
+    let keys = fill(&engine, n, big.then_some(blob.as_str()), || {});
+    let raw_keys: Vec<Vec<u8>> = keys.iter().map(|k| k.as_bytes().to_vec()).collect();
+    let template = trees.get(&raw_keys[0]).unwrap().unwrap();
+    let filed_at = Record::decode(template.clone())
+        .unwrap()
+        .header()
+        .index_at_ms;
+    let shape = label(n, big);
+    // As in the criterion benches: writes change the stored bytes.
+    clock.advance(Duration::from_secs(86_400));
+    let mut later = 0i64;
+    let mut rewrite = || {
+        later += 1;
+        rewritten(&template, later)
+    };
+    let mut counter = 0i64;
+    let mut fresh = 0u64;
+    let mut lines = Vec::new();
+    let mut fk = stride(n, 1);
+    let mut ek = stride(n, n / 2);
+    let mut pairs = Vec::new();
+    let ratios = paired(
+        |m| {
+            let ks: Vec<usize> = (0..m).map(|_| fk()).collect();
+            let start = Instant::now();
+            for j in ks {
+                black_box(trees.get(&raw_keys[j]).unwrap());
+            }
+            start.elapsed()
+        },
+        |m| {
+            let ks: Vec<usize> = (0..m).map(|_| ek()).collect();
+            let start = Instant::now();
+            for j in ks {
+                let mut s = engine.session(&keys[j]);
+                black_box(s.get::<i64>("_auth_user_id").unwrap());
+            }
+            start.elapsed()
+        },
+    );
+    pairs.push(("get", ratios));
+    // Not a target: get against a floor that also checks the record
+    // (raw get, then the CRC over the record).
+    let ratios = paired(
+        |m| {
+            let ks: Vec<usize> = (0..m).map(|_| fk()).collect();
+            let start = Instant::now();
+            for j in ks {
+                let v = trees.get(&raw_keys[j]).unwrap().unwrap();
+                black_box(crc32fast::hash(&v));
+            }
+            start.elapsed()
+        },
+        |m| {
+            let ks: Vec<usize> = (0..m).map(|_| ek()).collect();
+            let start = Instant::now();
+            for j in ks {
+                let mut s = engine.session(&keys[j]);
+                black_box(s.get::<i64>("_auth_user_id").unwrap());
+            }
+            start.elapsed()
+        },
+    );
+    pairs.push(("get-vs-checksum", ratios));
+    let mut rewrites =
+        |m: usize| -> Vec<(usize, Vec<u8>)> { (0..m).map(|_| (fk(), rewrite())).collect() };
+    let ratios = paired(
+        |m| {
+            let batch = rewrites(m);
+            let start = Instant::now();
+            for (j, bytes) in batch {
+                black_box(trees.get(&raw_keys[j]).unwrap().unwrap());
+                trees.insert(&raw_keys[j], IVec::from(&bytes[..])).unwrap();
+            }
+            start.elapsed()
+        },
+        |m| {
+            let ks: Vec<usize> = (0..m).map(|_| ek()).collect();
+            let start = Instant::now();
+            for j in ks {
+                clock.advance(Duration::from_millis(1));
+                counter += 1;
+                let mut s = engine.session(&keys[j]);
+                s.insert("counter", counter).unwrap();
+                s.save().unwrap();
+            }
+            start.elapsed()
+        },
+    );
+    pairs.push(("set", ratios));
+    let ratios = paired(
+        |m| {
+            let batch = rewrites(m);
+            let start = Instant::now();
+            for (j, bytes) in batch {
+                trees.insert(&raw_keys[j], IVec::from(&bytes[..])).unwrap();
+            }
+            start.elapsed()
+        },
+        |m| {
+            let mut total = Duration::ZERO;
+            for _ in 0..m {
+                clock.advance(Duration::from_millis(1));
+                let mut s = engine.session(&keys[ek()]);
+                s.get::<i64>("_auth_user_id").unwrap();
+                let start = Instant::now();
+                s.save().unwrap();
+                total += start.elapsed();
+            }
+            total
+        },
+    );
+    pairs.push(("touch", ratios));
+    let ratios = paired(
+        |m| {
+            let batch: Vec<(SessionKey, String)> = (0..m)
+                .map(|_| {
+                    fresh += 1;
+                    (SessionKey::generate(), format!("{fresh:032}"))
+                })
+                .collect();
+            let start = Instant::now();
+            for (k, e) in batch {
+                trees
+                    .insert(k.as_bytes(), IVec::from(&template[..]))
+                    .unwrap();
+                trees
+                    .index_insert(&index_entry(filed_at + 1, e.as_bytes()))
+                    .unwrap();
+            }
+            start.elapsed()
+        },
+        |m| {
+            let start = Instant::now();
+            for _ in 0..m {
+                let mut s = engine.new_session();
+                s.insert("_auth_user_id", 1).unwrap();
+                s.save().unwrap();
+            }
+            start.elapsed()
+        },
+    );
+    pairs.push(("create", ratios));
+    for (op, r) in pairs {
+        let line = format!(
+            "{shape} {op} {:.3} {:.3} {:.3}",
+            quantile(&r, 0.5),
+            quantile(&r, 0.25),
+            quantile(&r, 0.75)
+        );
+        println!("paired: {line}");
+        lines.push(line);
+    }
+    lines
 }
 
 /// Rounds of the paired pass, and operations per side in each.
