@@ -28,14 +28,49 @@ mod common;
 
 use common::{fill, rewritten, T0};
 
-/// An engine on the default sled settings, and its store (the floor runs
-/// on the store's trees).
-fn engine(dir: &tempfile::TempDir, clock: &ManualClock) -> (Engine, Arc<SledStore>) {
+/// A database of `n` sessions (~2 KB each with `big`, else ~200 B) on the
+/// default sled settings and a manual clock, and what the floors need: the
+/// store (they run on its trees), the keys, a stored record and where it
+/// is filed.
+struct Fixture {
+    clock: ManualClock,
+    engine: Engine,
+    store: Arc<SledStore>,
+    keys: Vec<String>,
+    raw_keys: Vec<Vec<u8>>,
+    template: IVec,
+    filed_at: i64,
+    shape: String,
+    _dir: tempfile::TempDir,
+}
+
+fn fixture(n: usize, big: bool) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
     let path = dir.path().join("db");
     let config = Config::new(&path)
         .clock(Arc::new(clock.clone()))
         .reaper_interval(None);
-    common::engine_on_sled(&path, config)
+    let (engine, store) = common::engine_on_sled(&path, config);
+    let blob = "x".repeat(1800);
+    let keys = fill(&engine, n, big.then_some(blob.as_str()), || {});
+    let raw_keys: Vec<Vec<u8>> = keys.iter().map(|k| k.as_bytes().to_vec()).collect();
+    let template = store.trees().get(&raw_keys[0]).unwrap().unwrap();
+    let filed_at = Record::decode(template.clone())
+        .unwrap()
+        .header()
+        .index_at_ms;
+    Fixture {
+        clock,
+        engine,
+        store,
+        keys,
+        raw_keys,
+        template,
+        filed_at,
+        shape: label(n, big),
+        _dir: dir,
+    }
 }
 
 fn shapes() -> Vec<(usize, bool)> {
@@ -52,20 +87,19 @@ fn label(n: usize, big: bool) -> String {
 
 fn bench_engine(c: &mut Criterion) {
     for (n, big) in shapes() {
-        let dir = tempfile::tempdir().unwrap();
-        let clock = ManualClock::new(T0);
-        let (engine, store) = engine(&dir, &clock);
-        let trees = store.trees();
-        let blob = "x".repeat(1800);
-        let keys = fill(&engine, n, big.then_some(blob.as_str()), || {});
-        let raw_keys: Vec<Vec<u8>> = keys.iter().map(|k| k.as_bytes().to_vec()).collect();
-        // A stored record (for the floor's inserts) and where it is filed.
-        let template = trees.get(&raw_keys[0]).unwrap().unwrap();
-        let filed_at = Record::decode(template.clone())
-            .unwrap()
-            .header()
-            .index_at_ms;
-        let shape = label(n, big);
+        let f = fixture(n, big);
+        let Fixture {
+            clock,
+            engine,
+            keys,
+            raw_keys,
+            template,
+            filed_at,
+            shape,
+            ..
+        } = &f;
+        let filed_at = *filed_at;
+        let trees = f.store.trees();
         let mut i = 0usize;
         let mut next = || {
             i = (i + 7919) % keys.len();
@@ -75,19 +109,19 @@ fn bench_engine(c: &mut Criterion) {
         // both see the same records, the same cache and the same write
         // history (a separate database would be younger, and sled slows
         // as overwrites accumulate in its log).
-        floor(c, "sled get", &shape, |b| {
+        floor(c, "sled get", shape, |b| {
             b.iter(|| black_box(trees.get(&raw_keys[next()]).unwrap()))
         });
         // Not a bound the target uses: raw get plus the CRC-32 over the
         // record that every load verifies. It reads all of the record's
         // bytes, which the raw get alone never touches.
-        floor(c, "sled get+checksum", &shape, |b| {
+        floor(c, "sled get+checksum", shape, |b| {
             b.iter(|| {
                 let v = trees.get(&raw_keys[next()]).unwrap().unwrap();
                 black_box(crc32fast::hash(&v))
             })
         });
-        hot(c, "get", &shape, |b| {
+        hot(c, "get", shape, |b| {
             b.iter(|| {
                 let mut s = engine.session(&keys[next()]);
                 black_box(s.get::<i64>("_auth_user_id").unwrap())
@@ -102,9 +136,9 @@ fn bench_engine(c: &mut Criterion) {
         let mut later = 0i64;
         let mut rewrite = || {
             later += 1;
-            rewritten(&template, later)
+            rewritten(template, later)
         };
-        floor(c, "sled get+overwrite", &shape, |b| {
+        floor(c, "sled get+overwrite", shape, |b| {
             b.iter_custom(|iters| {
                 timed_with_inputs(
                     iters,
@@ -119,7 +153,7 @@ fn bench_engine(c: &mut Criterion) {
             })
         });
         let mut counter = 0i64;
-        hot(c, "set", &shape, |b| {
+        hot(c, "set", shape, |b| {
             b.iter(|| {
                 clock.advance(Duration::from_millis(1));
                 counter += 1;
@@ -128,7 +162,7 @@ fn bench_engine(c: &mut Criterion) {
                 s.save().unwrap();
             })
         });
-        floor(c, "sled overwrite", &shape, |b| {
+        floor(c, "sled overwrite", shape, |b| {
             b.iter_custom(|iters| {
                 timed_with_inputs(
                     iters,
@@ -141,23 +175,12 @@ fn bench_engine(c: &mut Criterion) {
         });
         // Touch as a request does it: the session was read for the
         // request; the save only extends its deadline.
-        hot(c, "touch", &shape, |b| {
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    clock.advance(Duration::from_millis(1));
-                    let mut s = engine.session(&keys[next()]);
-                    s.get::<i64>("_auth_user_id").unwrap();
-                    let start = Instant::now();
-                    s.save().unwrap();
-                    total += start.elapsed();
-                }
-                total
-            })
+        hot(c, "touch", shape, |b| {
+            b.iter_custom(|iters| touches(engine, keys, clock, iters, &mut next))
         });
         // New records land at random places in the tree, as sessions do;
         // index entries are ordered by time, so they go to the end.
-        floor(c, "sled insert", &shape, |b| {
+        floor(c, "sled insert", shape, |b| {
             b.iter(|| {
                 trees
                     .insert(SessionKey::generate().as_bytes(), IVec::from(&template[..]))
@@ -165,7 +188,7 @@ fn bench_engine(c: &mut Criterion) {
             })
         });
         let mut fresh = 0u64;
-        floor(c, "sled insert index entry", &shape, |b| {
+        floor(c, "sled insert index entry", shape, |b| {
             b.iter(|| {
                 fresh += 1;
                 let key = format!("{fresh:032}");
@@ -174,14 +197,14 @@ fn bench_engine(c: &mut Criterion) {
                     .unwrap()
             })
         });
-        hot(c, "create", &shape, |b| {
+        hot(c, "create", shape, |b| {
             b.iter(|| {
                 let mut s = engine.new_session();
                 s.insert("_auth_user_id", 1).unwrap();
                 s.save().unwrap();
             })
         });
-        floor(c, "sled remove", &shape, |b| {
+        floor(c, "sled remove", shape, |b| {
             b.iter_custom(|iters| {
                 let batch: Vec<SessionKey> = (0..iters).map(|_| SessionKey::generate()).collect();
                 for k in &batch {
@@ -194,7 +217,7 @@ fn bench_engine(c: &mut Criterion) {
                 start.elapsed()
             })
         });
-        hot(c, "expire", &shape, |b| {
+        hot(c, "expire", shape, |b| {
             b.iter_custom(|iters| {
                 for _ in 0..iters {
                     let mut s = engine.new_session();
@@ -212,8 +235,8 @@ fn bench_engine(c: &mut Criterion) {
         });
         for threads in [1usize, 2] {
             for op in ["get", "set"] {
-                hot(c, &format!("{op} x{threads} threads"), &shape, |b| {
-                    b.iter_custom(|iters| threaded(&engine, &keys, op, threads, iters))
+                hot(c, &format!("{op} x{threads} threads"), shape, |b| {
+                    b.iter_custom(|iters| threaded(engine, keys, op, threads, iters))
                 });
             }
         }
@@ -239,25 +262,15 @@ fn bench_engine(c: &mut Criterion) {
 /// Each side draws its own keys. Returns one line per ratio: shape,
 /// operation, median, first and third quartile.
 fn paired_pass(n: usize, big: bool) -> Vec<String> {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new(T0);
-    let (engine, store) = engine(&dir, &clock);
-    let trees = store.trees();
-    let blob = "x".repeat(1800);
-    let keys = fill(&engine, n, big.then_some(blob.as_str()), || {});
-    let raw_keys: Vec<Vec<u8>> = keys.iter().map(|k| k.as_bytes().to_vec()).collect();
-    let template = trees.get(&raw_keys[0]).unwrap().unwrap();
-    let filed_at = Record::decode(template.clone())
-        .unwrap()
-        .header()
-        .index_at_ms;
-    let shape = label(n, big);
+    let f = fixture(n, big);
+    let (engine, trees, keys, raw_keys) = (&f.engine, f.store.trees(), &f.keys, &f.raw_keys);
+    let (clock, template, shape, filed_at) = (&f.clock, &f.template, &f.shape, f.filed_at);
     // As in the criterion benches: writes change the stored bytes.
     clock.advance(Duration::from_secs(86_400));
     let mut later = 0i64;
     let mut rewrite = || {
         later += 1;
-        rewritten(&template, later)
+        rewritten(template, later)
     };
     let mut counter = 0i64;
     let mut fresh = 0u64;
@@ -265,47 +278,29 @@ fn paired_pass(n: usize, big: bool) -> Vec<String> {
     let mut fk = stride(n, 1);
     let mut ek = stride(n, n / 2);
     let mut pairs = Vec::new();
+    let engine_get = |j: usize| {
+        let mut s = engine.session(&keys[j]);
+        black_box(s.get::<i64>("_auth_user_id").unwrap());
+    };
     let ratios = paired(
         |m| {
-            let ks: Vec<usize> = (0..m).map(|_| fk()).collect();
-            let start = Instant::now();
-            for j in ks {
+            timed_over(m, &mut fk, |j| {
                 black_box(trees.get(&raw_keys[j]).unwrap());
-            }
-            start.elapsed()
+            })
         },
-        |m| {
-            let ks: Vec<usize> = (0..m).map(|_| ek()).collect();
-            let start = Instant::now();
-            for j in ks {
-                let mut s = engine.session(&keys[j]);
-                black_box(s.get::<i64>("_auth_user_id").unwrap());
-            }
-            start.elapsed()
-        },
+        |m| timed_over(m, &mut ek, engine_get),
     );
     pairs.push(("get", ratios));
     // Not a target: get against a floor that also checks the record
     // (raw get, then the CRC over the record).
     let ratios = paired(
         |m| {
-            let ks: Vec<usize> = (0..m).map(|_| fk()).collect();
-            let start = Instant::now();
-            for j in ks {
+            timed_over(m, &mut fk, |j| {
                 let v = trees.get(&raw_keys[j]).unwrap().unwrap();
                 black_box(crc32fast::hash(&v));
-            }
-            start.elapsed()
+            })
         },
-        |m| {
-            let ks: Vec<usize> = (0..m).map(|_| ek()).collect();
-            let start = Instant::now();
-            for j in ks {
-                let mut s = engine.session(&keys[j]);
-                black_box(s.get::<i64>("_auth_user_id").unwrap());
-            }
-            start.elapsed()
-        },
+        |m| timed_over(m, &mut ek, engine_get),
     );
     pairs.push(("get-vs-checksum", ratios));
     let mut rewrites =
@@ -343,18 +338,7 @@ fn paired_pass(n: usize, big: bool) -> Vec<String> {
             }
             start.elapsed()
         },
-        |m| {
-            let mut total = Duration::ZERO;
-            for _ in 0..m {
-                clock.advance(Duration::from_millis(1));
-                let mut s = engine.session(&keys[ek()]);
-                s.get::<i64>("_auth_user_id").unwrap();
-                let start = Instant::now();
-                s.save().unwrap();
-                total += start.elapsed();
-            }
-            total
-        },
+        |m| touches(engine, keys, clock, m as u64, &mut ek),
     );
     pairs.push(("touch", ratios));
     let ratios = paired(
@@ -430,6 +414,39 @@ fn paired(
 /// The `q` quantile of sorted values (nearest rank).
 fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+/// `m` touches as a request makes them, a millisecond apart: the session
+/// is read for the request, then saved, which only extends its deadline.
+/// Only the saves are timed.
+fn touches(
+    engine: &Engine,
+    keys: &[String],
+    clock: &ManualClock,
+    m: u64,
+    draw: &mut impl FnMut() -> usize,
+) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..m {
+        clock.advance(Duration::from_millis(1));
+        let mut s = engine.session(&keys[draw()]);
+        s.get::<i64>("_auth_user_id").unwrap();
+        let start = Instant::now();
+        s.save().unwrap();
+        total += start.elapsed();
+    }
+    total
+}
+
+/// The time `op` takes on `m` key indexes drawn from `draw` before the
+/// timing.
+fn timed_over(m: usize, draw: &mut impl FnMut() -> usize, mut op: impl FnMut(usize)) -> Duration {
+    let ks: Vec<usize> = (0..m).map(|_| draw()).collect();
+    let start = Instant::now();
+    for j in ks {
+        op(j);
+    }
+    start.elapsed()
 }
 
 /// Indexes into `n` keys with a stride, from `start`.

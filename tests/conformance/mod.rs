@@ -136,42 +136,33 @@ macro_rules! store_conformance {
             fn a_change_given_as_two_maps_merges_like_a_delta() {
                 let (store, _g) = make();
                 let key = new_session(&store, &[("a", 1), ("b", 2)], Expiry::Seconds(60));
-                // Unchanged since `seen`: `now` is written as it is.
-                let seen = data(&[("a", 1), ("b", 2)]);
-                let now = data(&[("a", 5), ("b", 2), ("c", 3)]);
-                store
-                    .save(&key, &Delta::between(&seen, &now), None, &ctx(NOW))
-                    .unwrap();
-                assert_eq!(
-                    pairs(&store, &key, NOW),
-                    vec![("a".into(), 5), ("b".into(), 2), ("c".into(), 3)]
-                );
-                // Another request saved meanwhile (it set "d"): only what
-                // differs between the two maps lands ("a" changed, "c"
-                // removed), and "d" stays.
+                // Saves the change from `seen` to `now`; returns what is stored.
+                let between = |seen: &[(&str, i64)], now: &[(&str, i64)]| {
+                    let delta = Delta::between(&data(seen), &data(now));
+                    store.save(&key, &delta, None, &ctx(NOW)).unwrap();
+                    pairs(&store, &key, NOW)
+                };
+                // Another request that sets "d".
                 let other = Delta {
                     set: [("d".to_owned(), Value::from(4))].into_iter().collect(),
                     ..Delta::default()
                 };
-                store.save(&key, &other, None, &ctx(NOW)).unwrap();
-                let before = data(&[("a", 5), ("b", 2), ("c", 3)]);
-                let after = data(&[("a", 6), ("b", 2)]);
-                store
-                    .save(&key, &Delta::between(&before, &after), None, &ctx(NOW))
-                    .unwrap();
+                // Unchanged since `seen`: `now` is written as it is.
                 assert_eq!(
-                    pairs(&store, &key, NOW),
+                    between(&[("a", 1), ("b", 2)], &[("a", 5), ("b", 2), ("c", 3)]),
+                    vec![("a".into(), 5), ("b".into(), 2), ("c".into(), 3)]
+                );
+                // The other request saved meanwhile: only what differs between
+                // the two maps lands ("a" changed, "c" removed), "d" stays.
+                store.save(&key, &other, None, &ctx(NOW)).unwrap();
+                assert_eq!(
+                    between(&[("a", 5), ("b", 2), ("c", 3)], &[("a", 6), ("b", 2)]),
                     vec![("a".into(), 6), ("b".into(), 2), ("d".into(), 4)]
                 );
-                // No difference while another request saved: nothing of
-                // theirs is undone.
-                let same = data(&[("a", 6), ("b", 2)]);
+                // No difference between the maps: nothing of theirs is undone.
                 store.save(&key, &other, None, &ctx(NOW)).unwrap();
-                store
-                    .save(&key, &Delta::between(&after, &same), None, &ctx(NOW))
-                    .unwrap();
                 assert_eq!(
-                    pairs(&store, &key, NOW),
+                    between(&[("a", 6), ("b", 2)], &[("a", 6), ("b", 2)]),
                     vec![("a".into(), 6), ("b".into(), 2), ("d".into(), 4)]
                 );
             }
