@@ -76,7 +76,48 @@ impl Delta {
     /// both (`base` and `full`), so that a store whose data is still `seen`
     /// writes `now` as it is.
     pub fn diff(seen: &[u8], now: &[u8]) -> Result<Delta, RecordError> {
-        Delta::diff_entries(seen, now, &map_entries(seen)?, &map_entries(now)?)
+        type Entries<'a> = [(&'a str, &'a [u8])];
+        // Sessions hold a handful of keys: a linear search beats hashing
+        // them, up to a point.
+        fn index<'a>(entries: &Entries<'a>) -> Option<HashMap<&'a str, &'a [u8]>> {
+            (entries.len() > 32).then(|| entries.iter().copied().collect())
+        }
+        fn find<'a>(
+            entries: &Entries<'a>,
+            index: &Option<HashMap<&'a str, &'a [u8]>>,
+            k: &str,
+        ) -> Option<&'a [u8]> {
+            match index {
+                Some(map) => map.get(k).copied(),
+                None => entries.iter().find(|(ek, _)| *ek == k).map(|(_, v)| *v),
+            }
+        }
+        let (before, after) = (map_entries(seen)?, map_entries(now)?);
+        let (before_index, after_index) = (index(&before), index(&after));
+        let decode = |mut bytes: &[u8]| {
+            rmpv::decode::read_value_with_max_depth(&mut bytes, 2 * crate::record::MAX_NESTING + 8)
+                .map_err(|e| RecordError::Data(e.to_string()))
+        };
+        let mut delta = Delta::between(seen, now);
+        for (k, raw) in &after {
+            let old = find(&before, &before_index, k);
+            if old == Some(*raw) {
+                continue;
+            }
+            let value = decode(raw)?;
+            if let Some(old) = old {
+                if decode(old).is_ok_and(|o| o == value) {
+                    continue;
+                }
+            }
+            delta.set.insert((*k).to_owned(), value);
+        }
+        for (k, _) in &before {
+            if find(&after, &after_index, k).is_none() {
+                delta.remove.insert((*k).to_owned());
+            }
+        }
+        Ok(delta)
     }
 
     /// The change from the encoded map `seen` to the encoded map `now`
@@ -96,59 +137,6 @@ impl Delta {
         }
     }
 
-    /// [`Delta::diff`] for a caller that already has the entries of both
-    /// maps (from `map_entries`).
-    pub(crate) fn diff_entries<'a>(
-        seen: &[u8],
-        now: &[u8],
-        before: &[(&'a str, &'a [u8])],
-        after: &[(&'a str, &'a [u8])],
-    ) -> Result<Delta, RecordError> {
-        // Sessions hold a handful of keys: a linear search beats hashing
-        // them, up to a point.
-        let index = |entries: &[(&'a str, &'a [u8])]| {
-            (entries.len() > 32).then(|| entries.iter().copied().collect::<HashMap<_, _>>())
-        };
-        let (before_index, after_index) = (index(before), index(after));
-        let find =
-            |entries: &[(&'a str, &'a [u8])], index: &Option<HashMap<&str, &'a [u8]>>, k: &str| {
-                match index {
-                    Some(map) => map.get(k).copied(),
-                    None => entries.iter().find(|(ek, _)| *ek == k).map(|(_, v)| *v),
-                }
-            };
-        let mut delta = Delta::default();
-        let decode = |mut bytes: &[u8]| {
-            rmpv::decode::read_value_with_max_depth(&mut bytes, 2 * crate::record::MAX_NESTING + 8)
-                .map_err(|e| RecordError::Data(e.to_string()))
-        };
-        for (k, raw) in after {
-            let old = find(before, &before_index, k);
-            if old == Some(*raw) {
-                continue;
-            }
-            let value = decode(raw)?;
-            if let Some(old) = old {
-                if decode(old).is_ok_and(|o| o == value) {
-                    continue;
-                }
-            }
-            delta.set.insert((*k).to_owned(), value);
-        }
-        for (k, _) in before {
-            if find(after, &after_index, k).is_none() {
-                delta.remove.insert((*k).to_owned());
-            }
-        }
-        delta.base = Some(seen.to_vec());
-        delta.full = Some(if now.is_empty() {
-            vec![0x80]
-        } else {
-            now.to_vec()
-        });
-        Ok(delta)
-    }
-
     /// The encoded data that saving this delta onto the stored data
     /// `stored` gives. `seen_is_stored` says that `stored` is still the
     /// data of the record the caller loaded (so `full`, if any, applies).
@@ -158,7 +146,10 @@ impl Delta {
         stored: &'a [u8],
         seen_is_stored: bool,
     ) -> Result<Cow<'a, [u8]>, RecordError> {
-        if let (true, Some(base), Some(full)) = (self.is_data_unchanged(), &self.base, &self.full) {
+        if self.is_data_unchanged() {
+            let (Some(base), Some(full)) = (&self.base, &self.full) else {
+                return Ok(Cow::Borrowed(stored));
+            };
             // A change given as two maps (`Delta::between`).
             if base[..] == *stored {
                 return Ok(Cow::Borrowed(full));
@@ -166,9 +157,6 @@ impl Delta {
             return Delta::diff(base, full)?
                 .apply_to_encoded(stored)
                 .map(Cow::Owned);
-        }
-        if self.is_data_unchanged() {
-            return Ok(Cow::Borrowed(stored));
         }
         if let Some(full) = &self.full {
             let applies = match &self.base {
