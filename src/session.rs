@@ -123,6 +123,7 @@ impl Session {
     /// A record whose data part does not decode is a new, empty session,
     /// as an unknown key is.
     fn forget_damaged(&mut self) {
+        self.engine.store().count_damaged();
         self.key = None;
         self.seen = None;
         self.data.clear();

@@ -113,9 +113,13 @@ fn replace(engine: &Engine, key: &SessionKey, data: Option<Data>, expiry: Expiry
 /// [`Session`](crate::Session), when its record is damaged.
 fn load(engine: &Engine, key: &SessionKey) -> Result<Option<(Data, i64)>> {
     match engine.store().load(key, engine.now_ms()) {
-        Ok(Some(rec)) => Ok(decode_data(rec.data())
-            .ok()
-            .map(|data| (data, rec.header().expires_at_ms))),
+        Ok(Some(rec)) => match decode_data(rec.data()) {
+            Ok(data) => Ok(Some((data, rec.header().expires_at_ms))),
+            Err(_) => {
+                engine.store().count_damaged();
+                Ok(None)
+            }
+        },
         Ok(None) | Err(Error::Corrupt(_)) => Ok(None),
         Err(e) => Err(e),
     }

@@ -141,8 +141,10 @@ fn load_live(engine: &Engine, key: &[u8]) -> Result<crate::record::Record, Fail>
         .store()
         .load(&key, engine.now_ms())?
         .ok_or_else(|| Fail::new(sessile_result::NotFound, "no live session has this key"))?;
-    crate::record::for_each_entry(rec.data(), |_, _, _| {})
-        .map_err(|e| Fail::from(Error::Corrupt(e)))?;
+    crate::record::for_each_entry(rec.data(), |_, _, _| {}).map_err(|e| {
+        engine.store().count_damaged();
+        Fail::from(Error::Corrupt(e))
+    })?;
     remember(&key, &rec);
     Ok(rec)
 }

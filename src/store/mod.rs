@@ -320,8 +320,11 @@ pub struct StoreStats {
 ///   session no longer exists (or has expired) instead of recreating it;
 /// - `clear_expired` deletes only records expired at the time it looks.
 pub trait Store: Send + Sync + Debug {
-    /// Loads a live session. `Ok(None)` when absent or expired; a damaged
-    /// record is an `Err(Error::Corrupt)`.
+    /// Loads a live session. `Ok(None)` when absent or expired; a record
+    /// whose header is damaged, or whose checksum does not match where the
+    /// store verifies it, is an `Err(Error::Corrupt)`. The data is checked
+    /// as it is read: a reader that finds it damaged calls
+    /// [`Store::count_damaged`].
     fn load(&self, key: &SessionKey, now_ms: i64) -> Result<Option<Record>>;
 
     /// Stores a new session under `key` if no live session has that key.
@@ -378,4 +381,9 @@ pub trait Store: Send + Sync + Debug {
 
     /// The store's counters.
     fn stats(&self) -> StoreStats;
+
+    /// Counts a damaged record found after `load` returned it: its data,
+    /// checked as it is read, is not a MessagePack map with string keys
+    /// ([`StoreStats::corrupt_records`]).
+    fn count_damaged(&self) {}
 }

@@ -672,6 +672,10 @@ impl Store for RedisStore {
             corrupt_records: self.corrupt.load(Relaxed),
         }
     }
+
+    fn count_damaged(&self) {
+        self.corrupt.fetch_add(1, Relaxed);
+    }
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ use super::{Delta, Store, StoreStats, Sweep, WriteCtx};
 use crate::error::{Error, Result};
 use crate::expiry::Expiry;
 use crate::key::{SessionKey, KEY_LEN};
-use crate::record::{Header, Record};
+use crate::record::{Header, Record, RecordError};
 
 /// Length of one index entry: 8 bytes of time, then the session key.
 pub const ENTRY_LEN: usize = 8 + KEY_LEN;
@@ -163,6 +163,14 @@ pub trait Trees: Send + Sync + Debug {
     fn record_count(&self) -> Result<usize>;
     /// Number of index entries.
     fn index_count(&self) -> Result<usize>;
+    /// Whether the storage itself detects damaged bytes on every read, so
+    /// that loads need not verify each record's checksum again (sled: every
+    /// message in its log carries a CRC-32, checked whenever sled reads it
+    /// from disk; a damaged one never reaches a reader). `false`: loads
+    /// verify the record checksum.
+    fn checks_reads(&self) -> bool {
+        false
+    }
 }
 
 /// A [`Store`] over a pair of [`Trees`]. See [`super::SledStore`] and
@@ -279,10 +287,20 @@ impl<T: Trees> TreeStore<T> {
     }
 
     fn decode(&self, raw: IVec) -> Result<Record> {
-        Record::decode(raw).map_err(|e| {
+        self.parse(raw).map_err(|e| {
             self.corrupt.fetch_add(1, Relaxed);
             Error::Corrupt(e)
         })
+    }
+
+    /// Decodes a record read from the trees: its header, and its checksum
+    /// unless the trees check their own reads ([`Trees::checks_reads`]).
+    fn parse(&self, raw: IVec) -> std::result::Result<Record, RecordError> {
+        if self.trees.checks_reads() {
+            Record::decode_header(raw)
+        } else {
+            Record::decode(raw)
+        }
     }
 
     fn file(&self, at: i64, key: &[u8]) -> Result<()> {
@@ -311,7 +329,7 @@ impl<T: Trees> TreeStore<T> {
             self.unfile(&this)?;
             return Ok(false);
         };
-        let Ok(rec) = Record::decode(raw) else {
+        let Ok(rec) = self.parse(raw) else {
             // Unreadable, so it can never be served: remove it rather than
             // keep it forever.
             self.corrupt.fetch_add(1, Relaxed);
@@ -379,7 +397,7 @@ impl<T: Trees> Store for TreeStore<T> {
         if let Some(found) = self.trees.get(k)? {
             // A live session owns this key: a collision. A dead one (expired
             // or unreadable) may be replaced; its old entry goes stale.
-            if matches!(Record::decode(found), Ok(rec) if !rec.is_expired(ctx.now_ms)) {
+            if matches!(self.parse(found), Ok(rec) if !rec.is_expired(ctx.now_ms)) {
                 return Ok(None);
             }
         }
@@ -446,7 +464,7 @@ impl<T: Trees> Store for TreeStore<T> {
         };
         // Entry after record (invariant 2). A damaged record's entry is left
         // for the sweeper, which drops entries whose record is gone.
-        if let Ok(rec) = Record::decode(raw) {
+        if let Ok(rec) = self.parse(raw) {
             self.unfile(&entry(rec.header().index_at_ms, k))?;
         }
         Ok(true)
@@ -485,5 +503,9 @@ impl<T: Trees> Store for TreeStore<T> {
             index_writes: self.index_writes.load(Relaxed),
             corrupt_records: self.corrupt.load(Relaxed),
         }
+    }
+
+    fn count_damaged(&self) {
+        self.corrupt.fetch_add(1, Relaxed);
     }
 }

@@ -123,4 +123,7 @@ impl Store for CountingStore {
     fn stats(&self) -> StoreStats {
         self.inner.stats()
     }
+    fn count_damaged(&self) {
+        self.inner.count_damaged()
+    }
 }
