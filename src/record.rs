@@ -290,7 +290,14 @@ fn next_entry<'a>(bytes: &mut &'a [u8]) -> Result<RawEntry<'a>, RecordError> {
     let bad = |e: &dyn std::fmt::Display| RecordError::Data(e.to_string());
     let entry = *bytes;
     let mut rest = entry;
-    let klen = rmp::decode::read_str_len(&mut rest).map_err(|e| bad(&e))? as usize;
+    let klen = match entry.first() {
+        // A fixstr (up to 31 bytes): nearly every key.
+        Some(&m) if m & 0xe0 == 0xa0 => {
+            rest = &entry[1..];
+            (m & 0x1f) as usize
+        }
+        _ => rmp::decode::read_str_len(&mut rest).map_err(|e| bad(&e))? as usize,
+    };
     let key = rest
         .get(..klen)
         .ok_or_else(|| RecordError::Data("truncated key".into()))?;
