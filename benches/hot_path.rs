@@ -112,15 +112,6 @@ fn bench_engine(c: &mut Criterion) {
         floor(c, "sled get", shape, |b| {
             b.iter(|| black_box(trees.get(&raw_keys[next()]).unwrap()))
         });
-        // Not a bound the target uses: raw get plus the CRC-32 over the
-        // record that every load verifies. It reads all of the record's
-        // bytes, which the raw get alone never touches.
-        floor(c, "sled get+checksum", shape, |b| {
-            b.iter(|| {
-                let v = trees.get(&raw_keys[next()]).unwrap().unwrap();
-                black_box(crc32fast::hash(&v))
-            })
-        });
         hot(c, "get", shape, |b| {
             b.iter(|| {
                 let mut s = engine.session(&keys[next()]);
@@ -291,18 +282,6 @@ fn paired_pass(n: usize, big: bool) -> Vec<String> {
         |m| timed_over(m, &mut ek, engine_get),
     );
     pairs.push(("get", ratios));
-    // Not a target: get against a floor that also checks the record
-    // (raw get, then the CRC over the record).
-    let ratios = paired(
-        |m| {
-            timed_over(m, &mut fk, |j| {
-                let v = trees.get(&raw_keys[j]).unwrap().unwrap();
-                black_box(crc32fast::hash(&v));
-            })
-        },
-        |m| timed_over(m, &mut ek, engine_get),
-    );
-    pairs.push(("get-vs-checksum", ratios));
     let mut rewrites =
         |m: usize| -> Vec<(usize, Vec<u8>)> { (0..m).map(|_| (fk(), rewrite())).collect() };
     let ratios = paired(

@@ -74,14 +74,6 @@ def main() -> int:
                 f"{shape:<10} {op:<8} {engine / 1000:>8.2f}µs {floor / 1000:>8.2f}µs "
                 f"{ratio:>6.2f}x {target:>5.2f}x {mark:<4}{both}"
             )
-        # Not a target: how much of get is the record checksum that every
-        # load verifies (a floor that reads all of the record's bytes).
-        checked = f("sled get+checksum")
-        if e("get") and checked:
-            p = pairs.get((shape, "get-vs-checksum"))
-            both = f"; paired {p[0]:.2f}x ({p[1]:.2f}-{p[2]:.2f})" if p else ""
-            say(f"{shape:<10} get vs floor get + checksum of the record ({checked / 1000:.2f}µs): "
-                f"{e('get') / checked:.2f}x{both}")
         for op in ("get", "set"):
             one, two = e(f"{op} x1 threads"), e(f"{op} x2 threads")
             if one and two:
