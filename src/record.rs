@@ -489,8 +489,13 @@ mod tests {
             Value::Array(vec![Value::from("x"), Value::Binary(vec![1, 2])]),
         );
         d.insert("c".into(), Value::from("three"));
+        // Keys of 31 bytes and more have a longer header than a fixstr's.
+        let (k31, k32, k300) = ("d".repeat(31), "e".repeat(32), "f".repeat(300));
+        for k in [&k31, &k32, &k300] {
+            d.insert(k.clone(), Value::from(k.len()));
+        }
         let bytes = encode_data(&d);
-        for k in ["a", "b", "c", "missing"] {
+        for k in ["a", "b", "c", "missing", &k31, &k32, &k300] {
             assert_eq!(lookup_data(&bytes, k).unwrap(), d.get(k).cloned());
         }
         // A key twice: decoding the map refuses it, and so do writers.
@@ -555,8 +560,13 @@ mod tests {
             Value::from(i64::MIN),
             Value::F32(1.5),
             Value::F64(2.5),
+            Value::from(-100),
+            Value::from(300),
+            Value::from(""),
+            Value::from("ab"),
             Value::from("x".repeat(40)),
             Value::from("y".repeat(300)),
+            Value::Binary(vec![1; 10]),
             Value::from("z".repeat(70_000)),
             Value::Binary(vec![1; 300]),
             Value::Array(vec![Value::from(1); 20]),
