@@ -380,6 +380,43 @@ fn changes_before_and_after_the_first_full_read_agree() {
 }
 
 #[test]
+fn saving_many_changes_at_once_without_reading_everything_keeps_the_rest() {
+    // A save compares stored keys with the changed ones as bytes when there
+    // are a few changes and through the delta's maps when there are many:
+    // both must keep exactly the keys that did not change.
+    let f = sled();
+    for changes in [1usize, 8, 9, 20] {
+        let pairs: Vec<(String, i64)> = (0..30).map(|i| (format!("k{i}"), i as i64)).collect();
+        let refs: Vec<(&str, i64)> = pairs.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        let key = saved_session(&f.engine, &refs);
+        let mut s = f.engine.session(&key);
+        // Even keys below 2 * changes are set, odd ones removed.
+        for i in 0..changes {
+            if i % 2 == 0 {
+                s.insert(&format!("k{i}"), 1000 + i as i64).unwrap();
+            } else {
+                s.remove(&format!("k{i}")).unwrap();
+            }
+        }
+        s.save().unwrap();
+
+        let mut s = f.engine.session(&key);
+        for i in 0..30usize {
+            let want = match i {
+                i if i < changes && i % 2 == 0 => Some(1000 + i as i64),
+                i if i < changes => None,
+                i => Some(i as i64),
+            };
+            assert_eq!(
+                s.get::<i64>(&format!("k{i}")).unwrap(),
+                want,
+                "k{i}, {changes} changes"
+            );
+        }
+    }
+}
+
+#[test]
 fn saving_changes_without_reading_everything_keeps_every_other_key() {
     // Saves of a session that was never read whole apply the changes to the
     // stored bytes: small maps (one-byte header) and maps of 16 keys or

@@ -141,7 +141,7 @@ fn load_live(engine: &Engine, key: &[u8]) -> Result<crate::record::Record, Fail>
         .store()
         .load(&key, engine.now_ms())?
         .ok_or_else(|| Fail::new(sessile_result::NotFound, "no live session has this key"))?;
-    crate::record::for_each_entry(rec.data(), |_, _, _| {}).map_err(|e| {
+    crate::record::for_each_raw_entry(rec.data(), |_, _| {}).map_err(|e| {
         engine.store().count_damaged();
         Fail::from(Error::Corrupt(e))
     })?;
@@ -520,7 +520,7 @@ pub unsafe extern "C" fn sessile_store_save_diff(
         // An encoded value's size is the length of its bytes.
         check_entries(&engine, after.iter().map(|(k, v)| (*k, v.len())))?;
         if !seen.is_empty() {
-            crate::record::for_each_entry(seen, |_, _, _| {}).map_err(bad)?;
+            crate::record::for_each_raw_entry(seen, |_, _| {}).map_err(bad)?;
         }
         // The keys that changed are worked out only if the stored data is
         // no longer `seen` (another request saved meanwhile).

@@ -26,7 +26,9 @@ pub use self::trees::{entry, parse_entry, Entry, KeyLocks, TreeStore, Trees, ENT
 use crate::error::Result;
 use crate::expiry::Expiry;
 use crate::key::SessionKey;
-use crate::record::{encoded_entries, for_each_entry, Data, Header, Record, RecordError};
+use crate::record::{
+    encoded_entries, encoded_len, for_each_raw_entry, Data, Header, Record, RecordError,
+};
 
 /// The changes one request made to a session since it loaded it. Saving a
 /// delta instead of the whole session keeps parallel requests that change
@@ -177,12 +179,20 @@ impl Delta {
         // bytes together). The map's length is known only at the end, so one
         // byte is kept for it: a map of up to 15 keys (fixmap) fills it in
         // place; a larger one is moved behind a longer header.
-        let mut out = Vec::with_capacity(1 + encoded.len() + 16 * self.set.len());
+        // Room for the new entries too (a key's string header is at most 5
+        // bytes), so that writing them never moves what was copied.
+        let added: usize = self
+            .set
+            .iter()
+            .map(|(k, v)| 5 + k.len() + encoded_len(v))
+            .sum();
+        let mut out = Vec::with_capacity(1 + encoded.len() + added);
         out.push(0x80);
         let mut count = self.set.len();
         if !self.clear {
-            for_each_entry(encoded, |k, _, entry| {
-                if !self.remove.contains(k) && !self.set.contains_key(k) {
+            let changed = ChangedKeys::of(self);
+            for_each_raw_entry(encoded, |k, entry| {
+                if !changed.contains(k) {
                     out.extend_from_slice(entry);
                     count += 1;
                 }
@@ -203,6 +213,18 @@ impl Delta {
         Ok(long)
     }
 
+    /// No change at all (what `Delta::default()` gives, as a constant).
+    pub const fn none() -> Delta {
+        Delta {
+            clear: false,
+            remove: BTreeSet::new(),
+            set: BTreeMap::new(),
+            expiry: None,
+            full: None,
+            base: None,
+        }
+    }
+
     /// Applies the data changes to `data`.
     pub fn apply_to(&self, data: &mut Data) {
         if self.clear {
@@ -213,6 +235,38 @@ impl Delta {
         }
         for (k, v) in &self.set {
             data.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+/// The keys a delta sets or removes, to test stored keys against as bytes
+/// while a save walks the stored map. A request changes a key or two, and
+/// comparing bytes with those beats making a `&str` of every stored key to
+/// look it up in the delta's maps (or walking their iterators per entry).
+enum ChangedKeys<'a> {
+    Few([&'a [u8]; 8], usize),
+    Many(&'a Delta),
+}
+
+impl<'a> ChangedKeys<'a> {
+    fn of(delta: &'a Delta) -> Self {
+        let mut few: [&[u8]; 8] = [&[]; 8];
+        let keys = delta.set.keys().chain(delta.remove.iter());
+        for (i, k) in keys.enumerate() {
+            match few.get_mut(i) {
+                Some(slot) => *slot = k.as_bytes(),
+                None => return ChangedKeys::Many(delta),
+            }
+        }
+        ChangedKeys::Few(few, delta.set.len() + delta.remove.len())
+    }
+
+    fn contains(&self, k: &[u8]) -> bool {
+        match self {
+            ChangedKeys::Few(few, n) => few[..*n].contains(&k),
+            ChangedKeys::Many(d) => {
+                std::str::from_utf8(k).is_ok_and(|k| d.set.contains_key(k) || d.remove.contains(k))
+            }
         }
     }
 }
