@@ -286,7 +286,7 @@ type RawEntry<'a> = (&'a [u8], &'a [u8], &'a [u8]);
 
 /// Reads the entry at the start of `bytes` (past the map header) and moves
 /// `bytes` past it.
-#[inline]
+#[inline(always)]
 fn next_entry<'a>(bytes: &mut &'a [u8]) -> Result<RawEntry<'a>, RecordError> {
     let bad = |e: &dyn std::fmt::Display| RecordError::Data(e.to_string());
     let entry = *bytes;
