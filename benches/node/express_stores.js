@@ -6,6 +6,8 @@
 // `resave: false` when the handler changed the session: `store.get`, then
 // `store.createSession`, one key changed, then `store.set` of the Session
 // object — each through the callback API, awaited, one request at a time.
+// A fourth row, not a store, is the least a store on sled does through the
+// C ABI (SledFloorStore below).
 //
 // The machine is shared and noisy, so the stores take turns in rounds (the
 // order rotates each round) and every figure comes from the same run.
@@ -25,6 +27,7 @@ const session = require('express-session');
 const { RedisStore } = require('connect-redis');
 const { createClient } = require('redis');
 const { SessileStore } = require('../../bindings/node');
+const { decode, packPlain } = require('../../bindings/node/lib/engine');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -90,6 +93,36 @@ async function request(store, sid) {
   const sess = store.createSession(req, stored);
   sess.visits += 1;
   await call(store, 'set', sid, sess);
+}
+
+const FLOOR = 'floor: sessile load + touch';
+
+/**
+ * Not a store: what any express-session store on sled does at the least
+ * per request through the C ABI, as the Django bench's floor row. `get` is
+ * one native load (loadRaw) decoded to an object; `set` packs the session
+ * to MessagePack (a store must serialize it) and makes one sled write of a
+ * record of the same size (`touch` writes the stored record back with a new
+ * deadline). No JSON round trip, no diff, no merge, and the change is not
+ * kept. Its sessions are filled through a real SessileStore (`backing`).
+ */
+class SledFloorStore extends session.Store {
+  constructor(backing) {
+    super();
+    this.backing = backing;
+    this.engine = backing.engine;
+  }
+
+  get(sid, cb) {
+    const raw = this.engine.loadRaw(sid);
+    setImmediate(cb, null, raw ? decode(raw) : null);
+  }
+
+  set(sid, sess, cb) {
+    packPlain(sess);
+    this.engine.touch(sid, 86400);
+    setImmediate(cb, null);
+  }
 }
 
 async function freePort() {
@@ -242,6 +275,7 @@ async function main() {
   try {
     redis = await startRedis(opts.redisServer, tmp);
     const sessile = new SessileStore({ path: path.join(tmp, 'sessions.db') });
+    const floorBacking = new SessileStore({ path: path.join(tmp, 'floor.db') });
     stores.push(
       { name: 'SessileStore', store: sessile, genid: sessile.genid, close: () => sessile.close() },
       { name: 'MemoryStore', store: new session.MemoryStore(), genid: () => sessile.genid() },
@@ -249,6 +283,13 @@ async function main() {
         name: `connect-redis (Redis ${redis.version})`,
         store: new RedisStore({ client: redis.client, prefix: 'sess:' }),
         genid: () => sessile.genid(),
+      },
+      {
+        name: FLOOR,
+        store: new SledFloorStore(floorBacking),
+        fill: floorBacking,
+        genid: () => sessile.genid(),
+        close: () => floorBacking.close(),
       }
     );
 
@@ -260,7 +301,7 @@ async function main() {
       for (let i = 0; i < opts.sessions; i++) {
         const sid = s.genid();
         s.ids.push(sid);
-        await call(s.store, 'set', sid, initialSession(i));
+        await call(s.fill || s.store, 'set', sid, initialSession(i));
       }
     }
     process.stdout.write(' done\n');
