@@ -319,28 +319,40 @@ fn utf8_key(key: &[u8]) -> Result<&str, RecordError> {
     std::str::from_utf8(key).map_err(|_| not_utf8())
 }
 
-/// Walks the entries of an encoded data map as [`for_each_entry`] does, with
-/// the same checks, but hands over each key as bytes (checked to be UTF-8):
-/// for callers that only compare keys. Session keys are ASCII, which is
-/// checked a word at a time; `str::from_utf8`, which [`for_each_entry`]
-/// needs to make a `&str`, costs ~90 instructions on a 15-byte key, and
-/// saves walk every stored entry.
-pub(crate) fn for_each_raw_entry<'a>(
+/// The walk behind [`for_each_entry`] and [`for_each_raw_entry`]: the map
+/// header, each entry (keys not yet checked to be UTF-8), then no trailing
+/// bytes.
+fn walk_entries<'a>(
     mut bytes: &'a [u8],
-    mut f: impl FnMut(&'a [u8], &'a [u8]),
+    mut f: impl FnMut(RawEntry<'a>) -> Result<(), RecordError>,
 ) -> Result<(), RecordError> {
     let n = rmp::decode::read_map_len(&mut bytes).map_err(|e| RecordError::Data(e.to_string()))?;
     for _ in 0..n {
-        let (k, _, entry) = next_entry(&mut bytes)?;
-        if !k.is_ascii() && std::str::from_utf8(k).is_err() {
-            return Err(not_utf8());
-        }
-        f(k, entry);
+        f(next_entry(&mut bytes)?)?;
     }
     if !bytes.is_empty() {
         return Err(RecordError::Data(format!("{} trailing bytes", bytes.len())));
     }
     Ok(())
+}
+
+/// Walks the entries of an encoded data map as [`for_each_entry`] does, with
+/// the same checks, but hands over each key as bytes (checked to be UTF-8)
+/// and the whole entry as stored: for callers that only compare keys.
+/// Session keys are ASCII, which is checked a word at a time;
+/// `str::from_utf8`, which [`for_each_entry`] needs to make a `&str`, costs
+/// ~90 instructions on a 15-byte key, and saves walk every stored entry.
+pub(crate) fn for_each_raw_entry<'a>(
+    bytes: &'a [u8],
+    mut f: impl FnMut(&'a [u8], &'a [u8]),
+) -> Result<(), RecordError> {
+    walk_entries(bytes, |(k, _, entry)| {
+        if !k.is_ascii() && std::str::from_utf8(k).is_err() {
+            return Err(not_utf8());
+        }
+        f(k, entry);
+        Ok(())
+    })
 }
 
 /// Walks the entries of an encoded data map in stored order, calling `f`
@@ -350,18 +362,13 @@ pub(crate) fn for_each_raw_entry<'a>(
 /// nested deeper than [`decode_data`] admits, and trailing bytes are
 /// errors.
 pub(crate) fn for_each_entry<'a>(
-    mut bytes: &'a [u8],
+    bytes: &'a [u8],
     mut f: impl FnMut(&'a str, &'a [u8], &'a [u8]),
 ) -> Result<(), RecordError> {
-    let n = rmp::decode::read_map_len(&mut bytes).map_err(|e| RecordError::Data(e.to_string()))?;
-    for _ in 0..n {
-        let (k, value, entry) = next_entry(&mut bytes)?;
+    walk_entries(bytes, |(k, value, entry)| {
         f(utf8_key(k)?, value, entry);
-    }
-    if !bytes.is_empty() {
-        return Err(RecordError::Data(format!("{} trailing bytes", bytes.len())));
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Finds one key in an encoded data map without decoding the rest: the

@@ -465,7 +465,7 @@ impl Session {
             } else {
                 self.delta().apply_to_encoded(seen.data())?
             };
-            self.delta.get_or_insert_with(Delta::default).full = Some(full);
+            self.delta_mut().full = Some(full);
         }
         let ctx = self.engine.write_ctx();
         let rec = self

@@ -104,13 +104,13 @@ const FLOOR = 'floor: sessile load + touch';
  * to MessagePack (a store must serialize it) and makes one sled write of a
  * record of the same size (`touch` writes the stored record back with a new
  * deadline). No JSON round trip, no diff, no merge, and the change is not
- * kept. Its sessions are filled through a real SessileStore (`backing`).
+ * kept. Its sessions are filled through a real SessileStore on the same
+ * engine.
  */
 class SledFloorStore extends session.Store {
-  constructor(backing) {
+  constructor(engine) {
     super();
-    this.backing = backing;
-    this.engine = backing.engine;
+    this.engine = engine;
   }
 
   get(sid, cb) {
@@ -286,7 +286,7 @@ async function main() {
       },
       {
         name: FLOOR,
-        store: new SledFloorStore(floorBacking),
+        store: new SledFloorStore(floorBacking.engine),
         fill: floorBacking,
         genid: () => sessile.genid(),
         close: () => floorBacking.close(),

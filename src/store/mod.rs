@@ -33,7 +33,7 @@ use crate::record::{
 /// The changes one request made to a session since it loaded it. Saving a
 /// delta instead of the whole session keeps parallel requests that change
 /// different keys from losing each other's changes.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Delta {
     /// The session was cleared first (everything stored is dropped).
     pub clear: bool,
@@ -213,7 +213,7 @@ impl Delta {
         Ok(long)
     }
 
-    /// No change at all (what `Delta::default()` gives, as a constant).
+    /// No change at all (`Delta::default()`, as a constant).
     pub const fn none() -> Delta {
         Delta {
             clear: false,
@@ -236,6 +236,12 @@ impl Delta {
         for (k, v) in &self.set {
             data.insert(k.clone(), v.clone());
         }
+    }
+}
+
+impl Default for Delta {
+    fn default() -> Self {
+        Delta::none()
     }
 }
 
