@@ -11,6 +11,8 @@ use parking_lot::Mutex;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
+use crate::ffi::fork::ForkLocal;
+
 /// The length of every session key.
 pub const KEY_LEN: usize = 32;
 const ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
@@ -72,7 +74,7 @@ impl SessionKey {
 
     /// A fresh random key.
     pub fn generate() -> SessionKey {
-        GENERATOR.lock().key()
+        GENERATOR.get().lock().key()
     }
 
     /// The key as text.
@@ -123,7 +125,10 @@ fn charset_bits(w: u64) -> u64 {
     (in_range(b'a', b'z') | in_range(b'0', b'9')) & HIGH
 }
 
-static GENERATOR: Mutex<Generator> = Mutex::new(Generator { pid: 0, rng: None });
+/// The key generator: one per process (a forked child gets its own, see
+/// `ForkLocal`).
+static GENERATOR: ForkLocal<Mutex<Generator>> =
+    ForkLocal::new(|| Mutex::new(Generator { pid: 0, rng: None }));
 
 struct Generator {
     pid: u32,

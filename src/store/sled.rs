@@ -18,6 +18,7 @@ use sled::IVec;
 
 use super::trees::{time_prefix, Entry, KeyLocks, TreeStore, Trees};
 use crate::error::{Error, Result};
+use crate::ffi::fork::ForkLocal;
 
 /// The durable store (the default): sled trees `sessions` and `expiry`.
 pub type SledStore = TreeStore<SledTrees>;
@@ -70,13 +71,15 @@ impl Drop for SharedDb {
         // Forget closed databases, so the registry does not grow with every
         // path ever opened. (Never dropped while `OPEN` is held: the
         // registry holds only weak references.)
-        if let Some(map) = OPEN.lock().as_mut() {
-            map.retain(|_, w| w.strong_count() > 0);
-        }
+        OPEN.get().lock().retain(|_, w| w.strong_count() > 0);
     }
 }
 
-static OPEN: Mutex<Option<HashMap<PathBuf, Weak<SharedDb>>>> = Mutex::new(None);
+/// The databases this process has open. A forked child starts with none of
+/// its parent's (`ForkLocal`): they are not the child's to use, and the
+/// registry's lock may have been held by another thread at the fork.
+static OPEN: ForkLocal<Mutex<HashMap<PathBuf, Weak<SharedDb>>>> =
+    ForkLocal::new(|| Mutex::new(HashMap::new()));
 
 fn io_err(path: &Path, source: std::io::Error) -> Error {
     Error::Io {
@@ -88,14 +91,9 @@ fn io_err(path: &Path, source: std::io::Error) -> Error {
 fn open_shared(path: &Path, opts: &SledOptions) -> Result<Arc<SharedDb>> {
     std::fs::create_dir_all(path).map_err(|e| io_err(path, e))?;
     let canonical = path.canonicalize().map_err(|e| io_err(path, e))?;
-    let mut open = OPEN.lock();
-    let map = open.get_or_insert_with(HashMap::new);
+    let mut map = OPEN.get().lock();
     if let Some(shared) = map.get(&canonical).and_then(Weak::upgrade) {
-        // A handle inherited from a parent process is never reused; the
-        // lock below then tells whether the parent still holds the path.
-        if shared.generation == crate::ffi::fork::generation() {
-            return Ok(shared);
-        }
+        return Ok(shared);
     }
     let lock_path = canonical.join("sessile.lock");
     let lock = OpenOptions::new()

@@ -26,6 +26,7 @@ static CONCURRENCY_CONTROL: Lazy<
 > = Lazy::new(init_cc);
 
 fn init_cc() -> ConcurrencyControl {
+    crate::fork::install_child_handler();
     ConcurrencyControl::default()
 }
 
@@ -49,6 +50,16 @@ impl<'a> Drop for Protector<'a> {
             assert_eq!(*c, 0);
         });
     }
+}
+
+/// sessile patch (PATCHES.md, 3): a forked child inherits the count of
+/// readers that were inside sled in other threads at the fork, and the lock
+/// they held; those threads do not exist in the child, so a batch or a
+/// transaction there would wait for them forever. The child starts from a
+/// fresh state instead (the old one is leaked). Runs in a `pthread_atfork`
+/// child handler: this thread is the only one.
+pub(crate) fn reset_in_child() {
+    CONCURRENCY_CONTROL.forget_in_child();
 }
 
 pub(crate) fn read<'a>() -> Protector<'a> {

@@ -28,6 +28,18 @@ impl<T, F> Lazy<T, F> {
     }
 }
 
+impl<T, F> Lazy<T, F> {
+    /// sessile patch (PATCHES.md, 3): forgets the value in a forked child,
+    /// so the next use initializes a fresh one. The old value is leaked, not
+    /// dropped: it may hold locks or name threads that only the parent has.
+    /// Call only from a `pthread_atfork` child handler, where the calling
+    /// thread is the only one.
+    pub(crate) fn forget_in_child(&self) {
+        self.value.store(std::ptr::null_mut(), SeqCst);
+        self.init_mu.store(false, SeqCst);
+    }
+}
+
 impl<T, F> Drop for Lazy<T, F> {
     fn drop(&mut self) {
         let value_ptr = self.value.load(Acquire);

@@ -193,6 +193,7 @@ mod context;
 mod db;
 mod dll;
 mod fastcmp;
+mod fork;
 mod fastlock;
 mod histogram;
 mod iter;
@@ -245,6 +246,8 @@ mod threadpool {
         promise_filler.fill((work)());
         Ok(promise)
     }
+    /// Nothing to reset: there are no pool threads.
+    pub(crate) fn reset_in_child() {}
 }
 
 #[cfg(all(

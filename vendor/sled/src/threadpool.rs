@@ -78,6 +78,7 @@ static QUEUE: Lazy<Queue, fn() -> Queue> = Lazy::new(init_queue);
 static BROKEN: AtomicBool = AtomicBool::new(false);
 
 fn init_queue() -> Queue {
+    crate::fork::install_child_handler();
     debug_delay();
     for _ in 0..DESIRED_WAITING_THREADS {
         debug_delay();
@@ -213,4 +214,18 @@ where
     }
 
     Ok(promise)
+}
+
+/// sessile patch (PATCHES.md, 3): a forked child has none of the pool's
+/// threads, yet inherits counters that say they are there and waiting (so
+/// no thread is ever spawned for it) and possibly a queue lock held by one
+/// of them. The child starts from an empty pool instead: the next task
+/// spawns fresh threads. Runs in a `pthread_atfork` child handler, where
+/// this thread is the only one: atomic stores and no allocation.
+pub(crate) fn reset_in_child() {
+    QUEUE.forget_in_child();
+    WAITING_THREAD_COUNT.store(0, SeqCst);
+    TOTAL_THREAD_COUNT.store(0, SeqCst);
+    SPAWNING.store(false, SeqCst);
+    BROKEN.store(false, SeqCst);
 }
