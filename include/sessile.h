@@ -2107,6 +2107,50 @@ sessile_result sessile_store_save_diff(const struct sessile_engine *engine,
                                        uint32_t flags);
 
 /**
+ * Moves the live session `(key, key_len)` to a fresh key and deletes the
+ * old one (Django's `cycle_key()`: call it on login, against session
+ * fixation). The new session holds the stored data with the changes from
+ * `(seen, seen_len)` to `(data, data_len)` applied, as
+ * `sessile_store_save_diff` applies them (`(NULL, 0)` for both: no
+ * change), under the policy `expiry` (`SESSILE_EXPIRY_KIND_KEEP` keeps
+ * the stored one), its deadline counted from now.
+ *
+ * On success `*new_key_out` receives a new buffer with the new key (32
+ * characters, NUL-terminated), freed with `sessile_buf_free`.
+ *
+ * A session that is gone (deleted by a logout in another tab, or expired)
+ * is never carried to a new key: `SESSILE_RESULT_SESSION_DELETED`, and
+ * nothing is written; the same when it is deleted while being copied (the
+ * copy is removed again).
+ *
+ * Returns `SESSILE_RESULT_OK`; `SESSILE_RESULT_SESSION_DELETED`;
+ * `SESSILE_RESULT_INVALID_KEY`; `SESSILE_RESULT_INVALID_DATA`;
+ * `SESSILE_RESULT_TOO_LARGE`; `SESSILE_RESULT_INVALID_ARGUMENT` (unknown
+ * expiry kind); `SESSILE_RESULT_CORRUPT`; `SESSILE_RESULT_KEY_COLLISION`;
+ * `SESSILE_RESULT_NULL_ARGUMENT`; `SESSILE_RESULT_CLOSED`;
+ * `SESSILE_RESULT_IO` (the old session is then left as it was, or already
+ * moved); `SESSILE_RESULT_PANIC`.
+ *
+ * Thread safety: thread-safe.
+ *
+ * # Safety
+ *
+ * `engine` must be NULL or a live engine handle; `(key, key_len)`,
+ * `(seen, seen_len)` and `(data, data_len)` must be readable (NULL is
+ * allowed with length 0); `new_key_out` must be NULL or valid for writing
+ * one pointer.
+ */
+sessile_result sessile_store_cycle_key(const struct sessile_engine *engine,
+                                       const char *key,
+                                       size_t key_len,
+                                       const uint8_t *seen,
+                                       size_t seen_len,
+                                       const uint8_t *data,
+                                       size_t data_len,
+                                       struct sessile_expiry expiry,
+                                       struct sessile_buf **new_key_out);
+
+/**
  * Keeps session `(key, key_len)` alive: counts its deadline again from
  * now, under the policy `expiry` (`SESSILE_EXPIRY_KIND_KEEP` keeps the
  * stored one). The data is untouched. express-session's `touch`.

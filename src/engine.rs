@@ -12,11 +12,16 @@ use crate::config::Config;
 use crate::cookie::{find_cookie, ResponseCookie};
 use crate::error::{Error, Result};
 use crate::expiry::from_ms;
+use crate::expiry::Expiry;
 use crate::key::SessionKey;
+use crate::record::Record;
 use crate::session::Session;
-use crate::store::{MemoryStore, SledStore, Store, StoreStats, WriteCtx};
+use crate::store::{Delta, MemoryStore, SledStore, Store, StoreStats, WriteCtx};
 #[cfg(feature = "redis")]
 use crate::store::{RedisOptions, RedisStore};
+
+/// How many fresh keys a create tries before giving up.
+const CREATE_ATTEMPTS: u32 = 10;
 
 /// An open session database. Cheap to clone (clones share everything) and
 /// safe to use from many threads. The database closes when the last clone
@@ -166,6 +171,53 @@ impl Engine {
             default_age_s: self.inner.config.cookie.age_s,
             max_record_size: self.inner.config.max_record_size,
         }
+    }
+
+    /// Stores `data` (an encoded map) as a new session under a fresh random
+    /// key; returns the key and the record written. The store's create is
+    /// insert-if-absent, so a collision never overwrites another visitor's
+    /// session; after [`CREATE_ATTEMPTS`] collisions in a row the generator
+    /// is broken: [`Error::KeyCollision`].
+    pub(crate) fn create_fresh(&self, data: &[u8], expiry: Expiry) -> Result<(SessionKey, Record)> {
+        for _ in 0..CREATE_ATTEMPTS {
+            let key = SessionKey::generate();
+            if let Some(rec) = self
+                .inner
+                .store
+                .create(&key, data, expiry, &self.write_ctx())?
+            {
+                return Ok((key, rec));
+            }
+        }
+        Err(Error::KeyCollision(CREATE_ATTEMPTS))
+    }
+
+    /// Moves the live session `old` to a fresh key, against session
+    /// fixation (Django's `cycle_key`, on login): the new session holds the
+    /// data stored now with `delta` applied (so what another request saved
+    /// meanwhile is kept, as by a save), under `delta`'s expiry policy or
+    /// else the stored one, and `old` is deleted. Returns the new key and
+    /// its record.
+    ///
+    /// A session that was deleted (a logout in another tab) or expired is
+    /// not carried to a new key: [`Error::SessionDeleted`], and nothing is
+    /// written. Nor is one deleted while it is being copied: the copy is
+    /// removed again, with the same error. The copy is written before the
+    /// old key is deleted, so a failure in between (a full disk) leaves the
+    /// old session as it was rather than none.
+    pub fn cycle_key(&self, old: &SessionKey, delta: &Delta) -> Result<(SessionKey, Record)> {
+        let store = &self.inner.store;
+        let current = store
+            .load(old, self.now_ms())?
+            .ok_or(Error::SessionDeleted)?;
+        let data = delta.merged_into(current.data(), false)?;
+        let expiry = delta.expiry.unwrap_or(current.header().expiry);
+        let (new, rec) = self.create_fresh(&data, expiry)?;
+        if !store.delete(old)? {
+            store.delete(&new)?;
+            return Err(Error::SessionDeleted);
+        }
+        Ok((new, rec))
     }
 
     /// A new, empty session with no key (one is issued on save).

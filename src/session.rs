@@ -26,9 +26,6 @@ pub const TEST_COOKIE_VALUE: &str = "worked";
 /// The delta of a session that has not changed.
 static NO_CHANGE: Delta = Delta::none();
 
-/// How many fresh keys `create` tries before giving up.
-const CREATE_ATTEMPTS: u32 = 10;
-
 /// One visitor's session, as Django's `SessionBase`.
 ///
 /// Nothing is read from the store until the data is first used; then
@@ -412,13 +409,27 @@ impl Session {
     /// Moves the data to a new key and deletes the old session (Django's
     /// `cycle_key`, called on login against session fixation). Saves
     /// immediately.
+    ///
+    /// A stored session that was deleted (or expired) after this request
+    /// loaded it, say by a logout in another tab, is not carried to a new
+    /// key: [`Error::SessionDeleted`], as [`Session::save`] gives, and the
+    /// session keeps its old key, so a later save fails the same way.
+    /// Changes another request saved meanwhile are kept, as a save keeps
+    /// them: the new key gets the stored data with this request's changes.
     pub fn cycle_key(&mut self) -> Result<()> {
         self.fetch()?;
-        let old = self.key.take();
-        self.create()?;
-        if let Some(old) = old {
-            self.engine.store().delete(&old)?;
-        }
+        let Some(old) = &self.key else {
+            return self.create();
+        };
+        let (new, rec) = self.engine.cycle_key(old, self.delta())?;
+        self.key = Some(new);
+        self.expiry = rec.header().expiry;
+        self.seen = Some(rec);
+        // The data is now the stored record's: read it from there.
+        self.data.clear();
+        self.decoded = false;
+        self.delta = None;
+        self.modified = true;
         Ok(())
     }
 
@@ -429,19 +440,12 @@ impl Session {
             Some(rec) if !self.decoded => self.delta().apply_to_encoded(rec.data())?,
             _ => encode_data(&self.data),
         };
-        let store = self.engine.store().clone();
-        for _ in 0..CREATE_ATTEMPTS {
-            let key = SessionKey::generate();
-            let ctx = self.engine.write_ctx();
-            if let Some(rec) = store.create(&key, &bytes, self.expiry, &ctx)? {
-                self.key = Some(key);
-                self.seen = Some(rec);
-                self.delta = None;
-                self.modified = true;
-                return Ok(());
-            }
-        }
-        Err(Error::KeyCollision(CREATE_ATTEMPTS))
+        let (key, rec) = self.engine.create_fresh(&bytes, self.expiry)?;
+        self.key = Some(key);
+        self.seen = Some(rec);
+        self.delta = None;
+        self.modified = true;
+        Ok(())
     }
 
     /// Saves the session: a new one gets a key; an existing one gets the

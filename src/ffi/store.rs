@@ -513,20 +513,92 @@ pub unsafe extern "C" fn sessile_store_save_diff(
         let engine = engine.get()?;
         let key = parse_key(key)?;
         let whole: &[u8] = if data.is_empty() { &[0x80] } else { data };
-        let bad = |e: crate::record::RecordError| Fail::data(e.to_string());
-        let after = map_entries(whole).map_err(bad)?;
-        // Stored as it is (when nothing changed meanwhile): one value per key.
-        crate::record::check_unique_keys(&after).map_err(bad)?;
-        // An encoded value's size is the length of its bytes.
-        check_entries(&engine, after.iter().map(|(k, v)| (*k, v.len())))?;
-        if !seen.is_empty() {
-            crate::record::for_each_raw_entry(seen, |_, _| {}).map_err(bad)?;
-        }
-        // The keys that changed are worked out only if the stored data is
-        // no longer `seen` (another request saved meanwhile).
-        let mut delta = Delta::between(seen, whole);
-        delta.expiry = expiry;
+        let delta = diff(&engine, seen, whole, expiry)?;
         apply(&engine, &key, &delta, flags, || whole.to_vec())
+    })
+}
+
+/// The delta from the map `seen` (what a caller loaded; empty: nothing) to
+/// the map `whole` (what it holds now), under the policy `expiry`, after
+/// checking both maps and the limits.
+fn diff(engine: &Engine, seen: &[u8], whole: &[u8], expiry: Option<Expiry>) -> Result<Delta, Fail> {
+    let bad = |e: crate::record::RecordError| Fail::data(e.to_string());
+    let after = map_entries(whole).map_err(bad)?;
+    // Stored as it is (when nothing changed meanwhile): one value per key.
+    crate::record::check_unique_keys(&after).map_err(bad)?;
+    // An encoded value's size is the length of its bytes.
+    check_entries(engine, after.iter().map(|(k, v)| (*k, v.len())))?;
+    if !seen.is_empty() {
+        crate::record::for_each_raw_entry(seen, |_, _| {}).map_err(bad)?;
+    }
+    // The keys that changed are worked out only if the stored data is no
+    // longer `seen` (another request saved meanwhile).
+    let mut delta = Delta::between(seen, whole);
+    delta.expiry = expiry;
+    Ok(delta)
+}
+
+/// Moves the live session `(key, key_len)` to a fresh key and deletes the
+/// old one (Django's `cycle_key()`: call it on login, against session
+/// fixation). The new session holds the stored data with the changes from
+/// `(seen, seen_len)` to `(data, data_len)` applied, as
+/// `sessile_store_save_diff` applies them (`(NULL, 0)` for both: no
+/// change), under the policy `expiry` (`SESSILE_EXPIRY_KIND_KEEP` keeps
+/// the stored one), its deadline counted from now.
+///
+/// On success `*new_key_out` receives a new buffer with the new key (32
+/// characters, NUL-terminated), freed with `sessile_buf_free`.
+///
+/// A session that is gone (deleted by a logout in another tab, or expired)
+/// is never carried to a new key: `SESSILE_RESULT_SESSION_DELETED`, and
+/// nothing is written; the same when it is deleted while being copied (the
+/// copy is removed again).
+///
+/// Returns `SESSILE_RESULT_OK`; `SESSILE_RESULT_SESSION_DELETED`;
+/// `SESSILE_RESULT_INVALID_KEY`; `SESSILE_RESULT_INVALID_DATA`;
+/// `SESSILE_RESULT_TOO_LARGE`; `SESSILE_RESULT_INVALID_ARGUMENT` (unknown
+/// expiry kind); `SESSILE_RESULT_CORRUPT`; `SESSILE_RESULT_KEY_COLLISION`;
+/// `SESSILE_RESULT_NULL_ARGUMENT`; `SESSILE_RESULT_CLOSED`;
+/// `SESSILE_RESULT_IO` (the old session is then left as it was, or already
+/// moved); `SESSILE_RESULT_PANIC`.
+///
+/// Thread safety: thread-safe.
+///
+/// # Safety
+///
+/// `engine` must be NULL or a live engine handle; `(key, key_len)`,
+/// `(seen, seen_len)` and `(data, data_len)` must be readable (NULL is
+/// allowed with length 0); `new_key_out` must be NULL or valid for writing
+/// one pointer.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn sessile_store_cycle_key(
+    engine: *const sessile_engine,
+    key: *const c_char,
+    key_len: usize,
+    seen: *const u8,
+    seen_len: usize,
+    data: *const u8,
+    data_len: usize,
+    expiry: sessile_expiry,
+    new_key_out: *mut *mut sessile_buf,
+) -> sessile_result {
+    boundary(|| {
+        let engine = arg_ref!(engine)?;
+        let key = key.cast::<u8>();
+        let key = arg_bytes!(key, key_len)?;
+        let seen = arg_bytes!(seen, seen_len)?;
+        let data = arg_bytes!(data, data_len)?;
+        let out = arg_out!(new_key_out)?;
+        let expiry = expiry.to_policy(true)?;
+        let engine = engine.get()?;
+        let key = parse_key(key)?;
+        let whole: &[u8] = if data.is_empty() { &[0x80] } else { data };
+        let delta = diff(&engine, seen, whole, expiry)?;
+        let (new, rec) = engine.cycle_key(&key, &delta)?;
+        remember(&new, &rec);
+        out.write(to_c(sessile_buf::new(new.as_bytes().to_vec())));
+        Ok(())
     })
 }
 

@@ -25,6 +25,9 @@
     X(one_directory_is_shared_within_a_process)                    \
     X(a_directory_held_elsewhere_is_locked)                        \
     X(a_forked_child_cannot_use_the_parents_engine)                \
+    X(a_worker_forked_after_a_durable_write_opens_its_own_engine)  \
+    X(a_worker_forked_after_the_parent_closed_its_engine_opens_its_own) \
+    X(workers_forked_while_the_parent_writes_open_their_own_engines) \
     X(unusable_paths_are_errors)                                   \
     X(the_manual_clock_moves_only_when_told)                       \
     X(clear_expired_counts_what_it_deletes)                        \
@@ -37,6 +40,8 @@
     X(save_never_resurrects_a_deleted_session)                     \
     X(upsert_creates_under_the_callers_key)                        \
     X(parallel_saves_keep_both_keys)                               \
+    X(save_diff_writes_only_what_changed_since_the_load)           \
+    X(cycle_key_moves_the_stored_data_and_never_a_deleted_session) \
     X(touch_keeps_a_session_alive_without_changing_it)             \
     X(malformed_keys_are_refused_before_storage)                   \
     X(data_that_is_not_a_string_keyed_map_is_refused)              \
@@ -63,6 +68,7 @@
     X(cookie_lifetime_follows_the_expiry_policy)                   \
     X(forged_and_odd_cookie_headers_give_a_fresh_session)          \
     X(a_session_deleted_during_the_request_is_not_saved_back)      \
+    X(a_logout_in_another_tab_is_not_undone_by_cycle_key)          \
     X(statuses_outside_http_are_refused)                           \
     X(null_options_and_engine_arguments_are_refused)               \
     X(null_store_arguments_are_refused)                            \

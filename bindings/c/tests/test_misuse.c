@@ -110,6 +110,12 @@ void test_null_store_arguments_are_refused(void) {
     NUL_ARG(sessile_store_save_diff(e, S(KEY32), NULL, 4, A1, sizeof A1, keep, 0));
     NUL_ARG(sessile_store_save_diff(e, S(KEY32), NULL, 0, NULL, 4, keep, 0));
     HUGE(sessile_store_save_diff(e, S(KEY32), NULL, 0, A1, SIZE_MAX, keep, 0));
+    NUL_ARG(sessile_store_cycle_key(NULL, S(KEY32), NULL, 0, A1, sizeof A1, keep, &b));
+    NUL_ARG(sessile_store_cycle_key(e, NULL, 32, NULL, 0, A1, sizeof A1, keep, &b));
+    NUL_ARG(sessile_store_cycle_key(e, S(KEY32), NULL, 4, A1, sizeof A1, keep, &b));
+    NUL_ARG(sessile_store_cycle_key(e, S(KEY32), NULL, 0, NULL, 4, keep, &b));
+    NUL_ARG(sessile_store_cycle_key(e, S(KEY32), NULL, 0, A1, sizeof A1, keep, NULL));
+    HUGE(sessile_store_cycle_key(e, S(KEY32), NULL, 0, A1, SIZE_MAX, keep, &b));
     NUL_ARG(sessile_store_load_copy(NULL, S(KEY32), NULL, 0, &n, &at));
     NUL_ARG(sessile_store_load_copy(e, NULL, 32, NULL, 0, &n, &at));
     NUL_ARG(sessile_store_load_copy(e, S(KEY32), NULL, 0, NULL, &at));

@@ -227,6 +227,37 @@ void test_a_session_deleted_during_the_request_is_not_saved_back(void) {
     sessile_engine_free(e);
 }
 
+/* The issue's steps: tab A reads the logged-in session; tab B logs out;
+ * tab A cycles the key (a login). Nothing comes back under a new key. */
+void test_a_logout_in_another_tab_is_not_undone_by_cycle_key(void) {
+    sessile_engine *e = memory_engine();
+    REQUIRE_OK(e ? SESSILE_RESULT_OK : SESSILE_RESULT_IO);
+    uint32_t flags = 0;
+    sessile_buf *c = request(e, NULL, login, 200, &flags);
+    char cookie[128];
+    cookie_pair(c, cookie, sizeof cookie);
+    sessile_buf_free(c);
+
+    sessile_session *tab_a = NULL;
+    REQUIRE_OK(sessile_request_begin(e, S(cookie), &tab_a));
+    read_only(tab_a);
+    sessile_buf *deleting = request(e, cookie, logout, 200, &flags);
+    CHECK(deleting && buf_has(deleting, "Max-Age=0"));
+    sessile_buf_free(deleting);
+
+    CHECK_RC(sessile_session_cycle_key(tab_a), SESSILE_RESULT_SESSION_DELETED);
+    CHECK(last_error_has("deleted"));
+    CHECK_OK(sessile_session_set_json(tab_a, S("user"), S("\"alice\"")));
+    sessile_buf *set_cookie = SENTINEL;
+    CHECK_RC(sessile_request_end(tab_a, 200, &set_cookie, &flags), SESSILE_RESULT_SESSION_DELETED);
+    CHECK(set_cookie == SENTINEL);
+    sessile_session_free(tab_a);
+    uint64_t n = 99;
+    CHECK_OK(sessile_store_count(e, &n));
+    CHECK(n == 0);
+    sessile_engine_free(e);
+}
+
 void test_statuses_outside_http_are_refused(void) {
     sessile_engine *e = memory_engine();
     REQUIRE_OK(e ? SESSILE_RESULT_OK : SESSILE_RESULT_IO);

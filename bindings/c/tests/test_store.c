@@ -17,7 +17,7 @@ static const uint8_t ALICE[] = {0x81, 0xa4, 'u', 's', 'e', 'r', 0xa5, 'a', 'l', 
 static const uint8_t A1[] = {0x81, 0xa1, 'a', 0x01};
 /* {"b": 2} */
 static const uint8_t B2[] = {0x81, 0xa1, 'b', 0x02};
-/* {"a": 1, "b": 2}: keys sorted, as sessile stores maps */
+/* {"a": 1, "b": 2} */
 static const uint8_t A1B2[] = {0x82, 0xa1, 'a', 0x01, 0xa1, 'b', 0x02};
 /* ["a"] */
 static const uint8_t LIST_A[] = {0x91, 0xa1, 'a'};
@@ -28,6 +28,12 @@ static int64_t load_is(sessile_engine *e, const sessile_buf *key, const uint8_t 
     sessile_expiry expiry = {99, 99};
     int64_t at = -1;
     CHECK_OK(sessile_store_load(e, KEY(key), &data, &expiry, &at));
+    if (!buf_is(data, want, len)) {
+        fprintf(stderr, "    stored:");
+        for (size_t i = 0; data && i < sessile_buf_len(data); i++)
+            fprintf(stderr, " %02x", sessile_buf_data(data)[i]);
+        fprintf(stderr, "\n");
+    }
     CHECK(buf_is(data, want, len));
     sessile_buf_free(data);
     return at;
@@ -208,7 +214,9 @@ void test_save_diff_writes_only_what_changed_since_the_load(void) {
     static const uint8_t B2_WIDE[] = {0x81, 0xa1, 'b', 0xcd, 0x00, 0x02};
     CHECK_OK(sessile_store_save_delta(e, KEY(key), A1, sizeof A1, NULL, 0, KEEP, 0));
     CHECK_OK(sessile_store_save_diff(e, KEY(key), B2_WIDE, sizeof B2_WIDE, B2, sizeof B2, KEEP, 0));
-    load_is(e, key, A1B2, sizeof A1B2);
+    /* A key set onto stored data goes after the stored keys. */
+    static const uint8_t B2A1[] = {0x82, 0xa1, 'b', 0x02, 0xa1, 'a', 0x01};
+    load_is(e, key, B2A1, sizeof B2A1);
     /* Not a map: nothing is written. */
     static const uint8_t GARBAGE[] = {0x92, 0x01};
     CHECK_RC(sessile_store_save_diff(e, KEY(key), GARBAGE, sizeof GARBAGE, B2, sizeof B2, KEEP, 0),
@@ -223,7 +231,7 @@ void test_save_diff_writes_only_what_changed_since_the_load(void) {
              SESSILE_RESULT_INVALID_DATA);
     CHECK_RC(sessile_store_save_diff(e, KEY(key), NULL, 0, B2, sizeof B2, KEEP, 0x100),
              SESSILE_RESULT_INVALID_ARGUMENT);
-    load_is(e, key, A1B2, sizeof A1B2);
+    load_is(e, key, B2A1, sizeof B2A1);
     /* Deleted meanwhile (a logout): not brought back, unless UPSERT asks. */
     CHECK_OK(sessile_store_delete(e, KEY(key)));
     CHECK_RC(sessile_store_save_diff(e, KEY(key), A1, sizeof A1, B2, sizeof B2, KEEP, 0),
@@ -233,6 +241,46 @@ void test_save_diff_writes_only_what_changed_since_the_load(void) {
     CHECK_OK(sessile_store_save_diff(e, KEY(key), A1, sizeof A1, A1B2, sizeof A1B2, KEEP,
                                      SESSILE_SAVE_UPSERT));
     load_is(e, key, A1B2, sizeof A1B2);
+    sessile_buf_free(key);
+    sessile_engine_free(e);
+}
+
+void test_cycle_key_moves_the_stored_data_and_never_a_deleted_session(void) {
+    sessile_engine *e = memory_engine();
+    REQUIRE_OK(e ? SESSILE_RESULT_OK : SESSILE_RESULT_IO);
+    sessile_buf *key = NULL;
+    REQUIRE_OK(sessile_store_create(e, A1, sizeof A1, DEFAULT_EXPIRY, 0, &key));
+    /* Request X loaded {"a": 1}; meanwhile request Y set "b". */
+    CHECK_OK(sessile_store_save_delta(e, KEY(key), B2, sizeof B2, NULL, 0, KEEP, 0));
+    /* X logs in: its change ("a" to 5) and Y's both move to the new key. */
+    static const uint8_t A5[] = {0x81, 0xa1, 'a', 0x05};
+    static const uint8_t B2A5[] = {0x82, 0xa1, 'b', 0x02, 0xa1, 'a', 0x05};
+    sessile_buf *fresh = SENTINEL;
+    CHECK_OK(sessile_store_cycle_key(e, KEY(key), A1, sizeof A1, A5, sizeof A5, KEEP, &fresh));
+    REQUIRE_OK(fresh != SENTINEL && is_key(fresh) ? SESSILE_RESULT_OK : SESSILE_RESULT_IO);
+    CHECK(strcmp((const char *)sessile_buf_data(fresh), (const char *)sessile_buf_data(key)) != 0);
+    load_is(e, fresh, B2A5, sizeof B2A5);
+    bool exists = true;
+    CHECK_OK(sessile_store_exists(e, KEY(key), &exists));
+    CHECK(!exists);
+    /* No data given: the session moves as stored. */
+    sessile_buf *third = SENTINEL;
+    CHECK_OK(sessile_store_cycle_key(e, KEY(fresh), NULL, 0, NULL, 0, KEEP, &third));
+    REQUIRE_OK(third != SENTINEL ? SESSILE_RESULT_OK : SESSILE_RESULT_IO);
+    load_is(e, third, B2A5, sizeof B2A5);
+    /* Logged out in another tab: the key cycle of a request that still
+     * holds the session brings nothing back. */
+    CHECK_OK(sessile_store_delete(e, KEY(third)));
+    sessile_buf *none = SENTINEL;
+    CHECK_RC(sessile_store_cycle_key(e, KEY(third), B2A5, sizeof B2A5, B2A5, sizeof B2A5, KEEP,
+                                     &none),
+             SESSILE_RESULT_SESSION_DELETED);
+    CHECK(none == SENTINEL);
+    uint64_t n = 99;
+    CHECK_OK(sessile_store_count(e, &n));
+    CHECK(n == 0);
+    sessile_buf_free(third);
+    sessile_buf_free(fresh);
     sessile_buf_free(key);
     sessile_engine_free(e);
 }
