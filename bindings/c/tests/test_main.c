@@ -26,7 +26,9 @@
     X(a_directory_held_elsewhere_is_locked)                        \
     X(a_forked_child_cannot_use_the_parents_engine)                \
     X(unusable_paths_are_errors)                                   \
+    X(a_file_or_a_project_folder_is_not_a_database)                \
     X(the_manual_clock_moves_only_when_told)                       \
+    X(the_manual_clock_stops_at_its_ends)                          \
     X(clear_expired_counts_what_it_deletes)                        \
     X(a_closed_engine_answers_closed)                              \
     X(sessions_outlive_a_freed_engine)                             \
