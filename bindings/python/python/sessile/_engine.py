@@ -549,7 +549,8 @@ class Engine:
 
     def set_clock(self, when: datetime | int) -> None:
         """Sets a manual clock; outside the epoch to the end of 9999 raises InvalidArgument."""
-        _check(lib.sessile_engine_set_clock(self._handle, _i64(when if isinstance(when, int) else to_ms(when))))
+        ms = when if isinstance(when, int) else to_ms(when)
+        _check(lib.sessile_engine_set_clock(self._handle, _i64(ms)))
 
     # -- session level
 
