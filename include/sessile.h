@@ -194,6 +194,13 @@ enum sessile_result
      * may or may not have been applied.
      */
     SESSILE_RESULT_UNAVAILABLE = 17,
+    /**
+     * The path given to `sessile_engine_open` is not a sessile database and
+     * none is created there: a regular file, or a directory that holds
+     * other files and no database (a project folder given by mistake). A
+     * missing or empty directory becomes a new database.
+     */
+    SESSILE_RESULT_NOT_A_DATABASE = 18,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -225,13 +232,19 @@ enum sessile_expiry_kind
     SESSILE_EXPIRY_KIND_BROWSER_CLOSE = 1,
     /**
      * Django's `set_expiry(n)`: `value` seconds after the last save (each
-     * save slides it). As in Django, `value` 0 means `BROWSER_CLOSE`, and a
-     * negative value means already expired.
+     * save slides it). As in Django, `value` 0 means `BROWSER_CLOSE`;
+     * otherwise `value` must be 1 to 34560000 (400 days, the longest
+     * browsers keep a cookie), else `SESSILE_RESULT_INVALID_ARGUMENT`.
+     * Unlike Django, a negative value is refused: to end a session now,
+     * flush or delete it.
      */
     SESSILE_EXPIRY_KIND_SECONDS = 2,
     /**
      * Django's `set_expiry(datetime)`: at `value` milliseconds since the
-     * Unix epoch.
+     * Unix epoch. `sessile_session_set_expiry` needs it later than now and
+     * at most 400 days ahead; the store-level saves also accept a past
+     * time (the session is stored already expired), not one more than 400
+     * days ahead.
      */
     SESSILE_EXPIRY_KIND_AT = 3,
     /**
@@ -556,9 +569,11 @@ sessile_result sessile_engine_now(const struct sessile_engine *engine,
 
 /**
  * Moves the engine's manual clock by `ms` milliseconds (negative moves it
- * back). Sessions then expire exactly as if that time had passed.
- * Forward moves from several threads add up; a backward move is a read
- * then a write, and may race with other clock changes.
+ * back). Sessions then expire exactly as if that time had passed. The
+ * clock stops at the ends of its range, 0 (the Unix epoch) to
+ * 253402300799999 (the end of the year 9999): a move past either end
+ * leaves it there (saturates) instead of wrapping. Moves from several
+ * threads add up.
  *
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_INVALID_ARGUMENT` (the engine has no manual clock),
@@ -575,10 +590,11 @@ sessile_result sessile_engine_advance_clock(const struct sessile_engine *engine,
 
 /**
  * Sets the engine's manual clock to `now_ms` milliseconds since the Unix
- * epoch.
+ * epoch: 0 to 253402300799999 (the end of the year 9999).
  *
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
- * `SESSILE_RESULT_INVALID_ARGUMENT` (the engine has no manual clock),
+ * `SESSILE_RESULT_INVALID_ARGUMENT` (the engine has no manual clock, or
+ * `now_ms` is out of range; the clock does not change),
  * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_PANIC`.
  *
  * Thread safety: thread-safe.
@@ -1029,9 +1045,11 @@ sessile_result sessile_options_set_memory(struct sessile_options *options,
  * since the Unix epoch and moves only through
  * `sessile_engine_advance_clock` and `sessile_engine_set_clock`. For
  * tests: expiry can then be tested without sleeping. Default: the system
- * clock.
+ * clock. `start_ms` must be 0 to 253402300799999 (the end of the year
+ * 9999).
  *
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
+ * `SESSILE_RESULT_INVALID_ARGUMENT` (`start_ms` out of range),
  * `SESSILE_RESULT_PANIC`.
  *
  * Thread safety: needs exclusive use of `options` during the call.
@@ -1649,8 +1667,13 @@ sessile_result sessile_session_delete(struct sessile_session *session);
  * `AT` (a datetime). For Django's timedelta form use
  * `sessile_session_set_expiry_in`. Marks the session modified.
  *
+ * `SECONDS` must be 0 or 1 to 34560000 (400 days); `AT` must be later
+ * than the engine's now and at most 400 days ahead. Unlike Django, a
+ * negative or past expiry is refused rather than sent as `Max-Age=-1`.
+ *
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_INVALID_ARGUMENT` (unknown
- * kind, or `KEEP`), `SESSILE_RESULT_NULL_ARGUMENT`,
+ * kind, `KEEP`, or a value out of range; nothing changes),
+ * `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
  *
  * Thread safety: calls on one session are serialised by its lock (see
@@ -1665,10 +1688,11 @@ sessile_result sessile_session_set_expiry(struct sessile_session *session,
 
 /**
  * Django's `set_expiry(timedelta)`: the session expires `ms` milliseconds
- * from now (an absolute time from then on, reported as `AT`).
+ * from now (an absolute time from then on, reported as `AT`). `ms` must be
+ * 1 to 34560000000 (400 days).
  *
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_INVALID_ARGUMENT`
- * (negative), `SESSILE_RESULT_NULL_ARGUMENT`, `SESSILE_RESULT_CLOSED`,
+ * (out of range; nothing changes), `SESSILE_RESULT_NULL_ARGUMENT`, `SESSILE_RESULT_CLOSED`,
  * `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
  *
  * Thread safety: calls on one session are serialised by its lock (see

@@ -79,6 +79,8 @@ pub fn find_cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
 
 /// 9999-12-31T23:59:59Z, the last time an HTTP date can express.
 const LAST_HTTP_DATE_S: i64 = 253_402_300_799;
+/// The same instant's last millisecond.
+pub(crate) const LAST_HTTP_DATE_MS: i64 = LAST_HTTP_DATE_S * 1000 + 999;
 
 /// Whether `s` may appear in a Set-Cookie header as a cookie name (an
 /// RFC 6265 token) — used to validate the configuration.

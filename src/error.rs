@@ -17,12 +17,40 @@ pub enum Error {
 
     /// The database directory is held by another process (sled allows one
     /// process per directory). Use a shared store (Redis) for several
-    /// processes.
-    #[error("database {path:?} is locked by another process")]
+    /// processes. The message says so, and names the holder's pid when its
+    /// lock file tells it.
+    #[error(
+        "database {path:?} is locked by another process{}: a sled database is open in one \
+         process at a time. With several worker processes (gunicorn -w N, a Node cluster), \
+         use a shared store (a redis:// URL, e.g. SESSILE_URL=redis://...) or run one worker \
+         with threads",
+        holder.map(|p| format!(" (pid {p})")).unwrap_or_default()
+    )]
+    #[non_exhaustive]
     Locked {
         /// The directory that could not be opened.
         path: PathBuf,
+        /// The pid of the process holding it, as written in its
+        /// `sessile.lock` (`None`: not recorded there).
+        holder: Option<u32>,
     },
+
+    /// The path is not a sessile database and sessile will not make one
+    /// there: a regular file, or a directory that holds other files (a
+    /// project folder given by mistake). [`crate::Engine::open`] creates a
+    /// database only in a missing or empty directory; the CLI's reading
+    /// commands also refuse a missing or empty one.
+    #[error("{path:?} is not a sessile database: {found}")]
+    NotADatabase {
+        /// The path given.
+        path: PathBuf,
+        /// What is there instead.
+        found: NotADatabase,
+    },
+
+    /// An expiry outside the accepted range (see [`crate::Expiry`], "Range").
+    #[error("{0}")]
+    InvalidExpiry(#[from] crate::expiry::ExpiryError),
 
     /// The session was deleted (or expired) after it was loaded, for example
     /// by a logout in another tab. It is not recreated. Django raises
@@ -147,6 +175,32 @@ impl std::fmt::Display for Limit {
             Limit::Value => "value",
             Limit::Record => "session record",
             Limit::Keys => "number of keys",
+        })
+    }
+}
+
+/// What [`Error::NotADatabase`] found at the path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NotADatabase {
+    /// A file that is not a directory.
+    File,
+    /// A directory with other files in it and no sled database.
+    OtherFiles,
+    /// Nothing, or an empty directory (only where a database must exist
+    /// already, as for the CLI's reading commands).
+    Nothing,
+}
+
+impl std::fmt::Display for NotADatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NotADatabase::File => "it is a file, and a database is a directory",
+            NotADatabase::OtherFiles => {
+                "the directory holds other files and no database (a new database is \
+                 created only in a missing or empty directory)"
+            }
+            NotADatabase::Nothing => "there is no database there",
         })
     }
 }

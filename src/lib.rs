@@ -52,8 +52,10 @@ pub use crate::adapters::tower::TowerStore;
 pub use crate::config::Config;
 pub use crate::cookie::{find_cookie, CookieConfig, ResponseCookie, SameSite};
 pub use crate::engine::Engine;
-pub use crate::error::{Error, Limit, Result};
-pub use crate::expiry::{from_ms, to_ms, Clock, Expiry, ManualClock, SystemClock};
+pub use crate::error::{Error, Limit, NotADatabase, Result};
+pub use crate::expiry::{
+    from_ms, to_ms, Clock, Expiry, ExpiryError, ManualClock, SystemClock, MAX_AGE_S,
+};
 pub use crate::key::{InvalidKey, SessionKey, KEY_LEN};
 pub use crate::record::{
     decode_data, encode_data, Data, Header, Record, RecordError, FORMAT_VERSION, HEADER_LEN,

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::engine::Engine;
 use crate::error::{Error, Limit, Result};
-use crate::expiry::{from_ms, Expiry};
+use crate::expiry::{from_ms, Expiry, ExpiryError, MAX_AGE_S};
 use crate::key::SessionKey;
 use crate::record::{
     declared_len, decode_data, encode_data, encoded_len, lookup_data, nesting, Data, Record,
@@ -497,8 +497,12 @@ impl Session {
         Ok(())
     }
 
-    /// Sets the expiry policy (Django's `set_expiry`). See [`Expiry`].
+    /// Sets the expiry policy (Django's `set_expiry`). See [`Expiry`]:
+    /// `Seconds` must be 1 to 400 days and `At` after now and at most 400
+    /// days ahead, or this fails with [`Error::InvalidExpiry`] and changes
+    /// nothing (Django accepts any value; see [`Expiry`], "Range").
     pub fn set_expiry(&mut self, expiry: Expiry) -> Result<()> {
+        let expiry = expiry.check(self.engine.now_ms())?;
         self.fetch()?;
         if expiry == Expiry::Default && self.expiry == Expiry::Default {
             // Django's set_expiry(None) with nothing set changes nothing.
@@ -511,13 +515,14 @@ impl Session {
     }
 
     /// Django's `set_expiry(timedelta)`: expires `after` from now (an
-    /// absolute time from then on).
+    /// absolute time from then on). `after` must be more than zero and at
+    /// most 400 days, as for [`Session::set_expiry`].
     pub fn set_expiry_in(&mut self, after: Duration) -> Result<()> {
-        let at = self
-            .engine
-            .now_ms()
-            .saturating_add(i64::try_from(after.as_millis()).unwrap_or(i64::MAX));
-        self.set_expiry(Expiry::At(at))
+        let ms = i64::try_from(after.as_millis()).unwrap_or(i64::MAX);
+        if !(1..=MAX_AGE_S * 1000).contains(&ms) {
+            return Err(ExpiryError::DurationOutOfRange(ms).into());
+        }
+        self.set_expiry(Expiry::At(self.engine.now_ms().saturating_add(ms)))
     }
 
     /// The current expiry policy.

@@ -642,3 +642,95 @@ fn build_database_for_the_export_import_measurement() {
     store.flush().unwrap();
     eprintln!("{n} sessions in {db}");
 }
+
+/// The names in a directory, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut all: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    all.sort();
+    all
+}
+
+#[test]
+fn reading_commands_refuse_what_is_not_a_database_and_change_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    // A new user's first try: `--db` pointing at the Django project.
+    let project = root.path().join("mysite");
+    std::fs::create_dir(&project).unwrap();
+    std::fs::write(project.join("manage.py"), "").unwrap();
+    let empty = root.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let file = project.join("manage.py");
+    for cmd in [
+        &["list"][..],
+        &["stats"],
+        &["get", key(1).as_str()],
+        &["export", "-"],
+        &["check"],
+        &["clear-expired"],
+        &["flush-all", "--yes"],
+    ] {
+        for db in [&project, &empty, &file] {
+            let out = sessile(db, cmd);
+            assert_eq!(out.code, 1, "{cmd:?} on {db:?}: {}", out.stderr);
+            assert!(
+                out.stderr.contains("is not a sessile database"),
+                "{cmd:?} on {db:?}: {}",
+                out.stderr
+            );
+            assert!(!out.stderr.contains("os error"), "{}", out.stderr);
+        }
+        assert_eq!(names(&project), ["manage.py"], "{cmd:?}");
+        assert!(names(&empty).is_empty(), "{cmd:?}");
+    }
+    // import refuses them too, rather than turning a folder into a database.
+    let input = root.path().join("in.jsonl");
+    std::fs::write(&input, "").unwrap();
+    let out = sessile(&project, &["import", input.to_str().unwrap()]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("is not a sessile database"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(names(&project), ["manage.py"]);
+}
+
+#[test]
+fn a_failed_import_leaves_no_database_behind() {
+    let root = tempfile::tempdir().unwrap();
+    let new_db = root.path().join("new.db");
+    let missing = root.path().join("missing.jsonl");
+    let out = sessile(&new_db, &["import", missing.to_str().unwrap()]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("cannot read"), "{}", out.stderr);
+    assert!(!new_db.exists(), "a missing input created {new_db:?}");
+
+    // Nothing imported (every line bad): the new database goes again; an
+    // empty directory the user made stays, empty.
+    let bad = root.path().join("bad.jsonl");
+    std::fs::write(&bad, "{not json\n").unwrap();
+    let out = sessile(&new_db, &["import", bad.to_str().unwrap()]);
+    assert_eq!(out.code, 1);
+    assert!(!new_db.exists(), "a failed import left {new_db:?}");
+    let empty = root.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    assert_eq!(sessile(&empty, &["import", bad.to_str().unwrap()]).code, 1);
+    assert!(names(&empty).is_empty(), "{:?}", names(&empty));
+
+    // A good import still creates the database, and a later failed import
+    // into it removes nothing.
+    let line = format!(
+        "{{\"key\":\"{}\",\"expiry\":{{\"policy\":\"default\"}},\"expires_at_ms\":{},\"data\":{{}}}}\n",
+        key(1).as_str(),
+        now() + DAY_MS
+    );
+    let good = root.path().join("good.jsonl");
+    std::fs::write(&good, line).unwrap();
+    let out = sessile(&new_db, &["import", good.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(sessile(&new_db, &["import", bad.to_str().unwrap()]).code, 1);
+    assert_eq!(dump(&new_db).len(), 1);
+}

@@ -2,7 +2,11 @@
 //! `get_expiry_age` / `get_expiry_date` / `get_expire_at_browser_close`;
 //! an expired session is never served, whether or not it has been swept;
 //! `clear_expired` counts what it removed; the background reaper sweeps with
-//! a controlled clock. No test sleeps: time comes from a `ManualClock`.
+//! a controlled clock. Expiries outside the documented range (1 s to 400
+//! days, a date after now and at most 400 days ahead) are refused, so no
+//! cookie carries a negative or absurd `Max-Age`, and the manual clock stops
+//! at its ends rather than wrapping. No test sleeps: time comes from a
+//! `ManualClock`.
 
 mod common;
 
@@ -10,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{saved_session, sled, sled_with, T0};
-use sessile::{from_ms, Config, Engine, Expiry, ManualClock};
+use sessile::{from_ms, Clock, Config, Engine, Error, Expiry, ManualClock, MAX_AGE_S};
 
 const TWO_WEEKS: i64 = 1_209_600;
 
@@ -104,19 +108,95 @@ fn set_expiry_with_a_duration_becomes_an_absolute_time() {
 }
 
 #[test]
-fn negative_seconds_means_already_expired() {
+fn out_of_range_expiry_is_refused_and_changes_nothing() {
     let f = sled();
     let mut s = f.engine.new_session();
     s.insert("a", 1).unwrap();
-    s.set_expiry(Expiry::seconds(-10)).unwrap();
-    assert_eq!(s.get_expiry_age().unwrap(), -10);
-    assert!(s.get_expiry_date().unwrap() < from_ms(T0));
-    s.save().unwrap();
-    let key = s.session_key().unwrap().to_owned();
-    assert!(!f.engine.exists(&key).unwrap());
-    let mut again = f.engine.session(&key);
-    assert_eq!(again.get::<i64>("a").unwrap(), None);
-    assert_eq!(again.session_key(), None);
+    s.set_expiry(Expiry::seconds(300)).unwrap();
+    let max_ms = MAX_AGE_S * 1000;
+    for bad in [
+        Expiry::seconds(-1),
+        Expiry::seconds(i64::MIN),
+        Expiry::Seconds(0),
+        Expiry::seconds(MAX_AGE_S + 1),
+        Expiry::seconds(i64::MAX),
+        Expiry::At(T0 - 1),
+        Expiry::At(T0),
+        Expiry::At(T0 + max_ms + 1),
+        Expiry::At(i64::MAX),
+        Expiry::At(i64::MIN),
+    ] {
+        let err = s.set_expiry(bad).unwrap_err();
+        assert!(matches!(err, Error::InvalidExpiry(_)), "{bad:?}: {err:?}");
+        assert!(err.to_string().contains("400 days"), "{err}");
+        assert_eq!(s.expiry().unwrap(), Expiry::Seconds(300), "{bad:?}");
+    }
+    let err = s.set_expiry(Expiry::seconds(-1)).unwrap_err().to_string();
+    assert!(
+        err.contains("expiry seconds") && err.contains("not -1"),
+        "{err}"
+    );
+    for bad in [
+        Duration::ZERO,
+        Duration::from_secs(MAX_AGE_S as u64 + 1),
+        Duration::MAX,
+    ] {
+        let err = s.set_expiry_in(bad).unwrap_err();
+        assert!(matches!(err, Error::InvalidExpiry(_)), "{bad:?}: {err:?}");
+    }
+    assert_eq!(s.expiry().unwrap(), Expiry::Seconds(300));
+
+    // The ends of the range are accepted.
+    for good in [
+        Expiry::seconds(1),
+        Expiry::seconds(MAX_AGE_S),
+        Expiry::At(T0 + 1),
+        Expiry::At(T0 + max_ms),
+    ] {
+        s.set_expiry(good).unwrap();
+        assert_eq!(s.expiry().unwrap(), good);
+    }
+    s.set_expiry_in(Duration::from_secs(MAX_AGE_S as u64))
+        .unwrap();
+    assert_eq!(s.expiry().unwrap(), Expiry::At(T0 + max_ms));
+}
+
+#[test]
+fn the_cookie_never_carries_a_negative_or_huge_max_age() {
+    let f = sled();
+    let mut s = f.engine.begin_request(None);
+    s.insert("a", 1).unwrap();
+    assert!(s.set_expiry(Expiry::seconds(-1)).is_err());
+    assert!(s.set_expiry(Expiry::seconds(i64::MAX)).is_err());
+    s.set_expiry(Expiry::seconds(MAX_AGE_S)).unwrap();
+    let cookie = f
+        .engine
+        .end_request(&mut s, 200)
+        .unwrap()
+        .set_cookie
+        .unwrap();
+    assert!(cookie.contains("; Max-Age=34560000"), "{cookie}");
+}
+
+#[test]
+fn the_manual_clock_stops_at_its_ends_instead_of_wrapping() {
+    let (first, last) = (*ManualClock::RANGE_MS.start(), *ManualClock::RANGE_MS.end());
+    let clock = ManualClock::new(T0);
+    clock.advance_secs(i64::MAX);
+    assert_eq!(clock.now_ms(), last);
+    clock.advance(Duration::MAX);
+    assert_eq!(clock.now_ms(), last);
+    clock.advance_ms(i64::MAX);
+    assert_eq!(clock.now_ms(), last);
+    clock.advance_ms(i64::MIN);
+    assert_eq!(clock.now_ms(), first);
+    clock.set_ms(i64::MIN);
+    assert_eq!(clock.now_ms(), first);
+    clock.set_ms(i64::MAX);
+    assert_eq!(clock.now_ms(), last);
+    assert_eq!(ManualClock::new(-5).now_ms(), first);
+    // The end of the range is a date a cookie can state.
+    assert_eq!(from_ms(last), from_ms(253_402_300_799_999));
 }
 
 #[test]

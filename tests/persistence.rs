@@ -1,7 +1,10 @@
 //! What is on disk stays there: a database reopened after close holds every
 //! session; one process opening a path twice shares one sled database
 //! instead of failing; another process holding the directory gets a clear
-//! `Locked` error naming it, and nothing stored is harmed. Compression is
+//! `Locked` error naming it, the holder's pid and what to do instead, and
+//! nothing stored is harmed. A file, or a folder of other things, is
+//! `NotADatabase` and nothing is created in it; a missing or empty
+//! directory becomes a database. Compression is
 //! fixed when a database is created: asking for the other setting later is
 //! a clear `InvalidConfig`, and leaving it unset follows the database.
 
@@ -11,7 +14,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
 use common::{config, saved_session, T0};
-use sessile::{Engine, Error, Expiry, ManualClock, SledStore};
+use sessile::{Engine, Error, Expiry, ManualClock, NotADatabase, SledStore};
 
 #[test]
 fn reopen_after_close_keeps_everything() {
@@ -133,11 +136,23 @@ fn a_path_held_by_another_process_is_locked() {
 
     let err = Engine::open(sessile::Config::new(&path)).unwrap_err();
     match &err {
-        Error::Locked { path: p } => assert_eq!(p, &path.canonicalize().unwrap()),
+        Error::Locked {
+            path: p, holder, ..
+        } => {
+            assert_eq!(p, &path.canonicalize().unwrap());
+            assert_eq!(*holder, Some(child.id()));
+        }
         other => panic!("expected Locked, got {other:?}"),
     }
-    assert!(err.to_string().contains("locked by another process"));
-    assert!(err.to_string().contains(&*path.to_string_lossy()));
+    // What gunicorn -w 2's second worker logs on every request: it must say
+    // who holds the database and what to do instead.
+    let msg = err.to_string();
+    assert!(msg.contains("locked by another process"), "{msg}");
+    assert!(msg.contains(&*path.to_string_lossy()), "{msg}");
+    assert!(msg.contains(&format!("(pid {})", child.id())), "{msg}");
+    assert!(msg.contains("one process at a time"), "{msg}");
+    assert!(msg.contains("redis://"), "{msg}");
+    assert!(msg.contains("one worker with threads"), "{msg}");
 
     drop(child.stdin.take());
     assert!(child.wait().unwrap().success());
@@ -163,4 +178,92 @@ fn closing_and_reopening_at_once_never_reports_a_lock() {
     for (i, k) in keys.iter().enumerate() {
         assert_eq!(engine.session(k).get::<i64>("n").unwrap(), Some(i as i64));
     }
+}
+
+#[test]
+fn a_file_or_a_folder_of_other_things_is_not_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("manage.py");
+    std::fs::write(&file, "print('hi')\n").unwrap();
+    let err = Engine::open(sessile::Config::new(&file)).unwrap_err();
+    assert!(
+        matches!(&err, Error::NotADatabase { path, found: NotADatabase::File } if *path == file),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("is not a sessile database"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), b"print('hi')\n");
+
+    // A project folder given by mistake: nothing is created in it.
+    let project = dir.path().join("project");
+    std::fs::create_dir(&project).unwrap();
+    std::fs::write(project.join("manage.py"), "").unwrap();
+    let err = Engine::open(sessile::Config::new(&project)).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::NotADatabase {
+                found: NotADatabase::OtherFiles,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("is not a sessile database"),
+        "{err}"
+    );
+    let names: Vec<_> = std::fs::read_dir(&project)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["manage.py"]);
+    let opts = sessile::SledOptions {
+        cache_capacity: 1 << 20,
+        flush_every_ms: None,
+        compression: None,
+    };
+    assert!(matches!(
+        SledStore::open(&project, &opts),
+        Err(Error::NotADatabase { .. })
+    ));
+}
+
+#[test]
+fn a_missing_or_empty_directory_becomes_a_database_and_reopens() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    for path in [dir.path().join("missing/nested"), empty] {
+        let cfg = || {
+            sessile::Config::new(&path)
+                .clock(std::sync::Arc::new(clock.clone()))
+                .reaper_interval(None)
+        };
+        let engine = Engine::open(cfg()).unwrap();
+        let key = saved_session(&engine, &[("x", 1)]);
+        engine.close().unwrap();
+        // A stray file beside an existing database does not hide it.
+        std::fs::write(path.join(".DS_Store"), "").unwrap();
+        let engine = Engine::open(cfg()).unwrap();
+        assert_eq!(engine.session(&key).get::<i64>("x").unwrap(), Some(1));
+    }
+    // Only an existing database opens without creating.
+    let opts = sessile::SledOptions {
+        cache_capacity: 1 << 20,
+        flush_every_ms: None,
+        compression: None,
+    };
+    let fresh = dir.path().join("fresh");
+    assert!(matches!(
+        SledStore::open_existing(&fresh, &opts),
+        Err(Error::NotADatabase {
+            found: NotADatabase::Nothing,
+            ..
+        })
+    ));
+    assert!(!fresh.exists());
 }

@@ -4,6 +4,8 @@ import { EventEmitter } from 'node:events';
 export declare const ABI_VERSION: number;
 export declare const EXPIRY: { readonly DEFAULT: 0; readonly BROWSER_CLOSE: 1; readonly SECONDS: 2; readonly AT: 3; readonly KEEP: 4 };
 export declare const RESULT: Readonly<Record<string, number>>;
+/** The longest expiry sessile accepts, in seconds: 400 days (the longest browsers keep a cookie). */
+export declare const MAX_AGE_S: number;
 
 /** An error from sessile; `code` is the result name ('TOO_LARGE', 'INVALID_KEY', ...),
  * or LIBRARY_NOT_FOUND / LIBRARY_LOAD_FAILED / ABI_MISMATCH / INVALID_VALUE. */
@@ -104,7 +106,7 @@ export interface SessileStoreOptions extends EngineOptions {
   url?: string;
   /** Share an open engine instead of opening one. */
   engine?: Engine;
-  /** Seconds for sessions whose cookie has no expiry, or a function of the session. Default 86400. */
+  /** Seconds for sessions whose cookie has no expiry, or a function of the session. Default 86400. A cookie maxAge or ttl over 400 days keeps the record 400 days. */
   ttl?: number | ((sess: any) => number);
   /** Flush every save to disk before answering. */
   durable?: boolean;

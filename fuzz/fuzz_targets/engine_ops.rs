@@ -121,11 +121,20 @@ fuzz_target!(|ops: Vec<Op>| {
             Op::Expire { slot, secs } => {
                 if let Some(m) = &mut slots[slot as usize % 4] {
                     let mut s = engine.session(&m.key);
-                    s.set_expiry(Expiry::seconds(secs as i64)).unwrap();
-                    s.save().unwrap();
-                    // 0 is "at browser close": the server keeps the default age.
-                    m.age_s = if secs == 0 { AGE } else { secs as i64 };
-                    m.deadline = now(&clock) + m.age_s * 1000;
+                    if secs < 0 {
+                        // Refused (1 s to 400 days, or 0), and nothing changes.
+                        assert!(matches!(
+                            s.set_expiry(Expiry::seconds(secs as i64)),
+                            Err(sessile::Error::InvalidExpiry(_))
+                        ));
+                        assert!(!s.modified());
+                    } else {
+                        s.set_expiry(Expiry::seconds(secs as i64)).unwrap();
+                        s.save().unwrap();
+                        // 0 is "at browser close": the server keeps the default age.
+                        m.age_s = if secs == 0 { AGE } else { secs as i64 };
+                        m.deadline = now(&clock) + m.age_s * 1000;
+                    }
                 }
             }
             Op::Advance { secs } => clock.advance_secs(secs as i64),

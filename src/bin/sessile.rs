@@ -199,13 +199,14 @@ fn run(cli: Cli) -> Outcome {
             clean::flush_all(&open(db, false)?)
         }
         Command::Export { file } => transfer::export(&open(db, false)?, &file),
-        Command::Import { file } => transfer::import(&open(db, true)?, &file),
+        Command::Import { file } => import(db, &file),
         Command::Check { repair } => check::check(&open(db, false)?, repair),
     }
 }
 
 /// Opens the database. Only `import` may create one: a mistyped `--db`
-/// should not leave an empty database behind.
+/// should not leave an empty database behind, nor turn a project folder
+/// into one.
 fn open(path: &Path, create: bool) -> Outcome<SledStore> {
     if !create && !path.exists() {
         return Err(Failure::Error(format!("no database at {}", path.display())));
@@ -218,14 +219,62 @@ fn open(path: &Path, create: bool) -> Outcome<SledStore> {
         flush_every_ms: Some(500),
         compression: None,
     };
-    SledStore::open(path, &opts).map_err(|e| match e {
-        sessile::Error::Locked { path } => Failure::Error(format!(
-            "database {} is held by another process (a sled database is open \
+    let store = if create {
+        SledStore::open(path, &opts)
+    } else {
+        SledStore::open_existing(path, &opts)
+    };
+    store.map_err(|e| match e {
+        sessile::Error::Locked { path, holder, .. } => Failure::Error(format!(
+            "database {} is held by another process{} (a sled database is open \
              in one process at a time); stop that process and try again",
-            path.display()
+            path.display(),
+            holder.map(|p| format!(" (pid {p})")).unwrap_or_default()
         )),
+        e @ sessile::Error::NotADatabase { .. } => Failure::Error(e.to_string()),
         e => Failure::Error(format!("cannot open database {}: {e}", path.display())),
     })
+}
+
+/// `sessile import FILE`. The file is opened first, and a database this
+/// import created is removed again when the import fails before storing
+/// any session: a failed first import leaves the directory as it was.
+fn import(db: &Path, file: &Path) -> Outcome {
+    let input = transfer::Input::open(file)?;
+    let before = match std::fs::read_dir(db) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Some(false),
+        Ok(mut entries) => entries.next().is_none().then_some(true),
+        Err(_) => None,
+    };
+    let undo = |store: Option<SledStore>| {
+        if let Some(store) = &store {
+            if !matches!(store.scan(None, 1), Ok(page) if page.is_empty()) {
+                return;
+            }
+        }
+        drop(store);
+        match before {
+            Some(false) => {
+                let _ = std::fs::remove_dir_all(db);
+            }
+            Some(true) => {
+                let _ = std::fs::remove_dir_all(db).and_then(|()| std::fs::create_dir(db));
+            }
+            None => {}
+        }
+    };
+    let store = match open(db, true) {
+        Ok(store) => store,
+        Err(e) => {
+            undo(None);
+            return Err(e);
+        }
+    };
+    let result = transfer::import(&store, input);
+    if result.is_err() {
+        undo(Some(store));
+    }
+    result
 }
 
 /// Records read per page when walking a tree: memory stays constant

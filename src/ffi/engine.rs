@@ -3,7 +3,6 @@
 use std::ffi::c_char;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use parking_lot::RwLock;
 
@@ -13,7 +12,7 @@ use super::panic::{boundary, boundary_value};
 use super::ptr::{arg_bytes, arg_out, arg_ref, free_c, to_c};
 use crate::config::Config;
 use crate::engine::Engine;
-use crate::expiry::{Clock, ManualClock};
+use crate::expiry::ManualClock;
 
 /// An open session database: the sled directory (or in-memory store) and
 /// its settings.
@@ -290,9 +289,11 @@ pub unsafe extern "C" fn sessile_engine_now(
 }
 
 /// Moves the engine's manual clock by `ms` milliseconds (negative moves it
-/// back). Sessions then expire exactly as if that time had passed.
-/// Forward moves from several threads add up; a backward move is a read
-/// then a write, and may race with other clock changes.
+/// back). Sessions then expire exactly as if that time had passed. The
+/// clock stops at the ends of its range, 0 (the Unix epoch) to
+/// 253402300799999 (the end of the year 9999): a move past either end
+/// leaves it there (saturates) instead of wrapping. Moves from several
+/// threads add up.
 ///
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_INVALID_ARGUMENT` (the engine has no manual clock),
@@ -310,22 +311,17 @@ pub unsafe extern "C" fn sessile_engine_advance_clock(
 ) -> sessile_result {
     boundary(|| {
         let engine = arg_ref!(engine)?;
-        let clock = engine.clock()?;
-        if ms >= 0 {
-            // One atomic addition: concurrent forward moves add up.
-            clock.advance(Duration::from_millis(ms.unsigned_abs()));
-        } else {
-            clock.set_ms(Clock::now_ms(clock).saturating_add(ms));
-        }
+        engine.clock()?.advance_ms(ms);
         Ok(())
     })
 }
 
 /// Sets the engine's manual clock to `now_ms` milliseconds since the Unix
-/// epoch.
+/// epoch: 0 to 253402300799999 (the end of the year 9999).
 ///
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
-/// `SESSILE_RESULT_INVALID_ARGUMENT` (the engine has no manual clock),
+/// `SESSILE_RESULT_INVALID_ARGUMENT` (the engine has no manual clock, or
+/// `now_ms` is out of range; the clock does not change),
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_PANIC`.
 ///
 /// Thread safety: thread-safe.
@@ -340,7 +336,24 @@ pub unsafe extern "C" fn sessile_engine_set_clock(
 ) -> sessile_result {
     boundary(|| {
         let engine = arg_ref!(engine)?;
-        engine.clock()?.set_ms(now_ms);
+        let clock = engine.clock()?;
+        clock.set_ms(check_clock_ms("now_ms", now_ms)?);
         Ok(())
     })
+}
+
+/// A manual clock's time from C: in `ManualClock::RANGE_MS`, else
+/// `SESSILE_RESULT_INVALID_ARGUMENT` naming the argument (Rust callers get
+/// the value clamped instead).
+pub(crate) fn check_clock_ms(name: &str, ms: i64) -> Result<i64, Fail> {
+    if ManualClock::RANGE_MS.contains(&ms) {
+        Ok(ms)
+    } else {
+        Err(Fail::invalid(format!(
+            "argument `{name}` must be {} to {} (ms since the Unix epoch, up to the end of \
+             the year 9999), not {ms}",
+            ManualClock::RANGE_MS.start(),
+            ManualClock::RANGE_MS.end()
+        )))
+    }
 }

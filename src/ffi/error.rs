@@ -77,11 +77,16 @@ pub enum sessile_result {
     /// itself, so the same call may succeed later. A write that timed out
     /// may or may not have been applied.
     Unavailable = 17,
+    /// The path given to `sessile_engine_open` is not a sessile database and
+    /// none is created there: a regular file, or a directory that holds
+    /// other files and no database (a project folder given by mistake). A
+    /// missing or empty directory becomes a new database.
+    NotADatabase = 18,
 }
 
 impl sessile_result {
     /// Every code, in number order (for `sessile_result_name`).
-    const ALL: [sessile_result; 18] = [
+    const ALL: [sessile_result; 19] = [
         sessile_result::Ok,
         sessile_result::NullArgument,
         sessile_result::InvalidArgument,
@@ -100,6 +105,7 @@ impl sessile_result {
         sessile_result::Panic,
         sessile_result::Forked,
         sessile_result::Unavailable,
+        sessile_result::NotADatabase,
     ];
 
     /// The C name, NUL-terminated.
@@ -123,6 +129,7 @@ impl sessile_result {
             sessile_result::Panic => b"SESSILE_RESULT_PANIC\0",
             sessile_result::Forked => b"SESSILE_RESULT_FORKED\0",
             sessile_result::Unavailable => b"SESSILE_RESULT_UNAVAILABLE\0",
+            sessile_result::NotADatabase => b"SESSILE_RESULT_NOT_A_DATABASE\0",
         }
     }
 }
@@ -183,6 +190,8 @@ impl From<Error> for Fail {
             Error::Storage(sled::Error::Corruption { .. }) => sessile_result::Corrupt,
             Error::Storage(_) | Error::Io { .. } | Error::Backend { .. } => sessile_result::Io,
             Error::Unavailable { .. } => sessile_result::Unavailable,
+            Error::NotADatabase { .. } => sessile_result::NotADatabase,
+            Error::InvalidExpiry(_) => sessile_result::InvalidArgument,
         };
         Fail::new(code, e.to_string())
     }

@@ -16,11 +16,17 @@ pub enum sessile_expiry_kind {
     /// the record for the configured cookie age. `value` is ignored.
     BrowserClose = 1,
     /// Django's `set_expiry(n)`: `value` seconds after the last save (each
-    /// save slides it). As in Django, `value` 0 means `BROWSER_CLOSE`, and a
-    /// negative value means already expired.
+    /// save slides it). As in Django, `value` 0 means `BROWSER_CLOSE`;
+    /// otherwise `value` must be 1 to 34560000 (400 days, the longest
+    /// browsers keep a cookie), else `SESSILE_RESULT_INVALID_ARGUMENT`.
+    /// Unlike Django, a negative value is refused: to end a session now,
+    /// flush or delete it.
     Seconds = 2,
     /// Django's `set_expiry(datetime)`: at `value` milliseconds since the
-    /// Unix epoch.
+    /// Unix epoch. `sessile_session_set_expiry` needs it later than now and
+    /// at most 400 days ahead; the store-level saves also accept a past
+    /// time (the session is stored already expired), not one more than 400
+    /// days ahead.
     At = 3,
     /// Only as an input to the store-level saves and touch: keep the policy
     /// the session already has (`DEFAULT` for a new one). `value` is

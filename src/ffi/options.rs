@@ -586,9 +586,11 @@ pub unsafe extern "C" fn sessile_options_set_memory(
 /// since the Unix epoch and moves only through
 /// `sessile_engine_advance_clock` and `sessile_engine_set_clock`. For
 /// tests: expiry can then be tested without sleeping. Default: the system
-/// clock.
+/// clock. `start_ms` must be 0 to 253402300799999 (the end of the year
+/// 9999).
 ///
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
+/// `SESSILE_RESULT_INVALID_ARGUMENT` (`start_ms` out of range),
 /// `SESSILE_RESULT_PANIC`.
 ///
 /// Thread safety: needs exclusive use of `options` during the call.
@@ -603,7 +605,7 @@ pub unsafe extern "C" fn sessile_options_set_manual_clock(
 ) -> sessile_result {
     boundary(|| {
         let o = arg_mut!(options)?;
-        o.manual_clock = Some(start_ms);
+        o.manual_clock = Some(super::engine::check_clock_ms("start_ms", start_ms)?);
         Ok(())
     })
 }

@@ -16,7 +16,8 @@ use super::store::SESSILE_SAVE_DURABLE;
 use super::value::{
     data_to_json, decode_value, encode_map, encode_value, json_to_value, value_to_json,
 };
-use crate::expiry::to_ms;
+use crate::error::Error;
+use crate::expiry::{to_ms, ExpiryError};
 use crate::record::Data;
 use crate::session::Session;
 
@@ -736,8 +737,13 @@ pub unsafe extern "C" fn sessile_session_delete(session: *mut sessile_session) -
 /// `AT` (a datetime). For Django's timedelta form use
 /// `sessile_session_set_expiry_in`. Marks the session modified.
 ///
+/// `SECONDS` must be 0 or 1 to 34560000 (400 days); `AT` must be later
+/// than the engine's now and at most 400 days ahead. Unlike Django, a
+/// negative or past expiry is refused rather than sent as `Max-Age=-1`.
+///
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_INVALID_ARGUMENT` (unknown
-/// kind, or `KEEP`), `SESSILE_RESULT_NULL_ARGUMENT`,
+/// kind, `KEEP`, or a value out of range; nothing changes),
+/// `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
 ///
 /// Thread safety: calls on one session are serialised by its lock (see
@@ -763,10 +769,11 @@ pub unsafe extern "C" fn sessile_session_set_expiry(
 }
 
 /// Django's `set_expiry(timedelta)`: the session expires `ms` milliseconds
-/// from now (an absolute time from then on, reported as `AT`).
+/// from now (an absolute time from then on, reported as `AT`). `ms` must be
+/// 1 to 34560000000 (400 days).
 ///
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_INVALID_ARGUMENT`
-/// (negative), `SESSILE_RESULT_NULL_ARGUMENT`, `SESSILE_RESULT_CLOSED`,
+/// (out of range; nothing changes), `SESSILE_RESULT_NULL_ARGUMENT`, `SESSILE_RESULT_CLOSED`,
 /// `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
 ///
 /// Thread safety: calls on one session are serialised by its lock (see
@@ -784,7 +791,7 @@ pub unsafe extern "C" fn sessile_session_set_expiry_in(
         let session = arg_ref!(session)?;
         session.with(|s| {
             let ms =
-                u64::try_from(ms).map_err(|_| Fail::invalid("the duration cannot be negative"))?;
+                u64::try_from(ms).map_err(|_| Error::from(ExpiryError::DurationOutOfRange(ms)))?;
             s.set_expiry_in(Duration::from_millis(ms))?;
             Ok(())
         })

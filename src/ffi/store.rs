@@ -326,6 +326,7 @@ pub unsafe extern "C" fn sessile_store_create(
         check_flags(flags, SESSILE_SAVE_DURABLE)?;
         let expiry = expiry.to_policy(true)?.unwrap_or(Expiry::Default);
         let engine = engine.get()?;
+        let expiry = expiry.check_stored(engine.now_ms()).map_err(Error::from)?;
         let data = decode_map(data)?;
         check_entries(&engine, sizes(&data))?;
         let bytes = encode_map(&data);
@@ -388,6 +389,7 @@ pub unsafe extern "C" fn sessile_store_save(
         check_flags(flags, SESSILE_SAVE_UPSERT | SESSILE_SAVE_DURABLE)?;
         let expiry = expiry.to_policy(true)?;
         let engine = engine.get()?;
+        let expiry = check_stored(expiry, engine.now_ms())?;
         let key = parse_key(key)?;
         let data = decode_map(data)?;
         check_entries(&engine, sizes(&data))?;
@@ -448,6 +450,7 @@ pub unsafe extern "C" fn sessile_store_save_delta(
         )?;
         let expiry = expiry.to_policy(true)?;
         let engine = engine.get()?;
+        let expiry = check_stored(expiry, engine.now_ms())?;
         let key = parse_key(key)?;
         let set = decode_map(set)?;
         check_entries(&engine, sizes(&set))?;
@@ -511,6 +514,7 @@ pub unsafe extern "C" fn sessile_store_save_diff(
         check_flags(flags, SESSILE_SAVE_UPSERT | SESSILE_SAVE_DURABLE)?;
         let expiry = expiry.to_policy(true)?;
         let engine = engine.get()?;
+        let expiry = check_stored(expiry, engine.now_ms())?;
         let key = parse_key(key)?;
         let whole: &[u8] = if data.is_empty() { &[0x80] } else { data };
         let delta = diff(&engine, seen, whole, expiry)?;
@@ -632,6 +636,7 @@ pub unsafe extern "C" fn sessile_store_touch(
         let key = arg_bytes!(key, key_len)?;
         let expiry = expiry.to_policy(true)?;
         let engine = engine.get()?;
+        let expiry = check_stored(expiry, engine.now_ms())?;
         let key = parse_key(key)?;
         let delta = Delta {
             expiry,
@@ -677,4 +682,13 @@ pub unsafe extern "C" fn sessile_store_delete(
         engine.store().delete(&key)?;
         Ok(())
     })
+}
+
+/// A store-level policy in the range the store-level saves accept
+/// (`Expiry::check_stored`); `None` (keep) passes.
+fn check_stored(expiry: Option<Expiry>, now_ms: i64) -> Result<Option<Expiry>, Fail> {
+    match expiry {
+        Some(e) => Ok(Some(e.check_stored(now_ms).map_err(Error::from)?)),
+        None => Ok(None),
+    }
 }

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions, TryLockError};
+use std::io::Write;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
@@ -88,7 +89,57 @@ fn io_err(path: &Path, source: std::io::Error) -> Error {
     }
 }
 
-fn open_shared(path: &Path, opts: &SledOptions) -> Result<Arc<SharedDb>> {
+/// The files sled (and sessile's lock) put in a database directory. A
+/// directory holding only these is a database, or one whose creation was
+/// cut short, and may be opened.
+fn is_database_file(name: &std::ffi::OsStr) -> bool {
+    let name = name.to_string_lossy();
+    matches!(&*name, "conf" | "db" | "blobs" | "sessile.lock") || name.starts_with("snap.")
+}
+
+/// Refuses a path that is not a sessile database and must not become one:
+/// a file, or a directory of other things (a project folder given by
+/// mistake). With `create`, a missing or empty directory is fine (it
+/// becomes a database); without, only an existing database is.
+fn check_is_database(path: &Path, create: bool) -> Result<()> {
+    let not = |found| Error::NotADatabase {
+        path: path.to_path_buf(),
+        found,
+    };
+    let entries = match std::fs::read_dir(path) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(not(crate::error::NotADatabase::Nothing))
+        }
+        Err(_) if path.exists() && !path.is_dir() => {
+            return Err(not(crate::error::NotADatabase::File))
+        }
+        Err(e) => return Err(io_err(path, e)),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        names.push(entry.map_err(|e| io_err(path, e))?.file_name());
+    }
+    // sled's settings and log: a database, whatever else sits beside them.
+    let has_db = path.join("conf").is_file() && path.join("db").is_file();
+    if has_db || (create && names.iter().all(|n| is_database_file(n))) {
+        return Ok(());
+    }
+    Err(not(if names.iter().all(|n| is_database_file(n)) {
+        crate::error::NotADatabase::Nothing
+    } else {
+        crate::error::NotADatabase::OtherFiles
+    }))
+}
+
+/// The pid a lock holder wrote into `sessile.lock`, if any.
+fn lock_holder(lock_path: &Path) -> Option<u32> {
+    std::fs::read_to_string(lock_path).ok()?.trim().parse().ok()
+}
+
+fn open_shared(path: &Path, opts: &SledOptions, create: bool) -> Result<Arc<SharedDb>> {
+    check_is_database(path, create)?;
     std::fs::create_dir_all(path).map_err(|e| io_err(path, e))?;
     let canonical = path.canonicalize().map_err(|e| io_err(path, e))?;
     let mut map = OPEN.get().lock();
@@ -96,7 +147,7 @@ fn open_shared(path: &Path, opts: &SledOptions) -> Result<Arc<SharedDb>> {
         return Ok(shared);
     }
     let lock_path = canonical.join("sessile.lock");
-    let lock = OpenOptions::new()
+    let mut lock = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
@@ -104,9 +155,19 @@ fn open_shared(path: &Path, opts: &SledOptions) -> Result<Arc<SharedDb>> {
         .map_err(|e| io_err(&lock_path, e))?;
     match lock.try_lock() {
         Ok(()) => {}
-        Err(TryLockError::WouldBlock) => return Err(Error::Locked { path: canonical }),
+        Err(TryLockError::WouldBlock) => {
+            return Err(Error::Locked {
+                holder: lock_holder(&lock_path),
+                path: canonical,
+            })
+        }
         Err(TryLockError::Error(e)) => return Err(io_err(&lock_path, e)),
     }
+    // The holder's pid, so that the next process refused can name it. The
+    // lock is advisory on the open file, not on its contents.
+    lock.set_len(0)
+        .and_then(|()| writeln!(lock, "{}", std::process::id()))
+        .map_err(|e| io_err(&lock_path, e))?;
     let compression = match (opts.compression, created_with_compression(&canonical)) {
         (Some(wanted), Some(had)) if wanted != had => {
             return Err(Error::InvalidConfig(format!(
@@ -135,7 +196,10 @@ fn open_shared(path: &Path, opts: &SledOptions) -> Result<Arc<SharedDb>> {
             Ok(db) => break db,
             Err(sled::Error::Io(ref io)) if io.to_string().contains("could not acquire lock") => {
                 if waited >= RELEASE_WAIT {
-                    return Err(Error::Locked { path: canonical });
+                    return Err(Error::Locked {
+                        holder: Some(std::process::id()),
+                        path: canonical,
+                    });
                 }
                 std::thread::sleep(RELEASE_POLL);
                 waited += RELEASE_POLL;
@@ -168,8 +232,24 @@ impl TreeStore<SledTrees> {
     /// path this process already has open shares the same database (and its
     /// first options). Fails with [`Error::Locked`] when another process
     /// holds it.
+    ///
+    /// A missing or empty directory becomes a new database; a file, or a
+    /// directory with other things in it and no database, is
+    /// [`Error::NotADatabase`].
     pub fn open(path: impl AsRef<Path>, opts: &SledOptions) -> Result<SledStore> {
-        let shared = open_shared(path.as_ref(), opts)?;
+        Self::open_with(path.as_ref(), opts, true)
+    }
+
+    /// Opens the existing database directory `path`, as [`SledStore::open`]
+    /// does, but creates nothing: anything that is not a database already
+    /// (missing, empty, a file, another directory) is
+    /// [`Error::NotADatabase`]. For tools that only read or clean.
+    pub fn open_existing(path: impl AsRef<Path>, opts: &SledOptions) -> Result<SledStore> {
+        Self::open_with(path.as_ref(), opts, false)
+    }
+
+    fn open_with(path: &Path, opts: &SledOptions, create: bool) -> Result<SledStore> {
+        let shared = open_shared(path, opts, create)?;
         let sessions = shared.db.open_tree("sessions")?;
         let expiry = shared.db.open_tree("expiry")?;
         Ok(TreeStore::with_trees(SledTrees {

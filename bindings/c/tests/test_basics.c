@@ -65,12 +65,14 @@ void test_every_result_code_has_its_name(void) {
         "SESSILE_RESULT_IO",           "SESSILE_RESULT_CORRUPT",
         "SESSILE_RESULT_KEY_COLLISION", "SESSILE_RESULT_PANIC",
         "SESSILE_RESULT_FORKED",       "SESSILE_RESULT_UNAVAILABLE",
+        "SESSILE_RESULT_NOT_A_DATABASE",
     };
     for (uint32_t code = 0; code < sizeof names / sizeof names[0]; code++) {
         const char *name = sessile_result_name(code);
         CHECK(name != NULL && strcmp(name, names[code]) == 0);
     }
-    CHECK(strcmp(sessile_result_name(18), "SESSILE_RESULT_UNKNOWN") == 0);
+    CHECK(strcmp(sessile_result_name(19), "SESSILE_RESULT_UNKNOWN") == 0);
+    CHECK(SESSILE_RESULT_NOT_A_DATABASE == 18);
     CHECK(strcmp(sessile_result_name(UINT32_MAX), "SESSILE_RESULT_UNKNOWN") == 0);
 }
 

@@ -140,10 +140,17 @@ void test_a_directory_held_elsewhere_is_locked(void) {
     int fd = open(lock, O_CREAT | O_RDWR, 0600);
     CHECK(fd >= 0);
     CHECK(flock(fd, LOCK_EX | LOCK_NB) == 0);
+    /* The holder writes its pid there, as sessile does. */
+    CHECK(write(fd, "4242\n", 5) == 5);
     sessile_engine *e = SENTINEL;
     CHECK_RC(open_disk(dir, &e), SESSILE_RESULT_LOCKED);
     CHECK(e == SENTINEL);
+    /* What a second gunicorn worker logs: who holds it, and what to do. */
     CHECK(last_error_has("locked"));
+    CHECK(last_error_has("(pid 4242)"));
+    CHECK(last_error_has("one process at a time"));
+    CHECK(last_error_has("redis://"));
+    CHECK(last_error_has("one worker with threads"));
     close(fd);
     e = NULL;
     CHECK_OK(open_disk(dir, &e));
@@ -351,6 +358,30 @@ void test_unusable_paths_are_errors(void) {
     rm_tree(dir);
 }
 
+void test_a_file_or_a_project_folder_is_not_a_database(void) {
+    char dir[256], file[300], lock[300];
+    make_temp_dir(dir, sizeof dir);
+    snprintf(file, sizeof file, "%s/manage.py", dir);
+    FILE *f = fopen(file, "w");
+    CHECK(f != NULL);
+    if (f) fclose(f);
+    sessile_engine *e = SENTINEL;
+    CHECK_RC(open_disk(file, &e), SESSILE_RESULT_NOT_A_DATABASE);
+    CHECK(last_error_has("is not a sessile database"));
+    /* The folder holding it: nothing is created there. */
+    CHECK_RC(open_disk(dir, &e), SESSILE_RESULT_NOT_A_DATABASE);
+    CHECK(last_error_has("is not a sessile database"));
+    CHECK(e == SENTINEL);
+    snprintf(lock, sizeof lock, "%s/sessile.lock", dir);
+    CHECK(access(lock, F_OK) != 0);
+    /* An empty directory becomes one. */
+    remove(file);
+    e = NULL;
+    CHECK_OK(open_disk(dir, &e));
+    sessile_engine_free(e);
+    rm_tree(dir);
+}
+
 void test_the_manual_clock_moves_only_when_told(void) {
     sessile_engine *e = memory_engine();
     REQUIRE_OK(e ? SESSILE_RESULT_OK : SESSILE_RESULT_IO);
@@ -366,6 +397,38 @@ void test_the_manual_clock_moves_only_when_told(void) {
     CHECK_OK(sessile_engine_set_clock(e, 42));
     CHECK_OK(sessile_engine_now(e, &now));
     CHECK(now == 42);
+    sessile_engine_free(e);
+}
+
+void test_the_manual_clock_stops_at_its_ends(void) {
+    const int64_t last = INT64_C(253402300799999); /* the end of 9999 */
+    sessile_engine *e = memory_engine();
+    REQUIRE_OK(e ? SESSILE_RESULT_OK : SESSILE_RESULT_IO);
+    int64_t now = 0;
+    /* Moves saturate instead of wrapping. */
+    CHECK_OK(sessile_engine_advance_clock(e, INT64_MAX));
+    CHECK_OK(sessile_engine_now(e, &now));
+    CHECK(now == last);
+    CHECK_OK(sessile_engine_advance_clock(e, INT64_MAX));
+    CHECK_OK(sessile_engine_now(e, &now));
+    CHECK(now == last);
+    CHECK_OK(sessile_engine_advance_clock(e, INT64_MIN));
+    CHECK_OK(sessile_engine_now(e, &now));
+    CHECK(now == 0);
+    /* Setting it outside the range is refused and changes nothing. */
+    CHECK_OK(sessile_engine_set_clock(e, T0));
+    CHECK_RC(sessile_engine_set_clock(e, INT64_MIN), SESSILE_RESULT_INVALID_ARGUMENT);
+    CHECK(last_error_has("now_ms"));
+    CHECK_RC(sessile_engine_set_clock(e, -1), SESSILE_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(sessile_engine_set_clock(e, last + 1), SESSILE_RESULT_INVALID_ARGUMENT);
+    CHECK_OK(sessile_engine_now(e, &now));
+    CHECK(now == T0);
+    CHECK_OK(sessile_engine_set_clock(e, last));
+    sessile_options *o = NULL;
+    REQUIRE_OK(sessile_options_new(&o));
+    CHECK_RC(sessile_options_set_manual_clock(o, INT64_MIN), SESSILE_RESULT_INVALID_ARGUMENT);
+    CHECK(last_error_has("start_ms"));
+    sessile_options_free(o);
     sessile_engine_free(e);
 }
 

@@ -29,7 +29,9 @@
     X(a_worker_forked_after_the_parent_closed_its_engine_opens_its_own) \
     X(workers_forked_while_the_parent_writes_open_their_own_engines) \
     X(unusable_paths_are_errors)                                   \
+    X(a_file_or_a_project_folder_is_not_a_database)                \
     X(the_manual_clock_moves_only_when_told)                       \
+    X(the_manual_clock_stops_at_its_ends)                          \
     X(clear_expired_counts_what_it_deletes)                        \
     X(a_closed_engine_answers_closed)                              \
     X(sessions_outlive_a_freed_engine)                             \

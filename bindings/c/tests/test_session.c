@@ -378,6 +378,42 @@ void test_every_form_of_set_expiry(void) {
     CHECK_RC(sessile_session_set_expiry_in(s, -1), SESSILE_RESULT_INVALID_ARGUMENT);
     CHECK_OK(sessile_session_get_expiry(s, &ex));
     CHECK(ex.kind == SESSILE_EXPIRY_KIND_DEFAULT);
+
+    /* Out of range (1 s to 400 days; a date after now, at most 400 days
+     * ahead): refused, naming the range, and nothing changes. Before, -1
+     * was sent as Max-Age=-1 and INT64_MAX as Max-Age=9223372036854775807. */
+    const int64_t max_s = 400 * 86400;
+    CHECK_OK(sessile_session_set_expiry(s, five_min));
+    int64_t now = 0;
+    CHECK_OK(sessile_engine_now(e, &now));
+    const sessile_expiry refused[] = {
+        {SESSILE_EXPIRY_KIND_SECONDS, -1},
+        {SESSILE_EXPIRY_KIND_SECONDS, INT64_MIN},
+        {SESSILE_EXPIRY_KIND_SECONDS, max_s + 1},
+        {SESSILE_EXPIRY_KIND_SECONDS, INT64_MAX},
+        {SESSILE_EXPIRY_KIND_AT, now - 1000},
+        {SESSILE_EXPIRY_KIND_AT, now},
+        {SESSILE_EXPIRY_KIND_AT, now + max_s * 1000 + 1},
+        {SESSILE_EXPIRY_KIND_AT, INT64_MIN},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        CHECK_RC(sessile_session_set_expiry(s, refused[i]), SESSILE_RESULT_INVALID_ARGUMENT);
+        CHECK(last_error_has("400 days"));
+        CHECK_OK(sessile_session_get_expiry(s, &ex));
+        CHECK(ex.kind == SESSILE_EXPIRY_KIND_SECONDS && ex.value == 300);
+    }
+    CHECK_RC(sessile_session_set_expiry(s, refused[0]), SESSILE_RESULT_INVALID_ARGUMENT);
+    CHECK(last_error_has("expiry seconds"));
+    CHECK_RC(sessile_session_set_expiry_in(s, 0), SESSILE_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(sessile_session_set_expiry_in(s, max_s * 1000 + 1), SESSILE_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(sessile_session_set_expiry_in(s, INT64_MIN), SESSILE_RESULT_INVALID_ARGUMENT);
+    CHECK(last_error_has("400 days"));
+    /* The ends of the range. */
+    sessile_expiry longest = {SESSILE_EXPIRY_KIND_SECONDS, max_s};
+    sessile_expiry latest = {SESSILE_EXPIRY_KIND_AT, now + max_s * 1000};
+    CHECK_OK(sessile_session_set_expiry(s, longest));
+    CHECK_OK(sessile_session_set_expiry(s, latest));
+    CHECK_OK(sessile_session_set_expiry_in(s, max_s * 1000));
     sessile_session_free(s);
     sessile_engine_free(e);
 }

@@ -395,6 +395,24 @@ void test_unknown_flags_and_expiry_kinds_are_refused(void) {
              SESSILE_RESULT_INVALID_ARGUMENT);
     CHECK_RC(sessile_store_touch(e, KEY(key), bogus), SESSILE_RESULT_INVALID_ARGUMENT);
     CHECK(last_error_has("sessile_expiry_kind"));
+    /* Ages outside 1 s to 400 days, and dates more than 400 days ahead. A
+     * past date is a session stored already expired (Django's backend). */
+    const sessile_expiry negative = {SESSILE_EXPIRY_KIND_SECONDS, -1};
+    const sessile_expiry huge = {SESSILE_EXPIRY_KIND_SECONDS, INT64_MAX};
+    const sessile_expiry far = {SESSILE_EXPIRY_KIND_AT, T0 + INT64_C(401) * 86400 * 1000};
+    const sessile_expiry past = {SESSILE_EXPIRY_KIND_AT, T0 - 1000};
+    CHECK_RC(sessile_store_create(e, A1, sizeof A1, negative, 0, &k), SESSILE_RESULT_INVALID_ARGUMENT);
+    CHECK(last_error_has("expiry seconds"));
+    CHECK(k == SENTINEL);
+    CHECK_RC(sessile_store_save(e, KEY(key), A1, sizeof A1, huge, 0), SESSILE_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(sessile_store_touch(e, KEY(key), far), SESSILE_RESULT_INVALID_ARGUMENT);
+    CHECK(last_error_has("400 days"));
+    bool exists = false;
+    CHECK_OK(sessile_store_exists(e, KEY(key), &exists));
+    CHECK(exists);
+    CHECK_OK(sessile_store_touch(e, KEY(key), past));
+    CHECK_OK(sessile_store_exists(e, KEY(key), &exists));
+    CHECK(!exists);
     sessile_buf_free(key);
     sessile_engine_free(e);
 }

@@ -10,6 +10,16 @@ const { SessileError, check, take } = native;
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true, int64AsType: 'number' });
 
 const EXPIRY = Object.freeze({ DEFAULT: 0, BROWSER_CLOSE: 1, SECONDS: 2, AT: 3, KEEP: 4 });
+/**
+ * The longest expiry sessile accepts, in seconds: 400 days, the longest
+ * browsers keep a cookie (RFC 6265bis). Also the furthest ahead a Date may be.
+ */
+const MAX_AGE_S = 400 * 86400;
+
+/** A number as an int64 koffi can pass unchanged; beyond, the library says what the range is. */
+function toInt64(n) {
+  return Math.max(-Number.MAX_SAFE_INTEGER, Math.min(Math.trunc(n), Number.MAX_SAFE_INTEGER));
+}
 const SAVE = Object.freeze({ UPSERT: 1, DURABLE: 2, CLEAR: 4 });
 const KEY_RE = /^[a-z0-9]{32}$/;
 const EMPTY = Buffer.alloc(0);
@@ -66,14 +76,14 @@ function toExpiry(e) {
   if (e === null) return { kind: EXPIRY.DEFAULT, value: 0 };
   if (typeof e === 'number') {
     if (!Number.isFinite(e)) throw new SessileError('INVALID_ARGUMENT', 'sessile: expiry seconds must be finite');
-    return { kind: EXPIRY.SECONDS, value: Math.trunc(e) };
+    return { kind: EXPIRY.SECONDS, value: toInt64(e) };
   }
   if (e instanceof Date) {
     const t = e.getTime();
     if (Number.isNaN(t)) throw new SessileError('INVALID_ARGUMENT', 'sessile: expiry is an invalid Date');
     return { kind: EXPIRY.AT, value: t };
   }
-  if (typeof e === 'object' && typeof e.kind === 'number') return { kind: e.kind, value: Math.trunc(e.value || 0) };
+  if (typeof e === 'object' && typeof e.kind === 'number') return { kind: e.kind, value: toInt64(e.value || 0) };
   throw new SessileError('INVALID_ARGUMENT', `sessile: unusable expiry ${String(e)}`);
 }
 
@@ -328,13 +338,13 @@ class Engine {
     return Number(out[0]);
   }
 
-  /** Moves the manual clock (options.manualClock) by `ms`. */
+  /** Moves the manual clock (options.manualClock) by `ms`; it stops at the epoch and at the end of 9999. */
   advanceClock(ms) {
-    check(this._api, this._api.engine_advance_clock(this._e(), ms), 'advance clock');
+    check(this._api, this._api.engine_advance_clock(this._e(), toInt64(ms)), 'advance clock');
   }
 
   setClock(ms) {
-    check(this._api, this._api.engine_set_clock(this._e(), ms), 'set clock');
+    check(this._api, this._api.engine_set_clock(this._e(), toInt64(ms)), 'set clock');
   }
 
   /** A session object: a new one, or the one under `key` (loaded lazily). */
@@ -453,7 +463,12 @@ class Session {
   /** Deletes the stored record; the data stays in hand. */
   deleteStored() { this._call('session_delete', 'delete'); }
 
-  /** Django's set_expiry: seconds (0 = browser close), a Date, or null (default). */
+  /**
+   * Django's set_expiry: seconds (0 = browser close), a Date, or null
+   * (default). Seconds must be 0 or 1 to MAX_AGE_S (400 days), a Date later
+   * than now and at most 400 days ahead; anything else throws INVALID_ARGUMENT
+   * and changes nothing (Django takes any value; to end a session now, flush).
+   */
   setExpiry(expiry) {
     this._call('session_set_expiry', 'set expiry', toExpiry(expiry === undefined ? null : expiry));
   }
@@ -514,4 +529,4 @@ function packPlain(plain) {
   return packr.pack(plain);
 }
 
-module.exports = { Engine, Session, generateKey, isValidKey, version, EXPIRY, SessileError, checkValue, encodeMap, decode, packPlain };
+module.exports = { Engine, Session, generateKey, isValidKey, version, EXPIRY, MAX_AGE_S, SessileError, checkValue, encodeMap, decode, packPlain };

@@ -30,6 +30,7 @@ const RESULT = Object.freeze({
   PANIC: 15,
   FORKED: 16,
   UNAVAILABLE: 17,
+  NOT_A_DATABASE: 18,
 });
 const RESULT_NAME = Object.fromEntries(Object.entries(RESULT).map(([k, v]) => [v, k]));
 

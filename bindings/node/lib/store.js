@@ -6,7 +6,7 @@
 // session and the engine writes the difference (sessile_store_save_diff).
 
 const { EventEmitter } = require('node:events');
-const { Engine, generateKey, isValidKey, SessileError, decode, packPlain } = require('./engine');
+const { Engine, generateKey, isValidKey, SessileError, decode, packPlain, MAX_AGE_S } = require('./engine');
 
 let Base = EventEmitter;
 try {
@@ -74,13 +74,24 @@ class SessileStore extends Base {
     this.genid = () => generateKey({ library: this.engine.library });
   }
 
+  /**
+   * The record's lifetime in seconds, from the cookie (or the ttl). Zero or
+   * less: already expired. Longer than MAX_AGE_S (400 days) is cut to it:
+   * browsers keep a cookie no longer (RFC 6265bis), and the engine refuses
+   * a longer age, where express-session takes any maxAge.
+   */
   _expiry(sess) {
     const cookie = sess && sess.cookie;
     let ms;
     if (cookie && cookie.expires) ms = new Date(cookie.expires).getTime() - Date.now();
     else if (cookie && typeof cookie.maxAge === 'number') ms = cookie.maxAge;
-    if (ms !== undefined && !Number.isNaN(ms)) return Math.ceil(ms / 1000);
-    return typeof this.ttl === 'function' ? this.ttl(sess) : this.ttl;
+    const seconds =
+      ms !== undefined && !Number.isNaN(ms)
+        ? Math.ceil(ms / 1000)
+        : typeof this.ttl === 'function'
+          ? this.ttl(sess)
+          : this.ttl;
+    return Math.min(seconds, MAX_AGE_S);
   }
 
   _remember(sid, obj, raw) {

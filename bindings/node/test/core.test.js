@@ -127,3 +127,78 @@ test('an on-disk database keeps sessions across close and reopen', (t) => {
   e.close();
   assert.ok(isValidKey(generateKey()));
 });
+
+test('setExpiry refuses what is outside 1 s to 400 days, and changes nothing', (t) => {
+  const { MAX_AGE_S } = require('..');
+  assert.equal(MAX_AGE_S, 34560000);
+  const e = memory();
+  t.after(() => e.close());
+  const s = e.session();
+  s.set('a', 1);
+  s.setExpiry(300);
+  const now = e.now();
+  for (const bad of [-1, -1e30, MAX_AGE_S + 1, 1e30, Number.MAX_VALUE, new Date(now - 1000), new Date(now),
+    new Date(now + MAX_AGE_S * 1000 + 1)]) {
+    assert.throws(() => s.setExpiry(bad), (err) => err.code === 'INVALID_ARGUMENT' && /400 days/.test(err.message), String(bad));
+    assert.equal(s.expiryAge, 300);
+  }
+  assert.throws(() => s.setExpiry(-1), /expiry seconds .* not -1/);
+  s.setExpiry(MAX_AGE_S);
+  s.setExpiry(new Date(now + MAX_AGE_S * 1000));
+  s.setExpiry(1);
+  // The store level refuses a negative or over-long age too.
+  assert.throws(() => e.create({ a: 1 }, { expiry: -1 }), { code: 'INVALID_ARGUMENT' });
+  assert.throws(() => e.create({ a: 1 }, { expiry: MAX_AGE_S + 1 }), { code: 'INVALID_ARGUMENT' });
+});
+
+test('the manual clock stops at its ends instead of wrapping', (t) => {
+  const e = memory();
+  t.after(() => e.close());
+  const end = 253402300799999; // the end of the year 9999
+  e.advanceClock(Number.MAX_VALUE);
+  assert.equal(e.now(), end);
+  e.advanceClock(Number.MAX_SAFE_INTEGER);
+  assert.equal(e.now(), end);
+  e.advanceClock(-Number.MAX_VALUE);
+  assert.equal(e.now(), 0);
+  for (const bad of [-1, -Number.MAX_VALUE, end + 1]) {
+    assert.throws(() => e.setClock(bad), (err) => err.code === 'INVALID_ARGUMENT' && /now_ms/.test(err.message));
+  }
+  assert.equal(e.now(), 0);
+});
+
+test('a file or a project folder is not a database, and nothing is made there', (t) => {
+  const fs = require('node:fs');
+  const path = require('node:path');
+  const project = tempDir(t);
+  fs.mkdirSync(project);
+  fs.writeFileSync(path.join(project, 'app.js'), '');
+  for (const p of [path.join(project, 'app.js'), project]) {
+    assert.throws(() => Engine.open(p),
+      (err) => err.code === 'NOT_A_DATABASE' && err.result === 18 && /is not a sessile database/.test(err.message));
+  }
+  assert.deepEqual(fs.readdirSync(project), ['app.js']);
+  const e = Engine.open(path.join(project, 'sessions'));
+  e.close();
+});
+
+test('a database held by another process is LOCKED, naming the holder and the way out', async (t) => {
+  const { spawn } = require('node:child_process');
+  const path = require('node:path');
+  const db = tempDir(t);
+  const pkg = path.resolve(__dirname, '..');
+  const child = spawn(process.execPath, ['-e',
+    `const e = require(${JSON.stringify(pkg)}).Engine.open(${JSON.stringify(db)}); ` +
+    "console.log('ready'); process.stdin.on('end', () => { e.close(); process.exit(0); }); process.stdin.resume();"],
+  { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.after(() => { child.stdin.end(); });
+  await new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => { if (String(d).includes('ready')) resolve(); });
+    child.on('exit', (code) => reject(new Error(`holder exited with ${code}`)));
+  });
+  assert.throws(() => Engine.open(db), (err) => err.code === 'LOCKED' &&
+    err.message.includes(`(pid ${child.pid})`) && /one process at a time/.test(err.message) &&
+    /redis:\/\//.test(err.message) && /one worker with threads/.test(err.message));
+  child.stdin.end();
+  await new Promise((resolve) => child.on('exit', resolve));
+});

@@ -126,3 +126,15 @@ test('bad input gives clear errors; forged cookies give a fresh session', async 
   assert.equal(await promisify(store, 'get', '../../etc/passwd'), null);
   await promisify(store, 'destroy', 'x'.repeat(10000));
 });
+
+test('a cookie maxAge over 400 days keeps the record 400 days, and saves', async (t) => {
+  const { MAX_AGE_S } = require('..');
+  const store = memoryStore(t);
+  const tenYears = 10 * 365 * 86400 * 1000;
+  const app = makeApp(store, { cookie: { maxAge: tenYears } });
+  const b = browser(await listenExpress(t, app));
+  assert.deepEqual((await b.get('/count')).body, { n: 1, user: null });
+  assert.deepEqual(app.locals.errors, []);
+  const rec = store.engine.load(sidOf(b.jar.get('connect.sid')));
+  assert.equal(rec.expiresAt, T0 + MAX_AGE_S * 1000);
+});

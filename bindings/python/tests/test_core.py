@@ -132,8 +132,30 @@ def test_another_process_holding_the_directory_is_locked(db_path):
         with pytest.raises(sessile.Locked) as info:
             sessile.open(db_path)
         assert isinstance(info.value, OSError) and info.value.code == 11
+        # What `gunicorn -w 2`'s second worker logs on every request: the
+        # library's message as it is, naming the holder and the way out.
+        message = str(info.value)
+        assert f"(pid {holder.pid})" in message
+        assert "one process at a time" in message
+        assert "SESSILE_URL=redis://" in message and "one worker with threads" in message
     finally:
         holder.communicate("", timeout=30)
+
+
+def test_a_file_or_a_project_folder_is_not_a_database(tmp_path):
+    project = tmp_path / "mysite"
+    project.mkdir()
+    (project / "manage.py").write_text("")
+    for path in (project / "manage.py", project):
+        with pytest.raises(sessile.NotADatabase, match="is not a sessile database") as info:
+            sessile.open(str(path))
+        assert info.value.code == 18 and isinstance(info.value, OSError)
+    assert [p.name for p in project.iterdir()] == ["manage.py"]
+    # A missing or an empty directory becomes a database.
+    (tmp_path / "empty").mkdir()
+    for path in (tmp_path / "empty", tmp_path / "new" / "nested"):
+        with sessile.open(str(path)) as engine:
+            engine.create({"a": 1})
 
 
 def test_unknown_option_is_a_type_error(db_path):
@@ -207,6 +229,43 @@ def test_session_expiry_forms(engine):
         session.set_expiry("soon")
 
 
+def test_set_expiry_refuses_what_is_outside_one_second_to_400_days(engine):
+    session = engine.session()
+    session["a"] = 1
+    session.set_expiry(300)
+    now = engine.now()
+    for bad in (-1, -(10**30), sessile.MAX_AGE_S + 1, 10**30,
+                timedelta(seconds=-1), timedelta(0), timedelta(days=401), timedelta.max,
+                now - timedelta(seconds=1), now, now + timedelta(days=400, seconds=1)):
+        with pytest.raises(sessile.InvalidArgument, match="400 days") as info:
+            session.set_expiry(bad)
+        assert isinstance(info.value, ValueError), bad
+        assert session.get_expiry() == sessile.Expiry.seconds(300), bad
+    with pytest.raises(ValueError, match="expiry seconds .* not -1"):
+        session.set_expiry(-1)
+    # The ends of the range.
+    session.set_expiry(1)
+    session.set_expiry(sessile.MAX_AGE_S)
+    session.set_expiry(timedelta(days=400))
+    session.set_expiry(now + timedelta(days=400))
+    response = session.end_request(200)
+    assert "Max-Age=-" not in response.set_cookie and "Max-Age=34560000" in response.set_cookie
+
+
+def test_the_manual_clock_stops_at_its_ends(engine):
+    end = 253402300799999  # the end of the year 9999, in ms
+    engine.advance_clock(2**63 - 1)
+    assert engine.now_ms() == end
+    engine.advance_clock(timedelta.max)
+    assert engine.now_ms() == end
+    engine.advance_clock(-(2**70))
+    assert engine.now_ms() == 0
+    for bad in (-1, -(2**63), 2**70):
+        with pytest.raises(sessile.InvalidArgument, match="now_ms"):
+            engine.set_clock(bad)
+    assert engine.now_ms() == 0
+
+
 def test_request_helpers_follow_django_middleware(engine):
     session = engine.begin_request(None)
     session["visits"] = 1
@@ -253,6 +312,7 @@ def test_errors_mirror_result_codes():
     assert sessile.TooLarge.code == 6 and issubclass(sessile.TooLarge, ValueError)
     assert sessile.SessionDeleted.code == 8 and sessile.Locked.code == 11
     assert sessile.InvalidKey.code == 4 and sessile.Panic.code == 15
+    assert sessile.NotADatabase.code == 18 and issubclass(sessile.NotADatabase, OSError)
     for code, cls in _engine.BY_CODE.items():
         assert issubclass(cls, sessile.SessileError)
         name = _engine.ffi.string(_engine.lib.sessile_result_name(code)).decode()

@@ -110,6 +110,26 @@ def test_load_of_damaged_record_is_empty_and_logged(fresh_path, monkeypatch, cap
     assert "Session data corrupted" in caplog.text
 
 
+def test_django_ages_outside_400_days_still_save(fresh_path):
+    # Django takes any age; the engine keeps a record at most 400 days (the
+    # longest browsers keep a cookie) and refuses more, so the backend cuts
+    # a longer age, and stores a negative one as already expired.
+    engine = get_engine()
+    for forever in (10 * 365 * 86400, timedelta(days=3650)):
+        store = SessionStore()
+        store["a"] = 1
+        store.set_expiry(forever)
+        store.save()
+        record = engine.load(store.session_key)
+        assert record.expires_at - engine.now() <= timedelta(days=400)
+        assert record.expires_at - engine.now() > timedelta(days=399)
+    store = SessionStore()
+    store["a"] = 1
+    store.set_expiry(-3600)
+    store.save()
+    assert SessionStore(store.session_key).load() == {}
+
+
 def test_expiry_from_django_reaches_the_store(fresh_path):
     store = SessionStore()
     store["a"] = 1

@@ -148,3 +148,14 @@ def test_non_serialisable_value_is_a_type_error(app):
     app.config["PROPAGATE_EXCEPTIONS"] = True
     with pytest.raises(TypeError, match="session key 'obj'"):
         app.test_client().get("/bad")
+
+
+def test_a_lifetime_over_400_days_keeps_the_record_400_days(app):
+    # Browsers keep a cookie 400 days at most; the engine refuses a later
+    # date, so the interface cuts the record's lifetime to that.
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=3650)
+    client = app.test_client()
+    assert client.post("/login/ada").text == "ok"
+    engine = app.session_interface.engine
+    record = engine.load(cookie_of(client, app).value)
+    assert timedelta(days=399) < record.expires_at - engine.now() <= timedelta(days=400)

@@ -135,19 +135,36 @@ fn write_lines(
 }
 
 /// `sessile import FILE`.
-pub fn import(store: &SledStore, file: &Path) -> Outcome {
-    if is_std(file) {
-        return read_lines(store, io::stdin().lock(), None, "stdin");
+pub fn import(store: &SledStore, input: Input) -> Outcome {
+    read_lines(store, input.reader, input.len, &input.name)
+}
+
+/// The file `import` reads, opened before the database so that a missing
+/// or unreadable file never creates one.
+pub struct Input {
+    reader: Box<dyn BufRead>,
+    len: Option<u64>,
+    name: String,
+}
+
+impl Input {
+    /// Opens `file` (`-` is stdin).
+    pub fn open(file: &Path) -> Outcome<Input> {
+        if is_std(file) {
+            return Ok(Input {
+                reader: Box::new(io::stdin().lock()),
+                len: None,
+                name: "stdin".into(),
+            });
+        }
+        let f = File::open(file)
+            .map_err(|e| Failure::Error(format!("cannot read {}: {e}", file.display())))?;
+        Ok(Input {
+            len: f.metadata().ok().map(|m| m.len()),
+            reader: Box::new(BufReader::with_capacity(1 << 16, f)),
+            name: file.display().to_string(),
+        })
     }
-    let f = File::open(file)
-        .map_err(|e| Failure::Error(format!("cannot read {}: {e}", file.display())))?;
-    let len = f.metadata().ok().map(|m| m.len());
-    read_lines(
-        store,
-        BufReader::with_capacity(1 << 16, f),
-        len,
-        &file.display().to_string(),
-    )
 }
 
 /// What became of one good line.

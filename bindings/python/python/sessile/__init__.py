@@ -27,6 +27,7 @@ from ._errors import (
     IOFailure,
     KeyCollision,
     Locked,
+    NotADatabase,
     NotFound,
     NullArgument,
     Panic,
@@ -40,6 +41,7 @@ from ._engine import (
     ABI_VERSION,
     KEEP,
     LIBRARY_VERSION,
+    MAX_AGE_S,
     Engine,
     Expiry,
     Record,
@@ -53,9 +55,9 @@ from ._engine import (
 __version__ = LIBRARY_VERSION
 
 __all__ = [
-    "ABI_VERSION", "KEEP", "LIBRARY_VERSION", "AbiMismatch", "Closed", "Corrupt", "Engine",
+    "ABI_VERSION", "KEEP", "LIBRARY_VERSION", "MAX_AGE_S", "AbiMismatch", "Closed", "Corrupt", "Engine",
     "Expiry", "Forked", "IOFailure", "InvalidArgument", "InvalidData", "InvalidKey", "InvalidUtf8",
-    "KeyCollision", "Locked", "NotFound", "NullArgument", "Panic", "Record", "Response",
+    "KeyCollision", "Locked", "NotADatabase", "NotFound", "NullArgument", "Panic", "Record", "Response",
     "SessileError", "Session", "SessionDeleted", "TooLarge", "Unavailable", "WrongType", "generate_key",
     "is_valid_key", "open",
 ]

@@ -169,6 +169,10 @@ class Expiry(NamedTuple):
         return cls("at", when if isinstance(when, int) else to_ms(when))
 
 
+#: The longest expiry sessile accepts, in seconds: 400 days, the longest
+#: browsers keep a cookie (RFC 6265bis). Also the furthest ahead a date may be.
+MAX_AGE_S = 400 * 86400
+
 #: Store-level saves and touch: keep the policy the session already has.
 KEEP = Expiry("keep")
 
@@ -210,7 +214,8 @@ def _make_c_expiry(expiry: ExpiryLike) -> Any:
     elif isinstance(expiry, bool):
         raise TypeError("sessile: expiry must be None, int seconds, timedelta, datetime or Expiry")
     elif isinstance(expiry, int):
-        kind, value = (_KIND_BROWSER_CLOSE, 0) if expiry == 0 else (_KIND_SECONDS, expiry)
+        # Clamped to int64 so that the library, not cffi, says what the range is.
+        kind, value = (_KIND_BROWSER_CLOSE, 0) if expiry == 0 else (_KIND_SECONDS, _i64(expiry))
     elif isinstance(expiry, timedelta):
         kind, value = _KIND_SECONDS, expiry.days * 86400 + expiry.seconds
     elif isinstance(expiry, datetime):
@@ -223,6 +228,11 @@ def _make_c_expiry(expiry: ExpiryLike) -> Any:
     c = ffi.new("sessile_expiry *")
     c.kind, c.value = kind, value
     return c[0]
+
+
+def _i64(n: int) -> int:
+    """``n`` clamped to int64: out-of-range values then get the library's error."""
+    return max(-(2**63), min(n, 2**63 - 1))
 
 
 def _py_expiry(c: Any) -> Expiry:
@@ -534,10 +544,13 @@ class Engine:
     def advance_clock(self, by: timedelta | int) -> None:
         """Moves a manual clock by a timedelta or by milliseconds."""
         ms = int(by.total_seconds() * 1000) if isinstance(by, timedelta) else int(by)
-        _check(lib.sessile_engine_advance_clock(self._handle, ms))
+        # The clock stops at its ends (the epoch, the end of 9999).
+        _check(lib.sessile_engine_advance_clock(self._handle, _i64(ms)))
 
     def set_clock(self, when: datetime | int) -> None:
-        _check(lib.sessile_engine_set_clock(self._handle, when if isinstance(when, int) else to_ms(when)))
+        """Sets a manual clock; outside the epoch to the end of 9999 raises InvalidArgument."""
+        ms = when if isinstance(when, int) else to_ms(when)
+        _check(lib.sessile_engine_set_clock(self._handle, _i64(ms)))
 
     # -- session level
 
@@ -564,6 +577,12 @@ class Engine:
 
 def open(path: str | os.PathLike[str] | None = None, **options: Any) -> Engine:  # noqa: A001
     """Opens (or creates) the session database in directory ``path``.
+
+    A missing or empty directory becomes a new database; a regular file, or
+    a directory holding other files and no database, raises
+    ``sessile.NotADatabase``. A directory another process holds raises
+    ``sessile.Locked``: one process per directory (several workers need
+    ``redis://``, or one worker with threads).
 
     ``path`` may also be a store URL: ``redis://host:port/db`` (a Redis
     server that several processes and hosts share; query parameters
@@ -735,9 +754,18 @@ class Session(MutableMapping[str, Any]):
     # -- expiry
 
     def set_expiry(self, value: ExpiryLike) -> None:
-        """Django's ``set_expiry``: None, seconds (0 = browser close), timedelta, datetime."""
+        """Django's ``set_expiry``: None, seconds (0 = browser close), timedelta, datetime.
+
+        Seconds must be 0 or 1 to 34560000 (400 days, the longest browsers
+        keep a cookie), a timedelta more than zero and at most 400 days, a
+        datetime later than now and at most 400 days ahead; anything else
+        raises ``sessile.InvalidArgument`` (a ``ValueError``) and changes
+        nothing. Django accepts any value (a negative one expires the
+        session); here, to end a session now, ``flush()`` it.
+        """
         if isinstance(value, timedelta):
-            _check(lib.sessile_session_set_expiry_in(self._handle, int(value.total_seconds() * 1000)))
+            ms = _i64(int(value.total_seconds() * 1000))
+            _check(lib.sessile_session_set_expiry_in(self._handle, ms))
         else:
             _check(lib.sessile_session_set_expiry(self._handle, _c_expiry(value)))
 

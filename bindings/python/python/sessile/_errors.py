@@ -28,7 +28,7 @@ class NullArgument(SessileError):
 
 
 class InvalidArgument(SessileError, ValueError):
-    """An argument outside its domain (negative age, bad cookie attribute, ...)."""
+    """An argument outside its domain (an expiry outside 1 s to 400 days, a bad cookie attribute, ...)."""
 
     code, name = 2, "SESSILE_RESULT_INVALID_ARGUMENT"
 
@@ -85,7 +85,12 @@ class Closed(SessileError):
 
 
 class Locked(SessileError, OSError):
-    """Another process holds the database directory."""
+    """Another process holds the database directory.
+
+    One process per directory: with several worker processes use a shared
+    store (``SESSILE_URL=redis://...``) or one worker with threads. The
+    message names the holder's pid when its lock file tells it.
+    """
 
     code, name = 11, "SESSILE_RESULT_LOCKED"
 
@@ -130,6 +135,17 @@ class Unavailable(SessileError, ConnectionError):
     code, name = 17, "SESSILE_RESULT_UNAVAILABLE"
 
 
+class NotADatabase(SessileError, OSError):
+    """The path is not a sessile database and none is made there.
+
+    A regular file, or a directory that holds other files and no database (a
+    project folder given by mistake). A missing or empty directory becomes a
+    new database.
+    """
+
+    code, name = 18, "SESSILE_RESULT_NOT_A_DATABASE"
+
+
 class AbiMismatch(ImportError):
     """The loaded library speaks another ABI version than this package."""
 
@@ -139,6 +155,6 @@ BY_CODE: dict[int, type[SessileError]] = {
     for cls in (
         NullArgument, InvalidArgument, InvalidUtf8, InvalidKey, InvalidData, TooLarge,
         NotFound, SessionDeleted, WrongType, Closed, Locked, IOFailure, Corrupt,
-        KeyCollision, Panic, Forked, Unavailable,
+        KeyCollision, Panic, Forked, Unavailable, NotADatabase,
     )
 }

@@ -32,7 +32,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
 from . import _errors
-from ._engine import Engine, Expiry, pack_map, to_ms, unpack
+from ._engine import MAX_AGE_S, Engine, Expiry, pack_map, to_ms, unpack
 
 _engines: dict[tuple[str, tuple[tuple[str, Any], ...]], Engine] = {}
 _engines_lock = threading.Lock()
@@ -134,11 +134,21 @@ class SessionStore(SessionBase):
         # deadline. No expiry, or 0 (browser close: the cookie goes, the
         # record lives SESSION_COOKIE_AGE), or n seconds is counted from now
         # by the engine; a date is passed as it is.
+        #
+        # Django takes any value; the engine keeps a record at most 400 days
+        # (MAX_AGE_S, the longest browsers keep a cookie), so a longer age or
+        # later date is cut to that, which no visitor can tell. A negative
+        # age or past date (Django's way to expire a session at once) is
+        # stored as a past date: the session is expired, as in Django.
         expiry = data.get("_session_expiry")
         if not expiry:
             expiry = self.get_session_cookie_age()
         elif type(expiry) is not int:
-            return Expiry.at(to_ms(self.get_expiry_date(expiry=expiry)))
+            at = to_ms(self.get_expiry_date(expiry=expiry))
+            return Expiry.at(min(at, self.get_engine().now_ms() + MAX_AGE_S * 1000))
+        if expiry < 0:
+            return Expiry.at(self.get_engine().now_ms() + max(expiry, -MAX_AGE_S) * 1000)
+        expiry = min(expiry, MAX_AGE_S)
         policy = _SECONDS.get(expiry)
         if policy is None:
             policy = Expiry("seconds", expiry)

@@ -21,7 +21,7 @@ from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
 from . import _errors
-from ._engine import Engine, Expiry, pack_value, to_ms
+from ._engine import MAX_AGE_S, Engine, Expiry, pack_value, to_ms
 
 
 class SessileSession(CallbackDict, SessionMixin):  # type: ignore[misc]
@@ -75,7 +75,10 @@ class SessileSessionInterface(SessionInterface):
     def _expiry(self, app: Any) -> tuple[Expiry, datetime]:
         now = datetime.now(timezone.utc)
         until = now + app.permanent_session_lifetime
-        return Expiry.at(to_ms(until)), until
+        # Browsers keep a cookie 400 days at most, and the engine keeps the
+        # record no longer (it refuses a later date).
+        at = min(to_ms(until), self.engine.now_ms() + MAX_AGE_S * 1000)
+        return Expiry.at(at), until
 
     def save_session(self, app: Any, session: SessileSession, response: Any) -> None:  # type: ignore[override]
         name = self.get_cookie_name(app)
