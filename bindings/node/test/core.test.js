@@ -102,6 +102,26 @@ test('session level and request helpers', (t) => {
   assert.throws(() => s2.get('x'), { code: 'CLOSED' });
 });
 
+test('a session logged out in another tab stays out after cycleKey', (t) => {
+  const e = memory();
+  t.after(() => e.close());
+  const login = e.beginRequest(null);
+  login.set('user_id', 42);
+  const cookie = login.endRequest(200).setCookie.split(';')[0];
+  login.close();
+  const tabA = e.beginRequest(cookie);
+  assert.equal(tabA.get('user_id'), 42);
+  const tabB = e.beginRequest(cookie);
+  tabB.flush();
+  assert.match(tabB.endRequest(200).setCookie, /Max-Age=0/);
+  tabB.close();
+  assert.throws(() => tabA.cycleKey(), { code: 'SESSION_DELETED' });
+  tabA.set('user_id', 42);
+  assert.throws(() => tabA.endRequest(200), { code: 'SESSION_DELETED' });
+  tabA.close();
+  assert.equal(e.count(), 0);
+});
+
 test('compression is fixed when the database is created', (t) => {
   const dir = tempDir(t);
   let e = Engine.open(dir, { compression: true });

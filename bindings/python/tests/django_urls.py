@@ -37,6 +37,16 @@ def logout_elsewhere_then_write(request):
     return HttpResponse("ok")
 
 
+def logout_elsewhere_then_login(request):
+    request.session.get("a")  # this request has loaded its session
+    # Another tab logs out while this request logs in (django.contrib.auth's
+    # login cycles the key, against session fixation).
+    SessionStore(request.session.session_key).flush()
+    request.session.cycle_key()
+    request.session["user"] = "alice"
+    return HttpResponse("ok")
+
+
 def flush(request):
     request.session.flush()
     return HttpResponse("ok")
@@ -47,5 +57,6 @@ urlpatterns = [
     path("set/<str:name>/<str:value>/", set_value),
     path("show/", show),
     path("logout-elsewhere/", logout_elsewhere_then_write),
+    path("login-after-logout-elsewhere/", logout_elsewhere_then_login),
     path("flush/", flush),
 ]

@@ -339,3 +339,35 @@ def test_engine_is_thread_safe_and_parallel_deltas_keep_every_key(engine):
         t.join()
     assert not errors
     assert len(engine.load(key).data) == 8 * 50
+
+
+def test_cycle_key_moves_the_stored_data_and_never_a_deleted_session(engine):
+    key = engine.create({"a": 1})
+    seen = engine.load_raw(key)
+    engine.save_delta(key, {"b": 2})  # another request, meanwhile
+    new = engine.cycle_key(key, seen, {"a": 5})
+    assert new != key and not engine.exists(key)
+    assert engine.load(new).data == {"a": 5, "b": 2}
+    newer = engine.cycle_key(new)  # no data: moves as stored
+    assert engine.load(newer).data == {"a": 5, "b": 2}
+    engine.delete(newer)  # a logout in another tab
+    with pytest.raises(sessile.SessionDeleted):
+        engine.cycle_key(newer, seen, {"a": 6})
+    assert not engine.exists(newer)
+
+
+def test_a_session_logged_out_in_another_tab_stays_out_after_cycle_key(engine):
+    login = engine.begin_request(None)
+    login["user_id"] = 42
+    cookie = login.end_request(200).set_cookie.split(";")[0]
+    tab_a = engine.begin_request(cookie)
+    assert tab_a["user_id"] == 42
+    tab_b = engine.begin_request(cookie)
+    tab_b.flush()
+    tab_b.end_request(200)
+    with pytest.raises(sessile.SessionDeleted):
+        tab_a.cycle_key()
+    tab_a["user_id"] = 42
+    with pytest.raises(sessile.SessionDeleted):
+        tab_a.end_request(200)
+    assert engine.begin_request(cookie).get("user_id") is None

@@ -10,12 +10,14 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.sessions.backends.base import CreateError, UpdateError
+from django.contrib.sessions.exceptions import SessionInterrupted
 from django.core import management
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, override_settings
 
 import django_urls
 import sessile
+from sessile import _engine
 from sessile.django import SessionStore, get_engine
 
 
@@ -223,6 +225,58 @@ def test_logout_in_another_tab_gives_400_and_no_resurrection(fresh_path):
     response = client.get("/logout-elsewhere/")
     assert response.status_code == 400
     assert not get_engine().exists(key)
+
+
+def test_a_login_after_a_logout_in_another_tab_gives_400_and_no_resurrection(fresh_path):
+    client = Client()
+    client.get("/set/a/1/")
+    key = client.cookies["sessionid"].value
+    response = client.get("/login-after-logout-elsewhere/")
+    assert response.status_code == 400
+    assert not get_engine().exists(key)
+    assert _count() == 0
+
+
+def _count():
+    """How many sessions the store holds (a new key would show here)."""
+    out = _engine.ffi.new("uint64_t *")
+    assert _engine.lib.sessile_store_count(get_engine()._handle, out) == 0
+    return out[0]
+
+
+def test_cycle_key_of_a_session_logged_out_elsewhere_is_interrupted(fresh_path):
+    login = SessionStore()
+    login["user_id"] = 42
+    login.save()
+    key = login.session_key
+    tab_a = SessionStore(key)
+    assert tab_a["user_id"] == 42
+    SessionStore(key).flush()  # tab B logs out
+    with pytest.raises(SessionInterrupted):
+        tab_a.cycle_key()
+    assert tab_a.session_key == key
+    with pytest.raises(UpdateError):
+        tab_a.save()
+    assert _count() == 0
+
+
+def test_cycle_key_keeps_what_another_request_saved_meanwhile(fresh_path):
+    first = SessionStore()
+    first["a"] = 1
+    first.save()
+    key = first.session_key
+    tab_a = SessionStore(key)
+    assert tab_a["a"] == 1
+    tab_b = SessionStore(key)
+    tab_b["b"] = 2
+    tab_b.save()
+    tab_a["c"] = 3
+    tab_a.cycle_key()
+    assert tab_a.session_key != key and not tab_a.exists(key)
+    assert SessionStore(tab_a.session_key).load() == {"a": 1, "b": 2, "c": 3}
+    tab_a["d"] = 4
+    tab_a.save()
+    assert SessionStore(tab_a.session_key).load() == {"a": 1, "b": 2, "c": 3, "d": 4}
 
 
 def test_emptied_session_is_still_saved_and_flush_deletes_cookie(fresh_path):

@@ -451,6 +451,26 @@ class Engine:
                                            _c_expiry(expiry), flags))
         return packed
 
+    def cycle_key(self, key: str, seen: bytes = b"", data: Mapping[str, Any] | bytes | None = None,
+                  expiry: ExpiryLike = KEEP) -> str:
+        """Moves session ``key`` to a fresh key, deletes the old one and returns the new key.
+
+        Django's ``cycle_key()``, on login against session fixation. ``data``
+        (the whole session) is applied as a change from ``seen``, as
+        ``save_diff`` applies it, onto the data stored now; ``None`` moves the
+        session as it is stored. A session deleted meanwhile (a logout in
+        another tab) or expired is never carried over: ``SessionDeleted``.
+        """
+        raw = key.encode() if type(key) is str else _text(key, "a session key")
+        if data is None:
+            packed, seen = b"", b""
+        else:
+            packed = data if isinstance(data, bytes) else pack_map(data)
+        out = ffi.new("sessile_buf **")
+        _check(lib.sessile_store_cycle_key(self._handle, raw, len(raw), seen, len(seen), packed, len(packed),
+                                           _c_expiry(expiry), out))
+        return _take(out).decode()
+
     def get(self, key: str) -> Record | None:
         """As ``load``, but None for an unknown, expired, malformed or damaged key."""
         try:

@@ -28,6 +28,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
+from django.contrib.sessions.exceptions import SessionInterrupted
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
@@ -227,8 +228,30 @@ class SessionStore(SessionBase):
             pass  # no such session can exist
 
     def cycle_key(self) -> None:
-        super().cycle_key()
-        # The new record holds everything; the next save is a delta against it.
+        data = self._session
+        key = self.session_key
+        if key is None:
+            # Never stored (or gone before this request read it): Django's
+            # create.
+            self.create()
+            self._session_cache = data
+            return
+        packed = pack_map(data)
+        try:
+            self._session_key = self.get_engine().cycle_key(key, self._seen, packed, self._expiry_for(data))
+        except (_errors.SessionDeleted, _errors.InvalidKey) as exc:
+            # Logged out in another tab while this request held the session
+            # (SessionBase.cycle_key would copy it to a new key and so bring
+            # the user back). The middleware answers a deleted session so.
+            raise SessionInterrupted(
+                "The request's session was deleted before the request completed. The user may "
+                "have logged out in a concurrent request, for example."
+            ) from exc
+        # Our data as the next save's base: the store holds it merged with
+        # what other requests saved meanwhile, and the next save writes only
+        # what changes from here.
+        self._seen = packed
+        self.modified = True
 
     @classmethod
     def clear_expired(cls) -> None:
