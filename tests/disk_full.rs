@@ -20,6 +20,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
 
 use sessile::{Config, Engine, Error, ManualClock};
@@ -221,6 +222,157 @@ fn a_full_disk_fails_writes_and_recovers_when_space_returns() {
         check_loads(&reopened, key, n).expect("every acknowledged session after reopening");
     }
     reopened.close().expect("close");
+}
+
+/// What one writer thread knows about its sessions: for each key, the
+/// last value acknowledged durably and the last value it tried to save
+/// (a save that failed may still have reached the disk).
+#[derive(Default)]
+struct Writer {
+    acked: BTreeMap<String, (i64, i64)>,
+    errors: usize,
+    acks_after_errors: usize,
+}
+
+/// Creates and updates sessions, every save durable, until `stop`.
+fn write_until(engine: &Engine, stop: &AtomicBool, seed: u64) -> Writer {
+    let mut w = Writer::default();
+    let mut rng = seed;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let note = |w: &mut Writer, r: sessile::Result<()>| match r {
+        Ok(()) if w.errors > 0 => w.acks_after_errors += 1,
+        Ok(()) => {}
+        Err(e) => {
+            assert!(
+                e.to_string().contains("No space left on device")
+                    || e.to_string().contains("could not be reopened"),
+                "an error other than a full disk: {e:?}"
+            );
+            w.errors += 1;
+        }
+    };
+    while !stop.load(SeqCst) {
+        let keys: Vec<String> = w.acked.keys().cloned().collect();
+        if keys.is_empty() || next() % 4 == 0 {
+            let mut s = engine.new_session();
+            s.insert("n", 0).expect("insert");
+            s.insert("p", payload(0)).expect("insert");
+            let r = s.save_durable();
+            if r.is_ok() {
+                w.acked
+                    .insert(s.session_key().expect("key").to_owned(), (0, 0));
+            }
+            note(&mut w, r);
+        } else {
+            let key = &keys[next() as usize % keys.len()];
+            let mut s = engine.session(key);
+            let r = s.get::<i64>("n").and_then(|n| {
+                let (acked, tried) = w.acked[key];
+                let n = n.expect("an acknowledged session is gone");
+                assert!(
+                    n >= acked && n <= tried,
+                    "{key}: {n} not in {acked}..={tried}"
+                );
+                w.acked.insert(key.clone(), (acked, n + 1));
+                s.insert("n", n + 1)?;
+                s.save_durable()?;
+                w.acked.insert(key.clone(), (n + 1, n + 1));
+                Ok(())
+            });
+            note(&mut w, r);
+        }
+    }
+    w
+}
+
+/// Polls until `cond` holds (a minute at most: then the test fails).
+fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !cond() {
+        assert!(start.elapsed().as_secs() < 60, "never happened: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+#[test]
+fn saves_in_flight_lose_nothing_acknowledged_when_the_disk_fills_and_frees() {
+    let Some(fs) = Tmpfs::mount() else { return };
+    let path = fs.mnt.join("db");
+    let clock = ManualClock::new(T0);
+    let engine = Engine::open(config(&path, &clock)).expect("open");
+    let stop = AtomicBool::new(false);
+    let writers: Vec<Writer> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..4u64)
+            .map(|t| {
+                let (engine, stop) = (&engine, &stop);
+                scope.spawn(move || write_until(engine, stop, 0x9e37_79b9 + t))
+            })
+            .collect();
+        let mut probe = 0;
+        wait_for("saves before the disk fills", || {
+            probe += 1;
+            create_durable(&engine, probe).is_ok() && probe > 50
+        });
+        fill(&fs.mnt.join("filler"));
+        wait_for("the disk to fail a write", || {
+            engine.stats().storage_failures > 0
+        });
+        std::fs::remove_file(fs.mnt.join("filler")).expect("remove filler");
+        wait_for("a reopen in place", || {
+            let _ = engine.session(&"a".repeat(32)).get::<i64>("n");
+            engine.stats().storage_recoveries > 0
+        });
+        // Let every writer get a few saves through the new handle.
+        let mut extra = 0;
+        wait_for("saves after the reopen", || {
+            extra += 1;
+            create_durable(&engine, extra).is_ok() && extra > 200
+        });
+        stop.store(true, SeqCst);
+        threads
+            .into_iter()
+            .map(|t| t.join().expect("writer"))
+            .collect()
+    });
+    assert!(
+        writers.iter().any(|w| w.errors > 0),
+        "no writer saw the disk full"
+    );
+    let check = |engine: &Engine, when: &str| {
+        let mut n_checked = 0;
+        for w in &writers {
+            for (key, &(acked, tried)) in &w.acked {
+                let mut s = engine.session(key);
+                let n = s
+                    .get::<i64>("n")
+                    .expect("load")
+                    .unwrap_or_else(|| panic!("{when}: acknowledged session {key} is gone"));
+                assert!(
+                    n >= acked && n <= tried,
+                    "{when}: {key} holds {n}, acknowledged {acked}, tried {tried}"
+                );
+                n_checked += 1;
+            }
+        }
+        n_checked
+    };
+    let n = check(&engine, "in the same engine");
+    engine.close().expect("close");
+    let reopened = Engine::open(config(&path, &clock)).expect("reopen");
+    assert_eq!(check(&reopened, "after reopening"), n);
+    eprintln!(
+        "{n} sessions; errors per writer {:?}; saves acknowledged after errors {:?}",
+        writers.iter().map(|w| w.errors).collect::<Vec<_>>(),
+        writers
+            .iter()
+            .map(|w| w.acks_after_errors)
+            .collect::<Vec<_>>()
+    );
 }
 
 #[test]
