@@ -220,9 +220,20 @@ fn has_free(path: &Path, bytes: u64) -> bool {
 }
 
 impl SharedDb {
-    /// Runs `f` on sled's handle, noting an I/O error from sled as the
-    /// failure it is: sled writes nothing more after one.
+    /// Runs the read `f` on sled's handle.
     fn with<T>(&self, f: impl FnOnce(&Handle) -> sled::Result<T>) -> Result<T> {
+        let guard = self.handle.read();
+        let Some(handle) = guard.as_ref() else {
+            return Err(self.unavailable());
+        };
+        Ok(f(handle)?)
+    }
+
+    /// Runs the write (or flush) `f` on sled's handle, noting an I/O error
+    /// as the failure it is: once a write to its log fails, sled writes
+    /// nothing more. (Reads are not noted: a read's I/O error leaves sled
+    /// able to write, and reopening would cost a recovery for nothing.)
+    fn write<T>(&self, f: impl FnOnce(&Handle) -> sled::Result<T>) -> Result<T> {
         let guard = self.handle.read();
         let Some(handle) = guard.as_ref() else {
             return Err(self.unavailable());
@@ -302,6 +313,11 @@ impl SharedDb {
 
     #[cold]
     fn recover_slow(&self) {
+        if self.generation != crate::ffi::fork::generation() {
+            // A forked child must not drop the parent's sled handle (see
+            // `SledTrees::drop`); its calls fail with `Error::Forked`.
+            return;
+        }
         // Another thread is at it: this call waits for it on the locks.
         let Some(mut last) = self.last_reopen.try_lock() else {
             return;
@@ -313,7 +329,8 @@ impl SharedDb {
         {
             return;
         }
-        *last = Some(Instant::now());
+        let started = Instant::now();
+        *last = Some(started);
         let stripes = self.locks.lock_every_stripe();
         let mut handle = self.handle.write();
         // sled allows one handle per directory: the old one goes first.
@@ -325,8 +342,10 @@ impl SharedDb {
                 self.broken.store(false, SeqCst);
                 self.recoveries.fetch_add(1, Relaxed);
                 log::warn!(
-                    "sessile: the database {} was reopened after a storage failure",
-                    self.path.display()
+                    "sessile: the database {} was reopened after a storage failure \
+                     ({} ms, writes held meanwhile)",
+                    self.path.display(),
+                    started.elapsed().as_millis()
                 );
             }
             Err(e) => log::error!(
@@ -403,13 +422,13 @@ impl Trees for SledTrees {
 
     fn insert(&self, key: &[u8], value: IVec) -> Result<()> {
         self.check()?;
-        self.shared.with(|h| h.sessions.insert(key, value))?;
+        self.shared.write(|h| h.sessions.insert(key, value))?;
         Ok(())
     }
 
     fn remove(&self, key: &[u8]) -> Result<Option<IVec>> {
         self.check()?;
-        self.shared.with(|h| h.sessions.remove(key))
+        self.shared.write(|h| h.sessions.remove(key))
     }
 
     fn locks(&self) -> &KeyLocks {
@@ -418,13 +437,13 @@ impl Trees for SledTrees {
 
     fn index_insert(&self, entry: &Entry) -> Result<()> {
         self.check()?;
-        self.shared.with(|h| h.expiry.insert(entry, &[]))?;
+        self.shared.write(|h| h.expiry.insert(entry, &[]))?;
         Ok(())
     }
 
     fn index_remove(&self, entry: &[u8]) -> Result<()> {
         self.check()?;
-        self.shared.with(|h| h.expiry.remove(entry))?;
+        self.shared.write(|h| h.expiry.remove(entry))?;
         Ok(())
     }
 
@@ -467,7 +486,7 @@ impl Trees for SledTrees {
     fn flush(&self) -> Result<()> {
         self.check()?;
         self.shared.check_linked()?;
-        self.shared.with(|h| h.db.flush())?;
+        self.shared.write(|h| h.db.flush())?;
         Ok(())
     }
 
