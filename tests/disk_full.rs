@@ -9,7 +9,9 @@
 //! - once the filler is deleted, creates, loads and `end_request` work again
 //!   in the same engine, with no reopen by the application;
 //! - after closing and reopening, every durably acknowledged session is
-//!   there with its data.
+//!   there with its data;
+//! - the first flush after a failure that no failing flush reported says
+//!   that plain saves were lost, once.
 //!
 //! And after `rm -rf` of an open database directory, a durable save and a
 //! flush fail with an I/O error naming the path, and opening the path again
@@ -250,7 +252,8 @@ fn write_until(engine: &Engine, stop: &AtomicBool, seed: u64) -> Writer {
         Err(e) => {
             assert!(
                 e.to_string().contains("No space left on device")
-                    || e.to_string().contains("could not be reopened"),
+                    || e.to_string().contains("could not be reopened")
+                    || e.to_string().contains("are lost"),
                 "an error other than a full disk: {e:?}"
             );
             w.errors += 1;
@@ -373,6 +376,40 @@ fn saves_in_flight_lose_nothing_acknowledged_when_the_disk_fills_and_frees() {
             .map(|w| w.acks_after_errors)
             .collect::<Vec<_>>()
     );
+}
+
+#[test]
+fn the_first_flush_after_a_failure_no_call_reported_says_saves_were_lost() {
+    let Some(fs) = Tmpfs::mount() else { return };
+    let path = fs.mnt.join("db");
+    let clock = ManualClock::new(T0);
+    // Plain saves, written out by sled's background flusher only.
+    let engine = Engine::open(config(&path, &clock).flush_every_ms(Some(5))).expect("open");
+    create_durable(&engine, 0).expect("create");
+    fill(&fs.mnt.join("filler"));
+    // The background flusher hits the full disk; a plain save is the first
+    // call to hear of it. No flush has reported it.
+    let mut i = 0;
+    wait_for("a plain save to fail", || {
+        i += 1;
+        let mut s = engine.new_session();
+        s.insert("n", i).expect("insert");
+        match s.save() {
+            Ok(()) => false,
+            Err(e) => {
+                assert_no_space(&e, "a plain save on a full disk");
+                true
+            }
+        }
+    });
+    std::fs::remove_file(fs.mnt.join("filler")).expect("remove filler");
+    let e = engine
+        .flush()
+        .expect_err("saves acknowledged before the failure are lost: the flush says so");
+    assert!(e.to_string().contains("are lost"), "{e}");
+    engine.flush().expect("then flushes succeed again");
+    create_durable(&engine, 1).expect("and durable saves");
+    assert_eq!(engine.stats().storage_recoveries, 1);
 }
 
 #[test]

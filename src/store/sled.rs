@@ -5,6 +5,12 @@
 //! [`sled::Db`], found through a process-wide registry keyed by the
 //! canonical path; another process holding the directory is reported as
 //! [`Error::Locked`] before sled is asked.
+//!
+//! After a write to its log fails (a full disk), sled writes nothing more
+//! until its handle is dropped. So the shared database owns sled's handle
+//! and trees in one place, and replaces them with a freshly opened handle
+//! once there is room again (`SharedDb::recover`): every store and session
+//! on the path goes on working without a restart.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions, TryLockError};
@@ -334,7 +340,9 @@ impl SharedDb {
         let stripes = self.locks.lock_every_stripe();
         let mut handle = self.handle.write();
         // sled allows one handle per directory: the old one goes first.
-        // It holds nothing that can still reach the disk.
+        // After a failed log write it can write nothing more; after a
+        // failure that left sled able to write (a blob file that could not
+        // be written), its Drop flushes what it holds, as a close does.
         *handle = None;
         match open_handle(&self.path, &self.opts, self.compression) {
             Ok(h) => {
