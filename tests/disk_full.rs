@@ -66,7 +66,9 @@ impl Tmpfs {
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.mnt).status();
+        // Lazy: sled's threads may hold a file a moment after a failed
+        // test dropped its engine; the mount goes away in any case.
+        let _ = Command::new("umount").arg("-l").arg(&self.mnt).status();
     }
 }
 

@@ -134,7 +134,7 @@ void test_a_full_disk_fails_saves_then_recovers_without_a_restart(void) {
     if (e) CHECK_OK(sessile_engine_close(e));
     sessile_engine_free(e);
     for (size_t i = 0; i < n; i++) sessile_buf_free(keys[i]);
-    snprintf(cmd, sizeof cmd, "umount '%s'", mnt);
+    snprintf(cmd, sizeof cmd, "umount -l '%s'", mnt);
     CHECK(system(cmd) == 0);
     rm_tree(mnt);
 }
