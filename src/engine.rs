@@ -1,6 +1,7 @@
 //! The engine: one open session database, its configuration, and the
 //! background reaper that sweeps expired sessions.
 
+use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -38,6 +39,9 @@ struct Inner {
     reaper: Mutex<Option<Reaper>>,
     /// The fork generation the engine was made in (see `ffi/fork.rs`).
     generation: u64,
+    /// The store's count of storage failures when a flush last returned
+    /// (see [`Engine::flush`]).
+    failures_flushed: AtomicU64,
 }
 
 impl Drop for Inner {
@@ -134,12 +138,14 @@ impl Engine {
         let reaper = config
             .reaper_interval
             .map(|every| Reaper::start(store.clone(), &config, every));
+        let failures = store_failures(&store);
         Ok(Engine {
             inner: Arc::new(Inner {
                 config,
                 store,
                 reaper: Mutex::new(reaper),
                 generation: crate::ffi::fork::generation(),
+                failures_flushed: AtomicU64::new(failures),
             }),
         })
     }
@@ -324,8 +330,29 @@ impl Engine {
     }
 
     /// Writes every acknowledged save to disk now.
+    ///
+    /// When the storage failed since a flush last returned (a full disk:
+    /// see [`StoreStats::storage_failures`]), saves acknowledged before the
+    /// failure but not yet on disk are lost, even though the store has
+    /// recovered since. So the first flush after such a failure returns
+    /// [`Error::Io`] saying so, even if it wrote everything it was given;
+    /// flushes after it succeed again.
     pub fn flush(&self) -> Result<()> {
-        self.inner.store.flush()
+        let flushed = self.inner.store.flush();
+        let failures = store_failures(&self.inner.store);
+        let reported = self.inner.failures_flushed.swap(failures, SeqCst);
+        flushed?;
+        if failures > reported {
+            return Err(Error::Io {
+                path: self.inner.config.path.clone(),
+                source: std::io::Error::other(
+                    "the database failed to write since the last flush, and was reopened \
+                     once there was room: saves acknowledged before the failure that had \
+                     not reached the disk are lost",
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// Stops the reaper, flushes, and drops this handle. The database itself
@@ -339,8 +366,12 @@ impl Engine {
         if let Some(r) = self.inner.reaper.lock().take() {
             r.stop();
         }
-        self.inner.store.flush()
+        self.flush()
     }
+}
+
+fn store_failures(store: &Arc<dyn Store>) -> u64 {
+    store.stats().storage_failures
 }
 
 /// The scheme of a store URL (`redis` in `redis://…`), or `None` for a

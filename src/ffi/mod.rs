@@ -41,6 +41,7 @@ mod store;
 mod test_hooks;
 mod version;
 
+pub(crate) mod disk;
 pub(crate) mod fork;
 mod panic;
 mod ptr;

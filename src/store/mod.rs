@@ -367,6 +367,13 @@ pub struct StoreStats {
     pub index_writes: u64,
     /// Records found damaged (each time one was read).
     pub corrupt_records: u64,
+    /// Times the storage stopped accepting writes after an I/O error (a
+    /// full disk): counted once each time it happens, however many calls
+    /// fail while it lasts.
+    pub storage_failures: u64,
+    /// Times the store reopened its storage in place after such a failure,
+    /// once there was room again.
+    pub storage_recoveries: u64,
 }
 
 /// A session store: the operations a framework adapter needs.

@@ -670,6 +670,7 @@ impl Store for RedisStore {
             record_writes: self.record_writes.load(Relaxed),
             index_writes: 0,
             corrupt_records: self.corrupt.load(Relaxed),
+            ..StoreStats::default()
         }
     }
 

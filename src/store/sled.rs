@@ -5,16 +5,26 @@
 //! [`sled::Db`], found through a process-wide registry keyed by the
 //! canonical path; another process holding the directory is reported as
 //! [`Error::Locked`] before sled is asked.
+//!
+//! After a write to its log fails (a full disk), sled writes nothing more
+//! until its handle is dropped. So the shared database owns sled's handle
+//! and trees in one place, and replaces them with a freshly opened handle
+//! once there is room again (`SharedDb::recover`): every store and session
+//! on the path goes on working without a restart.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{
+    AtomicBool, AtomicU64,
+    Ordering::{Relaxed, SeqCst},
+};
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use sled::IVec;
 
 use super::trees::{time_prefix, Entry, KeyLocks, TreeStore, Trees};
@@ -53,19 +63,48 @@ fn created_with_compression(dir: &Path) -> Option<bool> {
 /// One open database directory, shared by every store on that path.
 #[derive(Debug)]
 struct SharedDb {
-    db: sled::Db,
+    /// sled's handle and trees. `None` only after a failed reopen (see
+    /// [`SharedDb::recover`]); every call then fails until one succeeds.
+    handle: RwLock<Option<Handle>>,
     path: PathBuf,
+    opts: SledOptions,
+    /// Whether the database was created with compression (fixed at open).
+    compression: bool,
     locks: KeyLocks,
     /// The fork generation this process had when it opened the database.
     generation: u64,
-    // Held (and so locked) for as long as the database is open.
-    _lock: File,
+    /// sled reported an I/O error: after one, sled writes nothing more
+    /// (its sticky "global error") until the handle is reopened.
+    broken: AtomicBool,
+    /// When a reopen was last tried; held while one is under way.
+    last_reopen: Mutex<Option<Instant>>,
+    failures: AtomicU64,
+    recoveries: AtomicU64,
+    /// `sessile.lock` in the directory, held (and so locked) for as long as
+    /// the database is open. Its link count tells whether the directory
+    /// was deleted under us.
+    lock_file: File,
+}
+
+/// A sled database and its two trees. Everything that reaches sled goes
+/// through one of these, so that dropping it closes the database.
+#[derive(Debug)]
+struct Handle {
+    db: sled::Db,
+    sessions: sled::Tree,
+    expiry: sled::Tree,
 }
 
 /// How long `open` waits for this process's previous handle on a path to be
 /// released by sled's background threads, and how often it looks.
 const RELEASE_WAIT: Duration = Duration::from_secs(5);
 const RELEASE_POLL: Duration = Duration::from_millis(2);
+
+/// After a storage failure, the least free space in the file system before
+/// the database is reopened (two of sled's 512 KiB log segments), and the
+/// least time between two reopens (a reopen reads the whole log).
+const REOPEN_MIN_FREE: u64 = 1 << 20;
+const REOPEN_BACKOFF: Duration = Duration::from_secs(1);
 
 impl Drop for SharedDb {
     fn drop(&mut self) {
@@ -144,16 +183,21 @@ fn open_shared(path: &Path, opts: &SledOptions, create: bool) -> Result<Arc<Shar
     let canonical = path.canonicalize().map_err(|e| io_err(path, e))?;
     let mut map = OPEN.get().lock();
     if let Some(shared) = map.get(&canonical).and_then(Weak::upgrade) {
-        return Ok(shared);
+        // Not one whose directory was deleted (and perhaps made again, by
+        // `create_dir_all` above): its data is gone from the path. (A forked
+        // child starts with an empty registry: `OPEN` is a `ForkLocal`.)
+        if shared.check_linked().is_ok() {
+            return Ok(shared);
+        }
     }
     let lock_path = canonical.join("sessile.lock");
-    let mut lock = OpenOptions::new()
+    let mut lock_file = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&lock_path)
         .map_err(|e| io_err(&lock_path, e))?;
-    match lock.try_lock() {
+    match lock_file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
             return Err(Error::Locked {
@@ -165,8 +209,9 @@ fn open_shared(path: &Path, opts: &SledOptions, create: bool) -> Result<Arc<Shar
     }
     // The holder's pid, so that the next process refused can name it. The
     // lock is advisory on the open file, not on its contents.
-    lock.set_len(0)
-        .and_then(|()| writeln!(lock, "{}", std::process::id()))
+    lock_file
+        .set_len(0)
+        .and_then(|()| writeln!(lock_file, "{}", std::process::id()))
         .map_err(|e| io_err(&lock_path, e))?;
     let compression = match (opts.compression, created_with_compression(&canonical)) {
         (Some(wanted), Some(had)) if wanted != had => {
@@ -181,8 +226,30 @@ fn open_shared(path: &Path, opts: &SledOptions, create: bool) -> Result<Arc<Shar
         (Some(wanted), _) => wanted,
         (None, had) => had.unwrap_or(false),
     };
+    let handle = open_handle(&canonical, opts, compression)?;
+    let shared = Arc::new(SharedDb {
+        handle: RwLock::new(Some(handle)),
+        path: canonical.clone(),
+        opts: *opts,
+        compression,
+        locks: KeyLocks::new(),
+        generation: crate::ffi::fork::generation(),
+        broken: AtomicBool::new(false),
+        last_reopen: Mutex::new(None),
+        failures: AtomicU64::new(0),
+        recoveries: AtomicU64::new(0),
+        lock_file,
+    });
+    map.retain(|_, w| w.strong_count() > 0);
+    map.insert(canonical, Arc::downgrade(&shared));
+    Ok(shared)
+}
+
+/// Opens sled on `path` (whose `sessile.lock` the caller holds) and its two
+/// trees.
+fn open_handle(path: &Path, opts: &SledOptions, compression: bool) -> Result<Handle> {
     let config = sled::Config::new()
-        .path(&canonical)
+        .path(path)
         .cache_capacity(opts.cache_capacity)
         .flush_every_ms(opts.flush_every_ms)
         .use_compression(compression);
@@ -198,7 +265,7 @@ fn open_shared(path: &Path, opts: &SledOptions, create: bool) -> Result<Arc<Shar
                 if waited >= RELEASE_WAIT {
                     return Err(Error::Locked {
                         holder: Some(std::process::id()),
-                        path: canonical,
+                        path: path.to_path_buf(),
                     });
                 }
                 std::thread::sleep(RELEASE_POLL);
@@ -207,31 +274,174 @@ fn open_shared(path: &Path, opts: &SledOptions, create: bool) -> Result<Arc<Shar
             Err(e) => return Err(Error::Storage(e)),
         }
     };
-    let shared = Arc::new(SharedDb {
+    let sessions = db.open_tree("sessions")?;
+    let expiry = db.open_tree("expiry")?;
+    Ok(Handle {
         db,
-        path: canonical.clone(),
-        locks: KeyLocks::new(),
-        generation: crate::ffi::fork::generation(),
-        _lock: lock,
-    });
-    map.retain(|_, w| w.strong_count() > 0);
-    map.insert(canonical, Arc::downgrade(&shared));
-    Ok(shared)
+        sessions,
+        expiry,
+    })
+}
+
+/// Whether the file system holding `path` has at least `bytes` free for
+/// an unprivileged writer (`true` where it cannot be told).
+fn has_free(path: &Path, bytes: u64) -> bool {
+    crate::ffi::disk::free_bytes(path).is_none_or(|free| free >= bytes)
+}
+
+impl SharedDb {
+    /// Runs the read `f` on sled's handle.
+    fn with<T>(&self, f: impl FnOnce(&Handle) -> sled::Result<T>) -> Result<T> {
+        let guard = self.handle.read();
+        let Some(handle) = guard.as_ref() else {
+            return Err(self.unavailable());
+        };
+        Ok(f(handle)?)
+    }
+
+    /// Runs the write (or flush) `f` on sled's handle, noting an I/O error
+    /// as the failure it is: once a write to its log fails, sled writes
+    /// nothing more. (Reads are not noted: a read's I/O error leaves sled
+    /// able to write, and reopening would cost a recovery for nothing.)
+    fn write<T>(&self, f: impl FnOnce(&Handle) -> sled::Result<T>) -> Result<T> {
+        let guard = self.handle.read();
+        let Some(handle) = guard.as_ref() else {
+            return Err(self.unavailable());
+        };
+        f(handle).map_err(|e| {
+            if let sled::Error::Io(ref io) = e {
+                self.note_failure(io);
+            }
+            Error::Storage(e)
+        })
+    }
+
+    fn unavailable(&self) -> Error {
+        io_err(
+            &self.path,
+            std::io::Error::other(
+                "the database could not be reopened after a storage failure; \
+                 the next call tries again",
+            ),
+        )
+    }
+
+    /// Counts and logs a storage failure once, not once per failing call.
+    #[cold]
+    fn note_failure(&self, io: &std::io::Error) {
+        if !self.broken.swap(true, SeqCst) {
+            self.failures.fetch_add(1, Relaxed);
+            log::error!(
+                "sessile: the database {} stopped accepting writes: {io}; \
+                 every write fails until there is room again, then it is reopened \
+                 (saves not yet flushed when it failed are lost, as in a crash)",
+                self.path.display()
+            );
+        }
+    }
+
+    /// An I/O error naming the path when the database directory was
+    /// deleted while open (its lock file has no links left): sled would go
+    /// on writing into files nothing can open again.
+    fn check_linked(&self) -> Result<()> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let meta = self
+                .lock_file
+                .metadata()
+                .map_err(|e| io_err(&self.path, e))?;
+            if meta.nlink() == 0 {
+                return Err(io_err(
+                    &self.path,
+                    std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "the database directory was deleted while open; \
+                         nothing written to it can be read again",
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// After a storage failure, reopens sled on the same directory once
+    /// the file system has room again. In place: stores and sessions keep
+    /// their `Arc<SharedDb>`. Safe with respect to work in flight: every
+    /// key stripe is held (no save is half done: an index entry written by
+    /// the old handle and its record by the new one would break the
+    /// invariants of trees.rs), and the handle's write lock (no reader is
+    /// inside sled). The new handle recovers what sled had made durable,
+    /// as after a crash: every flush acknowledged before the failure, and
+    /// a prefix of the rest (sled's log ends at the write that failed).
+    fn recover(&self) {
+        if !self.broken.load(Relaxed) {
+            return;
+        }
+        self.recover_slow();
+    }
+
+    #[cold]
+    fn recover_slow(&self) {
+        if self.generation != crate::ffi::fork::generation() {
+            // A forked child must not drop the parent's sled handle (see
+            // `SledTrees::drop`); its calls fail with `Error::Forked`.
+            return;
+        }
+        // Another thread is at it: this call waits for it on the locks.
+        let Some(mut last) = self.last_reopen.try_lock() else {
+            return;
+        };
+        if !self.broken.load(SeqCst)
+            || last.is_some_and(|t| t.elapsed() < REOPEN_BACKOFF)
+            || !has_free(&self.path, REOPEN_MIN_FREE)
+            || self.check_linked().is_err()
+        {
+            return;
+        }
+        let started = Instant::now();
+        *last = Some(started);
+        let stripes = self.locks.lock_every_stripe();
+        let mut handle = self.handle.write();
+        // sled allows one handle per directory: the old one goes first.
+        // After a failed log write it can write nothing more; after a
+        // failure that left sled able to write (a blob file that could not
+        // be written), its Drop flushes what it holds, as a close does.
+        *handle = None;
+        match open_handle(&self.path, &self.opts, self.compression) {
+            Ok(h) => {
+                *handle = Some(h);
+                self.broken.store(false, SeqCst);
+                self.recoveries.fetch_add(1, Relaxed);
+                log::warn!(
+                    "sessile: the database {} was reopened after a storage failure \
+                     ({} ms, writes held meanwhile)",
+                    self.path.display(),
+                    started.elapsed().as_millis()
+                );
+            }
+            Err(e) => log::error!(
+                "sessile: reopening the database {} after a storage failure failed: {e}",
+                self.path.display()
+            ),
+        }
+        drop(handle);
+        drop(stripes);
+    }
 }
 
 /// The sled trees of one database.
 #[derive(Debug)]
 pub struct SledTrees {
     shared: Arc<SharedDb>,
-    sessions: sled::Tree,
-    expiry: sled::Tree,
 }
 
 impl TreeStore<SledTrees> {
     /// Opens (creating if needed) the database directory `path`. Opening a
     /// path this process already has open shares the same database (and its
-    /// first options). Fails with [`Error::Locked`] when another process
-    /// holds it.
+    /// first options), unless that directory was deleted meanwhile: then
+    /// a new database is made there. Fails with [`Error::Locked`] when
+    /// another process holds it.
     ///
     /// A missing or empty directory becomes a new database; a file, or a
     /// directory with other things in it and no database, is
@@ -250,13 +460,7 @@ impl TreeStore<SledTrees> {
 
     fn open_with(path: &Path, opts: &SledOptions, create: bool) -> Result<SledStore> {
         let shared = open_shared(path, opts, create)?;
-        let sessions = shared.db.open_tree("sessions")?;
-        let expiry = shared.db.open_tree("expiry")?;
-        Ok(TreeStore::with_trees(SledTrees {
-            shared,
-            sessions,
-            expiry,
-        }))
+        Ok(TreeStore::with_trees(SledTrees { shared }))
     }
 
     /// The canonical path of the database directory.
@@ -271,7 +475,7 @@ impl TreeStore<SledTrees> {
 
     /// Bytes on disk used by the database.
     pub fn size_on_disk(&self) -> Result<u64> {
-        Ok(self.trees.shared.db.size_on_disk()?)
+        self.trees.shared.with(|h| h.db.size_on_disk())
     }
 }
 
@@ -280,10 +484,8 @@ impl Drop for SledTrees {
         if self.shared.generation != crate::ffi::fork::generation() {
             // In a forked child, dropping the last handle would make sled
             // flush the parent's half-inherited log into the parent's files.
-            // Leak one reference of each instead, so nothing is ever dropped.
+            // Leak one reference instead, so nothing is ever dropped.
             std::mem::forget(self.shared.clone());
-            std::mem::forget(self.sessions.clone());
-            std::mem::forget(self.expiry.clone());
         }
     }
 }
@@ -303,18 +505,18 @@ impl SledTrees {
 impl Trees for SledTrees {
     fn get(&self, key: &[u8]) -> Result<Option<IVec>> {
         self.check()?;
-        Ok(self.sessions.get(key)?)
+        self.shared.with(|h| h.sessions.get(key))
     }
 
     fn insert(&self, key: &[u8], value: IVec) -> Result<()> {
         self.check()?;
-        self.sessions.insert(key, value)?;
+        self.shared.write(|h| h.sessions.insert(key, value))?;
         Ok(())
     }
 
     fn remove(&self, key: &[u8]) -> Result<Option<IVec>> {
         self.check()?;
-        Ok(self.sessions.remove(key)?)
+        self.shared.write(|h| h.sessions.remove(key))
     }
 
     fn locks(&self) -> &KeyLocks {
@@ -323,63 +525,76 @@ impl Trees for SledTrees {
 
     fn index_insert(&self, entry: &Entry) -> Result<()> {
         self.check()?;
-        self.expiry.insert(entry, &[])?;
+        self.shared.write(|h| h.expiry.insert(entry, &[]))?;
         Ok(())
     }
 
     fn index_remove(&self, entry: &[u8]) -> Result<()> {
         self.check()?;
-        self.expiry.remove(entry)?;
+        self.shared.write(|h| h.expiry.remove(entry))?;
         Ok(())
     }
 
     fn index_due(&self, upto_ms: i64, limit: usize) -> Result<Vec<IVec>> {
         self.check()?;
         let end = time_prefix(upto_ms.saturating_add(1));
-        let mut out = Vec::new();
-        for item in self.expiry.range(..&end[..]).keys().take(limit) {
-            out.push(item?);
-        }
-        Ok(out)
+        self.shared
+            .with(|h| h.expiry.range(..&end[..]).keys().take(limit).collect())
     }
 
     fn scan(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<(IVec, IVec)>> {
         self.check()?;
-        let iter = match after {
-            Some(a) => self
-                .sessions
-                .range::<&[u8], _>((Bound::Excluded(a), Bound::Unbounded)),
-            None => self.sessions.iter(),
-        };
-        iter.take(limit).map(|r| r.map_err(Into::into)).collect()
+        self.shared.with(|h| {
+            let iter = match after {
+                Some(a) => h
+                    .sessions
+                    .range::<&[u8], _>((Bound::Excluded(a), Bound::Unbounded)),
+                None => h.sessions.iter(),
+            };
+            iter.take(limit).collect()
+        })
     }
 
     fn index_scan(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<IVec>> {
         self.check()?;
-        let iter = match after {
-            Some(a) => self
-                .expiry
-                .range::<&[u8], _>((Bound::Excluded(a), Bound::Unbounded)),
-            None => self.expiry.iter(),
-        };
-        iter.keys()
-            .take(limit)
-            .map(|r| r.map_err(Into::into))
-            .collect()
+        self.shared.with(|h| {
+            let iter = match after {
+                Some(a) => h
+                    .expiry
+                    .range::<&[u8], _>((Bound::Excluded(a), Bound::Unbounded)),
+                None => h.expiry.iter(),
+            };
+            iter.keys().take(limit).collect()
+        })
     }
 
+    /// Also refuses a database whose directory was deleted: a flush there
+    /// would report success for writes no one can read again. (One fstat,
+    /// against the fsync a flush costs; saves that do not flush skip it.)
     fn flush(&self) -> Result<()> {
         self.check()?;
-        self.shared.db.flush()?;
+        self.shared.check_linked()?;
+        self.shared.write(|h| h.db.flush())?;
         Ok(())
     }
 
     fn record_count(&self) -> Result<usize> {
-        Ok(self.sessions.len())
+        self.shared.with(|h| Ok(h.sessions.len()))
     }
 
     fn index_count(&self) -> Result<usize> {
-        Ok(self.expiry.len())
+        self.shared.with(|h| Ok(h.expiry.len()))
+    }
+
+    fn recover(&self) {
+        self.shared.recover();
+    }
+
+    fn failures(&self) -> (u64, u64) {
+        (
+            self.shared.failures.load(Relaxed),
+            self.shared.recoveries.load(Relaxed),
+        )
     }
 
     /// sled checks the CRC-32 of every message it reads from its log, at

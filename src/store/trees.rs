@@ -117,6 +117,21 @@ impl KeyLocks {
         &self.stripes[(h >> 54) as usize % STRIPES]
     }
 
+    /// Locks every stripe (in order, so two callers cannot deadlock),
+    /// waiting for every write under way to finish. Each stripe counts a
+    /// write when its guard drops, so records read before are read again by
+    /// the next save.
+    pub fn lock_every_stripe(&self) -> Vec<KeyGuard<'_>> {
+        self.stripes
+            .iter()
+            .map(|stripe| KeyGuard {
+                _lock: stripe.lock.lock(),
+                stripe,
+                id: self.id,
+            })
+            .collect()
+    }
+
     /// Locks `key`'s stripe until the guard is dropped.
     pub fn lock(&self, key: &[u8]) -> KeyGuard<'_> {
         let stripe = self.stripe(key);
@@ -177,6 +192,16 @@ pub trait Trees: Send + Sync + Debug {
     /// verify the record checksum.
     fn checks_reads(&self) -> bool {
         false
+    }
+    /// Called at the start of every store operation, while no key lock is
+    /// held: trees whose storage stopped working may replace it here
+    /// (sled's, after a full disk). Must be cheap when nothing is wrong.
+    fn recover(&self) {}
+    /// How many times the storage stopped accepting writes (counted once
+    /// each time, not per failing call), and how many times it was
+    /// recovered in place.
+    fn failures(&self) -> (u64, u64) {
+        (0, 0)
     }
 }
 
@@ -394,6 +419,7 @@ impl<T: Trees> TreeStore<T> {
 
 impl<T: Trees> Store for TreeStore<T> {
     fn load(&self, key: &SessionKey, now_ms: i64) -> Result<Option<Record>> {
+        self.trees.recover();
         let observed = self.trees.locks().observe(key.as_bytes());
         let Some(raw) = self.trees.get(key.as_bytes())? else {
             return Ok(None);
@@ -416,6 +442,7 @@ impl<T: Trees> Store for TreeStore<T> {
         expiry: Expiry,
         ctx: &WriteCtx,
     ) -> Result<Option<Record>> {
+        self.trees.recover();
         let header = ctx.new_header(expiry);
         let bytes = ctx.encode_record(&header, data)?;
         let k = key.as_bytes();
@@ -442,6 +469,7 @@ impl<T: Trees> Store for TreeStore<T> {
         seen: Option<&Record>,
         ctx: &WriteCtx,
     ) -> Result<Record> {
+        self.trees.recover();
         let k = key.as_bytes();
         let guard = self.trees.locks().lock(k);
         // No write under this key's stripe since `seen` was read: it is
@@ -483,6 +511,7 @@ impl<T: Trees> Store for TreeStore<T> {
     }
 
     fn delete(&self, key: &SessionKey) -> Result<bool> {
+        self.trees.recover();
         let k = key.as_bytes();
         let _guard = self.trees.locks().lock(k);
         let Some(raw) = self.remove_record(k)? else {
@@ -497,6 +526,7 @@ impl<T: Trees> Store for TreeStore<T> {
     }
 
     fn clear_expired(&self, now_ms: i64, budget: usize) -> Result<Sweep> {
+        self.trees.recover();
         let due = self.trees.index_due(now_ms, budget.saturating_add(1))?;
         let mut sweep = Sweep {
             more: due.len() > budget,
@@ -512,10 +542,12 @@ impl<T: Trees> Store for TreeStore<T> {
     }
 
     fn scan(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<(IVec, IVec)>> {
+        self.trees.recover();
         self.trees.scan(after, limit)
     }
 
     fn flush(&self) -> Result<()> {
+        self.trees.recover();
         self.trees.flush()
     }
 
@@ -528,6 +560,8 @@ impl<T: Trees> Store for TreeStore<T> {
             record_writes: self.record_writes.load(Relaxed),
             index_writes: self.index_writes.load(Relaxed),
             corrupt_records: self.corrupt.load(Relaxed),
+            storage_failures: self.trees.failures().0,
+            storage_recoveries: self.trees.failures().1,
         }
     }
 

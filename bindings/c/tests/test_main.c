@@ -78,7 +78,9 @@
     X(an_error_message_names_the_null_argument)                    \
     X(a_panic_inside_an_export_returns_the_panic_code)             \
     X(one_engine_serves_many_threads_without_lost_updates)         \
-    X(closing_an_engine_while_threads_use_it_is_safe)
+    X(closing_an_engine_while_threads_use_it_is_safe)              \
+    X(a_full_disk_fails_saves_then_recovers_without_a_restart)     \
+    X(a_deleted_directory_fails_durable_saves)
 
 #define DECLARE(name) void test_##name(void);
 TESTS(DECLARE)
