@@ -331,12 +331,14 @@ impl Engine {
 
     /// Writes every acknowledged save to disk now.
     ///
-    /// When the storage failed since a flush last returned (a full disk:
-    /// see [`StoreStats::storage_failures`]), saves acknowledged before the
-    /// failure but not yet on disk are lost, even though the store has
-    /// recovered since. So the first flush after such a failure returns
-    /// [`Error::Io`] saying so, even if it wrote everything it was given;
-    /// flushes after it succeed again.
+    /// When the storage failed since a flush last returned (a full disk)
+    /// while saves acknowledged since the last flush were not yet known to
+    /// be on disk ([`StoreStats::storage_failures_losing_saves`]), those
+    /// saves are lost, even though the store has recovered since. So the
+    /// first flush after such a failure returns [`Error::Io`] saying so,
+    /// even if it wrote everything it was given; flushes after it succeed
+    /// again. A failure met when every acknowledged save had been flushed
+    /// (durable saves only) lost nothing, and no flush reports it.
     pub fn flush(&self) -> Result<()> {
         let flushed = self.inner.store.flush();
         let failures = store_failures(&self.inner.store);
@@ -371,7 +373,7 @@ impl Engine {
 }
 
 fn store_failures(store: &Arc<dyn Store>) -> u64 {
-    store.stats().storage_failures
+    store.stats().storage_failures_losing_saves
 }
 
 /// The scheme of a store URL (`redis` in `redis://…`), or `None` for a

@@ -64,8 +64,8 @@ pub use crate::record::{
 pub use crate::session::{Session, TEST_COOKIE_NAME, TEST_COOKIE_VALUE};
 pub use crate::store::{entry as index_entry, parse_entry as parse_index_entry};
 pub use crate::store::{
-    Delta, Entry, KeyLocks, MemoryStore, MemoryTrees, SledOptions, SledStore, SledTrees, Store,
-    StoreStats, Sweep, TreeStore, Trees, WriteCtx, ENTRY_LEN,
+    Delta, Entry, KeyLocks, MemoryStore, MemoryTrees, SledOptions, SledStore, SledTrees,
+    StorageFailures, Store, StoreStats, Sweep, TreeStore, Trees, WriteCtx, ENTRY_LEN,
 };
 #[cfg(feature = "redis")]
 pub use crate::store::{RedisOptions, RedisStore};

@@ -221,9 +221,10 @@ pub unsafe extern "C" fn sessile_engine_free(engine: *mut sessile_engine) {
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
 /// `SESSILE_RESULT_IO` also when the disk filled up since a flush last
 /// returned: the engine reopens its database by itself once there is room,
-/// but saves acknowledged before the failure that had not reached the disk
-/// are lost, and the first flush after it says so (the flushes after it
-/// succeed). And when the database directory was deleted while open.
+/// but saves acknowledged (without `SESSILE_SAVE_DURABLE`) before the
+/// failure that had not reached the disk are lost, and the first flush
+/// after it says so (the flushes after it succeed). And when the database
+/// directory was deleted while open.
 ///
 /// Thread safety: thread-safe.
 ///

@@ -21,7 +21,9 @@ pub use self::memory::{MemoryStore, MemoryTrees};
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisOptions, RedisStore};
 pub use self::sled::{SledOptions, SledStore, SledTrees};
-pub use self::trees::{entry, parse_entry, Entry, KeyLocks, TreeStore, Trees, ENTRY_LEN};
+pub use self::trees::{
+    entry, parse_entry, Entry, KeyLocks, StorageFailures, TreeStore, Trees, ENTRY_LEN,
+};
 
 use crate::error::Result;
 use crate::expiry::Expiry;
@@ -371,6 +373,10 @@ pub struct StoreStats {
     /// full disk): counted once each time it happens, however many calls
     /// fail while it lasts.
     pub storage_failures: u64,
+    /// Of those failures, the ones that came while saves acknowledged
+    /// since the last flush were not yet known to be on disk: a recovery
+    /// loses them, as a crash would ([`crate::Engine::flush`] says so once).
+    pub storage_failures_losing_saves: u64,
     /// Times the store reopened its storage in place after such a failure,
     /// once there was room again.
     pub storage_recoveries: u64,

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Mutex, RwLock};
 use sled::IVec;
 
-use super::trees::{time_prefix, Entry, KeyLocks, TreeStore, Trees};
+use super::trees::{time_prefix, Entry, KeyLocks, StorageFailures, TreeStore, Trees};
 use crate::error::{Error, Result};
 use crate::ffi::fork::ForkLocal;
 
@@ -79,6 +79,13 @@ struct SharedDb {
     /// When a reopen was last tried; held while one is under way.
     last_reopen: Mutex<Option<Instant>>,
     failures: AtomicU64,
+    /// Of those failures, the ones that came while saves acknowledged
+    /// since the last flush were not known to be on disk (they are lost
+    /// when the handle is reopened).
+    losing_failures: AtomicU64,
+    /// A record was written (a save or delete acknowledged) since the last
+    /// flush that returned.
+    unflushed: AtomicBool,
     recoveries: AtomicU64,
     /// `sessile.lock` in the directory, held (and so locked) for as long as
     /// the database is open. Its link count tells whether the directory
@@ -237,6 +244,8 @@ fn open_shared(path: &Path, opts: &SledOptions, create: bool) -> Result<Arc<Shar
         broken: AtomicBool::new(false),
         last_reopen: Mutex::new(None),
         failures: AtomicU64::new(0),
+        losing_failures: AtomicU64::new(0),
+        unflushed: AtomicBool::new(false),
         recoveries: AtomicU64::new(0),
         lock_file,
     });
@@ -316,6 +325,33 @@ impl SharedDb {
         })
     }
 
+    /// Notes a write of the sessions tree: the one that acknowledges a
+    /// save or a delete (index entries are written before and removed after
+    /// it, and lose nothing a caller was told of).
+    fn note_record_written(&self) {
+        if !self.unflushed.load(Relaxed) {
+            self.unflushed.store(true, SeqCst);
+        }
+    }
+
+    /// Flushes sled's handle. A failure here is the caller's to report;
+    /// what this flush was to write stays counted as unflushed.
+    fn flush(&self) -> Result<()> {
+        let had = self.unflushed.swap(false, SeqCst);
+        let guard = self.handle.read();
+        let Some(handle) = guard.as_ref() else {
+            self.unflushed.fetch_or(had, SeqCst);
+            return Err(self.unavailable());
+        };
+        handle.db.flush().map(|_| ()).map_err(|e| {
+            if let sled::Error::Io(ref io) = e {
+                self.note_failure(io);
+            }
+            self.unflushed.fetch_or(had, SeqCst);
+            Error::Storage(e)
+        })
+    }
+
     fn unavailable(&self) -> Error {
         io_err(
             &self.path,
@@ -331,6 +367,9 @@ impl SharedDb {
     fn note_failure(&self, io: &std::io::Error) {
         if !self.broken.swap(true, SeqCst) {
             self.failures.fetch_add(1, Relaxed);
+            if self.unflushed.load(SeqCst) {
+                self.losing_failures.fetch_add(1, Relaxed);
+            }
             log::error!(
                 "sessile: the database {} stopped accepting writes: {io}; \
                  every write fails until there is room again, then it is reopened \
@@ -511,12 +550,15 @@ impl Trees for SledTrees {
     fn insert(&self, key: &[u8], value: IVec) -> Result<()> {
         self.check()?;
         self.shared.write(|h| h.sessions.insert(key, value))?;
+        self.shared.note_record_written();
         Ok(())
     }
 
     fn remove(&self, key: &[u8]) -> Result<Option<IVec>> {
         self.check()?;
-        self.shared.write(|h| h.sessions.remove(key))
+        let removed = self.shared.write(|h| h.sessions.remove(key))?;
+        self.shared.note_record_written();
+        Ok(removed)
     }
 
     fn locks(&self) -> &KeyLocks {
@@ -574,8 +616,7 @@ impl Trees for SledTrees {
     fn flush(&self) -> Result<()> {
         self.check()?;
         self.shared.check_linked()?;
-        self.shared.write(|h| h.db.flush())?;
-        Ok(())
+        self.shared.flush()
     }
 
     fn record_count(&self) -> Result<usize> {
@@ -590,11 +631,12 @@ impl Trees for SledTrees {
         self.shared.recover();
     }
 
-    fn failures(&self) -> (u64, u64) {
-        (
-            self.shared.failures.load(Relaxed),
-            self.shared.recoveries.load(Relaxed),
-        )
+    fn failures(&self) -> StorageFailures {
+        StorageFailures {
+            failures: self.shared.failures.load(Relaxed),
+            losing: self.shared.losing_failures.load(Relaxed),
+            recoveries: self.shared.recoveries.load(Relaxed),
+        }
     }
 
     /// sled checks the CRC-32 of every message it reads from its log, at

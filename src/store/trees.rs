@@ -197,12 +197,23 @@ pub trait Trees: Send + Sync + Debug {
     /// held: trees whose storage stopped working may replace it here
     /// (sled's, after a full disk). Must be cheap when nothing is wrong.
     fn recover(&self) {}
-    /// How many times the storage stopped accepting writes (counted once
-    /// each time, not per failing call), and how many times it was
-    /// recovered in place.
-    fn failures(&self) -> (u64, u64) {
-        (0, 0)
+    /// How often the storage stopped accepting writes, and recovered.
+    fn failures(&self) -> StorageFailures {
+        StorageFailures::default()
     }
+}
+
+/// Counts of storage failures (see [`Trees::failures`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StorageFailures {
+    /// Times the storage stopped accepting writes (once each time, not per
+    /// failing call).
+    pub failures: u64,
+    /// Of those, the times writes acknowledged since the last flush were
+    /// not yet known to be on disk (a recovery loses them).
+    pub losing: u64,
+    /// Times the storage was recovered in place.
+    pub recoveries: u64,
 }
 
 /// A [`Store`] over a pair of [`Trees`]. See [`super::SledStore`] and
@@ -560,8 +571,9 @@ impl<T: Trees> Store for TreeStore<T> {
             record_writes: self.record_writes.load(Relaxed),
             index_writes: self.index_writes.load(Relaxed),
             corrupt_records: self.corrupt.load(Relaxed),
-            storage_failures: self.trees.failures().0,
-            storage_recoveries: self.trees.failures().1,
+            storage_failures: self.trees.failures().failures,
+            storage_failures_losing_saves: self.trees.failures().losing,
+            storage_recoveries: self.trees.failures().recoveries,
         }
     }
 
