@@ -32,7 +32,7 @@ redis-server:
 ADAPTERS = tower-sessions,actix-session
 
 test-rust: redis-server
-	$(CARGO) test --all-targets
+	$(CARGO) test --all-targets --features cli
 	$(CARGO) test --doc
 	$(CARGO) test --features $(ADAPTERS) --lib --test tower_sessions --test actix_session
 	$(CARGO) test --features $(ADAPTERS) --doc -- adapters
@@ -54,6 +54,44 @@ test-node: redis-server
 
 doc:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
+
+## make install PREFIX=/usr/local: the C library, header and pkg-config
+## file under PREFIX (a release build); make uninstall removes them
+PREFIX ?= /usr/local
+.PHONY: install uninstall
+install:
+	$(MAKE) --no-print-directory -C bindings/c install PREFIX="$(PREFIX)" CARGO="$(CARGO)"
+uninstall:
+	$(MAKE) --no-print-directory -C bindings/c uninstall PREFIX="$(PREFIX)" CARGO="$(CARGO)"
+
+## make dist: every artifact in dist/: the crates (sessile, sessile-sled),
+## the C tarball and the CLI, the Python wheel and sdist, the npm tarball
+DIST := $(abspath dist)
+.PHONY: dist dist-rust dist-c dist-python dist-node
+dist: dist-rust dist-c dist-python dist-node
+	@ls -l $(DIST)
+dist-rust:
+	CARGO="$(CARGO)" packaging/dist-rust.sh $(DIST)
+dist-c:
+	CARGO="$(CARGO)" packaging/dist-c.sh $(DIST)
+dist-python:
+	$(MAKE) --no-print-directory -C bindings/python dist DIST=$(DIST) CARGO="$(CARGO)"
+dist-node:
+	$(MAKE) --no-print-directory -C bindings/node dist DIST=$(DIST) CARGO="$(CARGO)"
+
+## make dist-check: installs each artifact of dist/ the way its users do,
+## away from this checkout's target/, and runs a request through it
+.PHONY: dist-check dist-check-rust dist-check-c dist-check-python dist-check-node
+dist-check: dist-check-rust dist-check-c dist-check-python dist-check-node
+dist-check-rust:
+	CARGO="$(CARGO)" packaging/check-rust.sh $(DIST)
+dist-check-c:
+	packaging/check-c.sh $(DIST)
+	packaging/check-install.sh
+dist-check-python:
+	$(MAKE) --no-print-directory -C bindings/python dist-check DIST=$(DIST) CARGO="$(CARGO)"
+dist-check-node:
+	$(MAKE) --no-print-directory -C bindings/node dist-check DIST=$(DIST) CARGO="$(CARGO)"
 
 ## make bench: criterion benchmarks and the side-by-side scripts
 bench: bench-python bench-node
@@ -78,6 +116,7 @@ bench-python:
 
 clean:
 	$(CARGO) clean
+	rm -rf $(DIST)
 	rm -rf sessile-demo.db
 
 ## make fuzz: 60 s per cargo-fuzz target (installs cargo-fuzz if missing;

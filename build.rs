@@ -1,12 +1,36 @@
-//! Generates `include/sessile.h` from `src/ffi/` with cbindgen (pinned in
-//! Cargo.toml, so CI regenerates byte-identical output and can fail on any
-//! drift between the code and the committed header).
+//! With the `header` feature, generates `include/sessile.h` from `src/ffi/`
+//! with cbindgen (pinned in Cargo.toml, so CI regenerates byte-identical
+//! output and can fail on any drift between the code and the committed
+//! header). Without it, the committed header is used as it is: a crate that
+//! depends on sessile does not compile cbindgen.
 
+#[cfg(not(feature = "header"))]
+fn main() {
+    soname();
+}
+
+/// The C library's SONAME on Linux: `libsessile.so.<major>`, so programs
+/// linked against one major version never load another (installed as
+/// `libsessile.so.0.1.0` with the links `libsessile.so.0` and
+/// `libsessile.so`; `make install`). The major version is the crate's; it
+/// changes with every break of the C ABI (docs/ABI.md).
+fn soname() {
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        let major = std::env::var("CARGO_PKG_VERSION_MAJOR").expect("cargo sets it");
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libsessile.so.{major}");
+    }
+}
+
+#[cfg(feature = "header")]
 use std::env;
+#[cfg(feature = "header")]
 use std::fs;
+#[cfg(feature = "header")]
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "header")]
 fn main() {
+    soname();
     for watched in ["build.rs", "cbindgen.toml", "src/ffi", "include/sessile.h"] {
         println!("cargo:rerun-if-changed={watched}");
     }
@@ -24,6 +48,7 @@ fn main() {
     }
 }
 
+#[cfg(feature = "header")]
 fn generate(root: &Path) -> Vec<u8> {
     let mut config = cbindgen::Config::from_file(root.join("cbindgen.toml"))
         .unwrap_or_else(|e| panic!("cbindgen.toml: {e}"));
@@ -40,6 +65,7 @@ fn generate(root: &Path) -> Vec<u8> {
 
 /// The library version, from Cargo.toml, as macros a C program can test at
 /// compile time (`sessile_version()` gives it at run time).
+#[cfg(feature = "header")]
 fn version_macros() -> String {
     let part = |name: &str| env::var(name).unwrap_or_else(|_| panic!("cargo sets {name}"));
     let (major, minor, patch) = (
@@ -66,6 +92,7 @@ fn version_macros() -> String {
 
 /// Writes through a temporary file and a rename, so a concurrent build never
 /// sees half a header.
+#[cfg(feature = "header")]
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir)?;

@@ -52,7 +52,7 @@ impl<'a> Drop for Protector<'a> {
     }
 }
 
-/// sessile patch (PATCHES.md, 3): a forked child inherits the count of
+/// sessile patch (PATCHES.md, 4): a forked child inherits the count of
 /// readers that were inside sled in other threads at the fork, and the lock
 /// they held; those threads do not exist in the child, so a batch or a
 /// transaction there would wait for them forever. The child starts from a

@@ -1,4 +1,4 @@
-//! sessile patch (PATCHES.md, 3): sled in a forked child.
+//! sessile patch (PATCHES.md, 4): sled in a forked child.
 //!
 //! sled keeps two pieces of process-wide state that a child of `fork`
 //! inherits in a state it can never leave: the I/O thread pool (whose

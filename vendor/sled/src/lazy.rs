@@ -29,7 +29,7 @@ impl<T, F> Lazy<T, F> {
 }
 
 impl<T, F> Lazy<T, F> {
-    /// sessile patch (PATCHES.md, 3): forgets the value in a forked child,
+    /// sessile patch (PATCHES.md, 4): forgets the value in a forked child,
     /// so the next use initializes a fresh one. The old value is leaked, not
     /// dropped: it may hold locks or name threads that only the parent has.
     /// Call only from a `pthread_atfork` child handler, where the calling

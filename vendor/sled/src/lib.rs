@@ -80,6 +80,12 @@
 //! ).unwrap();
 //! # let _ = std::fs::remove_dir_all("my_db");
 //! ```
+// sessile: built from vendor/ as a member of sessile's workspace, this
+// crate gets none of the lint capping cargo gives registry crates (clippy
+// even lints it), and today's compilers reject the lints it names below:
+// capped here, before they are named (see vendor/sled/PATCHES.md).
+#![allow(warnings, renamed_and_removed_lints, unknown_lints)]
+#![allow(clippy::all, clippy::pedantic, clippy::nursery, clippy::cargo)]
 #![doc(
     html_logo_url = "https://raw.githubusercontent.com/spacejam/sled/master/art/tree_face_anti-transphobia.png"
 )]
@@ -155,11 +161,6 @@
     clippy::wrong_pub_self_convention,
 )]
 #![warn(clippy::multiple_crate_versions)]
-// sessile: built from vendor/ as a path dependency, this crate would get
-// none of the lint capping cargo gives registry crates, and today's
-// compilers reject the lints denied above: capped here instead (see
-// vendor/sled/PATCHES.md).
-#![allow(warnings)]
 #![allow(clippy::mem_replace_with_default)] // Not using std::mem::take() due to MSRV of 1.37 (intro'd in 1.40)
 #![allow(clippy::match_like_matches_macro)] // Not using std::matches! due to MSRV of 1.37 (intro'd in 1.42)
 

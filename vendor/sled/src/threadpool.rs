@@ -216,7 +216,7 @@ where
     Ok(promise)
 }
 
-/// sessile patch (PATCHES.md, 3): a forked child has none of the pool's
+/// sessile patch (PATCHES.md, 4): a forked child has none of the pool's
 /// threads, yet inherits counters that say they are there and waiting (so
 /// no thread is ever spawned for it) and possibly a queue lock held by one
 /// of them. The child starts from an empty pool instead: the next task
