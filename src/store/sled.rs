@@ -188,6 +188,9 @@ fn open_shared(path: &Path, opts: &SledOptions, create: bool) -> Result<Arc<Shar
     check_is_database(path, create)?;
     std::fs::create_dir_all(path).map_err(|e| io_err(path, e))?;
     let canonical = path.canonicalize().map_err(|e| io_err(path, e))?;
+    // Declared before the registry's guard, so dropped after it: dropping
+    // the last handle of a database takes the registry's lock itself.
+    let _stale: Option<Arc<SharedDb>>;
     let mut map = OPEN.get().lock();
     if let Some(shared) = map.get(&canonical).and_then(Weak::upgrade) {
         // Not one whose directory was deleted (and perhaps made again, by
@@ -196,6 +199,7 @@ fn open_shared(path: &Path, opts: &SledOptions, create: bool) -> Result<Arc<Shar
         if shared.check_linked().is_ok() {
             return Ok(shared);
         }
+        _stale = Some(shared);
     }
     let lock_path = canonical.join("sessile.lock");
     let mut lock_file = OpenOptions::new()
@@ -620,10 +624,12 @@ impl Trees for SledTrees {
     }
 
     fn record_count(&self) -> Result<usize> {
+        self.check()?;
         self.shared.with(|h| Ok(h.sessions.len()))
     }
 
     fn index_count(&self) -> Result<usize> {
+        self.check()?;
         self.shared.with(|h| Ok(h.expiry.len()))
     }
 
