@@ -34,10 +34,6 @@ import maturin
 
 HERE = Path(__file__).resolve().parent
 
-# The crate's `rust-version` (Cargo.toml); older toolchains fail deep inside
-# a dependency's build with an error that does not say so.
-MINIMUM_RUST = (1, 89)
-
 # Without cargo on PATH, maturin's hooks ask pip for `puccinialin`, which
 # downloads a Rust toolchain from static.rust-lang.org in the middle of
 # `pip install`. A user without Rust gets RUST_MISSING instead: what is
@@ -110,19 +106,30 @@ def cffi_header(text: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def _minimum_rust() -> tuple[int, ...]:
+    """The crate's `rust-version`: older toolchains fail deep inside a
+    dependency's build, with an error that does not say so."""
+    manifest = (_crate_dir() / "Cargo.toml").read_text(encoding="utf-8")
+    match = re.search(r'^rust-version\s*=\s*"([\d.]+)"', manifest, re.MULTILINE)
+    if match is None:
+        raise SystemExit("sessile: Cargo.toml has no rust-version")
+    return tuple(int(part) for part in match.group(1).split("."))
+
+
 def _cargo() -> str:
     """The cargo that maturin will run, once it is known to be new enough."""
     cargo = os.environ.get("CARGO", "cargo")
     found = shutil.which(cargo)
-    minimum = ".".join(map(str, MINIMUM_RUST))
+    least = _minimum_rust()
+    minimum = ".".join(map(str, least))
     if found is None:
         raise SystemExit(RUST_MISSING.format(minimum=minimum, problem=f"`{cargo}` is not on PATH"))
     try:
         version = subprocess.run([found, "--version"], check=True, capture_output=True, text=True).stdout
     except (OSError, subprocess.CalledProcessError) as e:
         raise SystemExit(RUST_MISSING.format(minimum=minimum, problem=f"`{found} --version` failed ({e})"))
-    match = re.match(r"cargo (\d+)\.(\d+)", version)
-    if match and tuple(map(int, match.groups())) < MINIMUM_RUST:
+    match = re.match(r"cargo (\d+)\.(\d+)\.(\d+)", version)
+    if match and tuple(map(int, match.groups())) < least:
         raise SystemExit(RUST_MISSING.format(minimum=minimum, problem=f"{found} is {version.strip()}"))
     return found
 
