@@ -182,16 +182,16 @@ def write_header() -> Path:
 #                    /rust/               the crate, with vendor/ and the
 #                                         [patch.crates-io] that uses it
 #
-# The crate's Cargo.toml loses its benches, examples and dev-dependencies
-# (their sources are not shipped, and cargo refuses a manifest that names
-# target files it cannot find); everything else, the release profile and
-# the patch included, stays byte for byte.
+# The crate's Cargo.toml loses its benches, examples, tests and
+# dev-dependencies (their sources are not shipped, and cargo refuses a
+# manifest that names target files it cannot find); everything else, the
+# release profile and the patch included, stays byte for byte.
 SDIST_PYTHON = ["pyproject.toml", "README.md", "build_backend/sessile_build.py", "python/sessile"]
 # README.md: Cargo.toml's `readme`, which maturin reads for the metadata.
 SDIST_CRATE = ["Cargo.toml", "Cargo.lock", "README.md", "build.rs", "cbindgen.toml", "include/sessile.h", "src",
                "vendor/sled", "vendor/parking_lot_core"]
 SDIST_CRATE_DIR = "rust"
-DROPPED_CARGO_TABLES = {"[[bench]]", "[[example]]", "[dev-dependencies]"}
+DROPPED_CARGO_TABLES = re.compile(r"\[\[(bench|example|test)\]\]|\[(target\..+\.)?dev-dependencies\]")
 SKIPPED_NAMES = {"__pycache__", "target", ".git"}
 
 
@@ -202,7 +202,7 @@ def sdist_cargo_toml(text: str) -> str:
     for line in text.splitlines(keepends=True):
         header = line.strip()
         if header.startswith("["):
-            keep = header not in DROPPED_CARGO_TABLES
+            keep = not DROPPED_CARGO_TABLES.fullmatch(header)
         if keep:
             out.append(line)
     return "".join(out)
