@@ -11,10 +11,11 @@ without ``SESSILE_TEST_HOOKS`` sees it. Every conditional it meets must be
 one it knows; anything else stops the build, so a change to the header can
 never silently drop declarations.
 
-It also makes the two things a user installs from: the source distribution
-(``build_sdist``, assembled here: maturin's own sdist of this layout leaves
-out ``vendor/`` and this backend, see ``build_sdist``) and a clear message,
-instead of a traceback, when a source build finds no Rust toolchain.
+It also assembles the source distribution itself (maturin's own sdist of
+this layout leaves out ``vendor/`` and this backend; see ``build_sdist``),
+and stops a source build that finds no Rust toolchain, or one older than the
+crate's ``rust-version``, with a message saying what to install, not a
+traceback.
 """
 
 from __future__ import annotations
