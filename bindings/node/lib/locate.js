@@ -22,12 +22,18 @@ function libraryFileName(platform = process.platform) {
 
 /**
  * 'gnu' or 'musl' on Linux (a library linked against glibc does not load
- * on musl and the other way round), null elsewhere.
+ * on musl and the other way round), null elsewhere. Asked once: a process
+ * report takes milliseconds, and generateKey() without a `library` option
+ * looks the library up on every call.
  */
+let libc;
 function linuxLibc() {
   if (process.platform !== 'linux') return null;
-  const report = process.report && typeof process.report.getReport === 'function' ? process.report.getReport() : null;
-  return report && report.header && report.header.glibcVersionRuntime ? 'gnu' : 'musl';
+  if (libc === undefined) {
+    const report = process.report && typeof process.report.getReport === 'function' ? process.report.getReport() : null;
+    libc = report && report.header && report.header.glibcVersionRuntime ? 'gnu' : 'musl';
+  }
+  return libc;
 }
 
 /** The prebuilds/ folder name for this process: linux-x64-gnu, linux-arm64-musl, darwin-arm64, win32-x64. */
