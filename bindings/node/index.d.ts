@@ -1,5 +1,13 @@
 // Type declarations for the sessile Node package.
-import { EventEmitter } from 'node:events';
+//
+// SessileStore is typed as express-session's Store, imported from
+// @types/express-session, as connect-redis and connect-mongo do: a
+// TypeScript app that uses express-session has those types already. The
+// package lists them as an optional peer dependency, so nothing extra is
+// installed for JavaScript or fastify users; a TypeScript project with
+// neither express-session's types nor `skipLibCheck` sees TS7016/TS2307
+// for this import and installs @types/express-session.
+import { Store, SessionData as StoredSession } from 'express-session';
 
 export declare const ABI_VERSION: number;
 export declare const EXPIRY: { readonly DEFAULT: 0; readonly BROWSER_CLOSE: 1; readonly SECONDS: 2; readonly AT: 3; readonly KEEP: 4 };
@@ -20,7 +28,8 @@ export interface Expiry { kind: number; value: number }
 export type ExpiryInput = number | Date | null | Expiry;
 
 export interface EngineOptions {
-  /** Path to libsessile; else $SESSILE_LIBRARY, else the repository's target/release. */
+  /** Path to libsessile; else $SESSILE_LIBRARY, else this package's prebuilds/<platform>-<arch>-<libc>/,
+   * else (only inside a sessile checkout) the checkout's target/release. */
   library?: string;
   memory?: boolean;
   /** Start a manual clock at this time (ms since the epoch); tests move it with advanceClock. */
@@ -114,27 +123,31 @@ export interface SessileStoreOptions extends EngineOptions {
   snapshotLimit?: number;
 }
 
-type Callback<T = void> = (err: Error | null, value?: T) => void;
-
-/** An express-session Store (also for @fastify/session). */
-export declare class SessileStore extends EventEmitter {
+/** An express-session Store; @fastify/session accepts it too. */
+export declare class SessileStore extends Store {
   constructor(options: SessileStoreOptions);
   readonly engine: Engine;
+  /** Seconds (or a function of the session) for sessions whose cookie has no expiry. */
+  ttl: number | ((sess: any) => number);
+  durable: boolean;
   /** Session id generator: pass as express-session `genid` / @fastify/session `idGenerator`. */
   genid: () => string;
-  get(sid: string, cb: Callback<any>): void;
-  set(sid: string, sess: any, cb?: Callback): void;
-  destroy(sid: string, cb?: Callback): void;
-  touch(sid: string, sess: any, cb?: Callback): void;
-  all(cb: Callback<any[]>): void;
-  ids(cb: Callback<string[]>): void;
-  length(cb: Callback<number>): void;
-  clear(cb?: Callback): void;
+  get(sid: string, callback: (err: any, session?: StoredSession | null) => void): void;
+  set(sid: string, session: StoredSession, callback?: (err?: any) => void): void;
+  destroy(sid: string, callback?: (err?: any) => void): void;
+  touch(sid: string, session: StoredSession, callback?: (err?: any) => void): void;
+  /** Every live session, each with its `id`. */
+  all(callback: (err: any, sessions?: (StoredSession & { id: string })[] | null) => void): void;
+  /** Every live session id (not part of the express-session Store interface). */
+  ids(callback: (err: any, ids?: string[]) => void): void;
+  length(callback: (err: any, length?: number) => void): void;
+  clear(callback?: (err?: any) => void): void;
+  /** Stops the sweeper and closes the database (when the store opened it). */
   close(): void;
-  [key: string]: any;
 }
 
 export declare function generateKey(options?: { library?: string }): string;
 export declare function isValidKey(key: unknown): boolean;
 export declare function version(options?: { library?: string }): string;
+/** The library files this process would try, in order (README, "Finding the native library"). */
 export declare function libraryCandidates(explicit?: string): { file: string; from: string }[];

@@ -2,6 +2,8 @@
 // A small express app on sessile: login, a per-visitor counter, logout.
 //   cargo build --release --lib && cd bindings/node && npm ci
 //   node examples/express-app.js   # then open http://127.0.0.1:3000/
+// From an installed package: npm install express express-session, then
+//   node node_modules/sessile/examples/express-app.js
 const express = require('express');
 const session = require('express-session');
 const { SessileStore } = require('..'); // require('sessile') once installed

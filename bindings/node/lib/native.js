@@ -4,8 +4,8 @@
 // Everything here is synchronous: each call is microseconds of work.
 
 const fs = require('node:fs');
-const path = require('node:path');
 const koffi = require('koffi');
+const { candidates, notFoundMessage } = require('./locate');
 
 /** The ABI this package was written for (SESSILE_ABI_VERSION in sessile.h). */
 const ABI_VERSION = 1;
@@ -44,34 +44,6 @@ class SessileError extends Error {
   }
 }
 
-function libraryFileName() {
-  if (process.platform === 'win32') return 'sessile.dll';
-  if (process.platform === 'darwin') return 'libsessile.dylib';
-  return 'libsessile.so';
-}
-
-/**
- * Where the library is looked for, in order: the explicit option, the
- * SESSILE_LIBRARY environment variable, then this repository's
- * target/release (or $CARGO_TARGET_DIR/release).
- */
-function candidates(explicit) {
-  if (explicit) return [{ file: path.resolve(explicit), from: 'the `library` option' }];
-  if (process.env.SESSILE_LIBRARY) {
-    return [{ file: path.resolve(process.env.SESSILE_LIBRARY), from: 'SESSILE_LIBRARY' }];
-  }
-  const repo = path.resolve(__dirname, '..', '..', '..');
-  const out = [];
-  if (process.env.CARGO_TARGET_DIR) {
-    out.push({
-      file: path.resolve(repo, process.env.CARGO_TARGET_DIR, 'release', libraryFileName()),
-      from: 'CARGO_TARGET_DIR',
-    });
-  }
-  out.push({ file: path.join(repo, 'target', 'release', libraryFileName()), from: 'the repository build' });
-  return out;
-}
-
 const loaded = new Map();
 
 /** Loads (once per file) and checks the library; returns its bound functions. */
@@ -79,13 +51,7 @@ function load(explicit) {
   const tried = candidates(explicit);
   const found = tried.find((c) => fs.existsSync(c.file));
   if (!found) {
-    throw new SessileError(
-      'LIBRARY_NOT_FOUND',
-      'sessile: the native library was not found. Looked for ' +
-        tried.map((c) => `${c.file} (${c.from})`).join(', ') +
-        '. Build it with `cargo build --release --lib` in the sessile repository, ' +
-        'or point the `library` option or SESSILE_LIBRARY at libsessile.'
-    );
+    throw new SessileError('LIBRARY_NOT_FOUND', notFoundMessage(tried));
   }
   if (loaded.has(found.file)) return loaded.get(found.file);
   let lib;

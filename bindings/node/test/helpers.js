@@ -6,9 +6,19 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
-function tempDir(t) {
+/**
+ * A fresh directory for a database, removed when the process exits: after
+ * every test's own hooks, since closing a database whose directory is
+ * already gone fails with IO (t.after hooks run in the order they were
+ * added, and the directory is made before the store that will close).
+ */
+const tempDirs = [];
+process.on('exit', () => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+function tempDir() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sessile-node-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  tempDirs.push(dir);
   return path.join(dir, 'sessions');
 }
 
