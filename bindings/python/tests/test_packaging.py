@@ -55,8 +55,10 @@ def test_sdist_crate_uses_the_vendored_sled_and_parking_lot_core(sdist):
         check=True, capture_output=True, text=True,
     )
     paths = {p["name"]: Path(p["manifest_path"]) for p in json.loads(meta.stdout)["packages"]}
-    for vendored in ("sled", "parking_lot_core"):
-        assert paths[vendored] == crate / "vendor" / vendored / "Cargo.toml"
+    # sled is the workspace crate sessile-sled; parking_lot_core a [patch].
+    for name, vendored in (("sessile-sled", "sled"), ("parking_lot_core", "parking_lot_core")):
+        assert paths[name] == crate / "vendor" / vendored / "Cargo.toml"
+    assert "sled" not in paths, "crates.io's sled is in the sdist's build"
 
 
 def test_source_build_without_cargo_says_what_is_missing_and_where_to_get_it(monkeypatch, tmp_path):
