@@ -83,6 +83,7 @@ dist-node:
 ## away from this checkout's target/, and runs a request through it
 .PHONY: dist-check dist-check-rust dist-check-c dist-check-python dist-check-node
 dist-check: dist-check-rust dist-check-c dist-check-python dist-check-node
+	packaging/check-readme.sh
 dist-check-rust:
 	CARGO="$(CARGO)" packaging/check-rust.sh $(DIST)
 dist-check-c:
