@@ -1,15 +1,28 @@
 //! A worker forked from a process that used sessile can open and use an
 //! engine of its own: durable saves, flushes and close all return, whatever
 //! the parent did before the fork (opened an engine and wrote durably,
-//! closed it again, or kept writing from other threads while it forked).
+//! closed it again, or kept writing from another thread while it forked).
 //! This is the prefork server's life: gunicorn `--preload`, uWSGI, a
 //! `multiprocessing` pool. sled's process-wide I/O pool has no threads in a
 //! child, and a lock another thread held at the fork stays held there;
 //! before the fix the child's first durable save never returned.
 //!
+//! This test has no Rust `main` (`harness = false`, and `main` is a C
+//! function): the library runs as it does inside a C, Python or Node
+//! program. A Rust program's `main` makes the standard library set up its
+//! stack-overflow guard, and from then on every thread takes a lock of the
+//! standard library when it starts and when it ends; a child forked while
+//! another thread was starting or ending can never start a thread, which
+//! sled must do. That is Rust's, not sessile's: the README says so ("One
+//! process per directory"). Without it, these scenarios fork while other
+//! threads write durably and open and close engines (their own threads
+//! coming and going), as the C suite's do.
+//!
 //! Each child reports through its exit status and must finish within
 //! `CHILD_LIMIT`; a child still running then is killed and the test fails
 //! (a bound on a hang, not a timing assertion).
+
+#![no_main]
 
 mod common;
 
@@ -17,7 +30,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{config, saved_session};
+use common::config;
 use sessile::{Engine, ManualClock};
 
 const CHILD_LIMIT: Duration = Duration::from_secs(60);
@@ -63,18 +76,17 @@ fn child_uses_its_own_engine() -> i32 {
 }
 
 /// Forks; the child runs `child_uses_its_own_engine` and leaves with its
-/// result. Returns the child's exit status, or fails when it hangs.
-fn fork_a_worker() -> i32 {
+/// result. Returns the child's exit status; fails when it hangs or dies.
+fn fork_a_worker() -> Result<i32, String> {
     // SAFETY: the child runs only sessile's own code (which the fork
     // handlers made safe to use in a child) and leaves with `_exit`, running
     // none of the parent's destructors.
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0, "fork failed");
     if pid == 0 {
-        // A panic must not unwind into the test harness's copy in the
-        // child (it would wait forever for threads that are not there).
+        // A panic must not unwind into the parent's code in the child.
         let code = std::panic::catch_unwind(child_uses_its_own_engine).unwrap_or(99);
-        // SAFETY: ends the child without unwinding into the test harness.
+        // SAFETY: ends the child without running the parent's destructors.
         unsafe { libc::_exit(code) };
     }
     let deadline = Instant::now() + CHILD_LIMIT;
@@ -91,48 +103,58 @@ fn fork_a_worker() -> i32 {
                 libc::kill(pid, libc::SIGKILL);
                 libc::waitpid(pid, &mut status, 0);
             }
-            panic!("the forked worker hung (still running after {CHILD_LIMIT:?})");
+            return Err(format!(
+                "the forked worker hung (still running after {CHILD_LIMIT:?})"
+            ));
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    assert!(libc::WIFEXITED(status), "the worker died: status {status}");
-    libc::WEXITSTATUS(status)
+    if !libc::WIFEXITED(status) {
+        return Err(format!("the worker died: status {status}"));
+    }
+    Ok(libc::WEXITSTATUS(status))
 }
 
-#[test]
-fn a_worker_forked_after_a_durable_write_uses_its_own_engine() {
+/// One worker, which must succeed.
+fn one_worker() -> Result<(), String> {
+    match fork_a_worker()? {
+        0 => Ok(()),
+        step => Err(format!(
+            "the worker failed at step {step} (its exit status)"
+        )),
+    }
+}
+
+fn a_worker_forked_after_a_durable_write_uses_its_own_engine() -> Result<(), String> {
     let f = common::sled();
     let mut s = f.engine.new_session();
     s.insert("parent", 1).unwrap();
     s.save_durable().unwrap();
-    assert_eq!(fork_a_worker(), 0, "the worker failed (exit status = step)");
+    one_worker()?;
     // The parent is unharmed.
-    assert_eq!(
-        f.engine
-            .session(s.session_key().unwrap())
-            .get::<i64>("parent")
-            .unwrap(),
-        Some(1)
-    );
+    let mut again = f.engine.session(s.session_key().unwrap());
+    match again.get::<i64>("parent") {
+        Ok(Some(1)) => Ok(()),
+        other => Err(format!("the parent's session after the fork: {other:?}")),
+    }
 }
 
-#[test]
-fn a_worker_forked_after_the_parent_closed_its_engine_uses_its_own() {
+fn a_worker_forked_after_the_parent_closed_its_engine_uses_its_own() -> Result<(), String> {
     let f = common::sled();
     let mut s = f.engine.new_session();
     s.insert("parent", 1).unwrap();
     s.save_durable().unwrap();
     drop(s);
     f.engine.clone().close().unwrap();
-    assert_eq!(fork_a_worker(), 0, "the worker failed (exit status = step)");
+    one_worker()
 }
 
-#[test]
-fn workers_forked_while_the_parent_writes_and_opens_use_their_own_engines() {
+fn workers_forked_while_the_parent_writes_and_opens_use_their_own_engines() -> Result<(), String> {
     let f = common::sled();
     let stop = Arc::new(AtomicBool::new(false));
     // One thread saves new sessions (durably every other time), another
-    // opens and closes engines: the locks they take are held at some fork.
+    // opens and closes engines: the locks they take are held at some fork,
+    // and sled's threads come and go meanwhile.
     let writer = {
         let (engine, stop) = (f.engine.clone(), stop.clone());
         std::thread::spawn(move || {
@@ -161,21 +183,57 @@ fn workers_forked_while_the_parent_writes_and_opens_use_their_own_engines() {
                 // parent could not reopen this one meanwhile (README).
                 let dir = tempfile::tempdir().unwrap();
                 let e = Engine::open(config(&dir, &clock)).unwrap();
-                saved_session(&e, &[("k", 1)]);
+                common::saved_session(&e, &[("k", 1)]);
                 e.close().unwrap();
                 n += 1;
             }
             n
         })
     };
-    let mut results = Vec::new();
-    for _ in 0..8 {
-        results.push(fork_a_worker());
-    }
+    let results: Vec<Result<i32, String>> = (0..8).map(|_| fork_a_worker()).collect();
     stop.store(true, Ordering::Relaxed);
     let (writes, opens) = (writer.join().unwrap(), opener.join().unwrap());
-    assert!(
-        results.iter().all(|&r| r == 0),
-        "worker exit statuses {results:?} (after {writes} writes, {opens} opens)"
-    );
+    if results.iter().all(|r| r == &Ok(0)) {
+        Ok(())
+    } else {
+        Err(format!(
+            "workers: {results:?} (after {writes} writes, {opens} opens)"
+        ))
+    }
+}
+
+/// The test runner: each scenario in turn, as `cargo test` reports them.
+#[no_mangle]
+pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+    type Scenario = fn() -> Result<(), String>;
+    let scenarios: [(&str, Scenario); 3] = [
+        (
+            "a_worker_forked_after_a_durable_write_uses_its_own_engine",
+            a_worker_forked_after_a_durable_write_uses_its_own_engine,
+        ),
+        (
+            "a_worker_forked_after_the_parent_closed_its_engine_uses_its_own",
+            a_worker_forked_after_the_parent_closed_its_engine_uses_its_own,
+        ),
+        (
+            "workers_forked_while_the_parent_writes_and_opens_use_their_own_engines",
+            workers_forked_while_the_parent_writes_and_opens_use_their_own_engines,
+        ),
+    ];
+    let mut failed = 0;
+    for (name, run) in scenarios {
+        match std::panic::catch_unwind(run) {
+            Ok(Ok(())) => println!("test {name} ... ok"),
+            Ok(Err(why)) => {
+                println!("test {name} ... FAILED: {why}");
+                failed += 1;
+            }
+            Err(_) => {
+                println!("test {name} ... FAILED (panicked)");
+                failed += 1;
+            }
+        }
+    }
+    println!("{} passed, {failed} failed", scenarios.len() - failed);
+    i32::from(failed > 0)
 }

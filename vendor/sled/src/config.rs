@@ -807,6 +807,23 @@ impl Drop for Inner {
             M.print_profile();
         }
 
+        // sessile patch (PATCHES.md, 7): an `Atomic` does not free what it
+        // points to, so the sticky error of a database that failed a write
+        // leaked when the database was dropped (sessile drops it to reopen
+        // after a full disk).
+        if Arc::strong_count(&self.global_error) == 1 {
+            #[allow(unsafe_code)]
+            unsafe {
+                // SAFETY: this is the last reference to the atomic, so no
+                // other thread can load the error any more.
+                let guard = crossbeam_epoch::unprotected();
+                let error = self.global_error.swap(Shared::null(), SeqCst, guard);
+                if !error.is_null() {
+                    drop(error.into_owned());
+                }
+            }
+        }
+
         if !self.temporary {
             return;
         }
