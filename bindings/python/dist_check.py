@@ -252,7 +252,9 @@ def main() -> None:
     if len(sys.argv) != 2:
         raise SystemExit("usage: dist_check.py /abs/dist/dir")
     dist = Path(sys.argv[1])
-    wheels, sdists = sorted(dist.glob("sessile-*.whl")), sorted(dist.glob("sessile-*.tar.gz"))
+    wheels = sorted(dist.glob("sessile-*.whl"))
+    # dist/ also holds the C tarball, sessile-<version>-linux-<arch>.tar.gz.
+    sdists = sorted(p for p in dist.glob("sessile-*.tar.gz") if "-linux-" not in p.name)
     if len(wheels) != 1 or len(sdists) != 1:
         fail(f"{dist} should hold one wheel and one sdist (make dist), not {wheels + sdists}")
     wheel_line, sdist_line = readme_install_lines(wheels[0].name, sdists[0].name)
