@@ -10,14 +10,10 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use common::{config, memory_with, saved_session, sled, T0};
-use sessile::{
-    Delta, Engine, Error, Expiry, IVec, ManualClock, MemoryStore, Record, SessionKey, Store,
-    StoreStats, Sweep, WriteCtx,
-};
+use common::{config, memory_with, saved_session, sled, CountingStore, T0};
+use sessile::{Engine, Error, ManualClock, SessionKey, Store};
 
 /// The steps: log in; tab A begins a request and reads; tab B logs
 /// out; tab A cycles the key. Nothing may come back.
@@ -75,75 +71,19 @@ fn logout_wins_over_cycle_key_on_redis() {
     logout_in_another_tab_is_not_undone_by_cycle_key(&engine);
 }
 
-/// A memory store that deletes `victim` just before the next create: a
-/// logout landing after `cycle_key` read the old session and before it
-/// ended it.
-#[derive(Debug, Default)]
-struct LogoutDuringCreate {
-    inner: MemoryStore,
-    victim: parking_lot::Mutex<Option<SessionKey>>,
-    fired: AtomicBool,
-}
-
-impl Store for LogoutDuringCreate {
-    fn load(&self, key: &SessionKey, now_ms: i64) -> sessile::Result<Option<Record>> {
-        self.inner.load(key, now_ms)
-    }
-    fn create(
-        &self,
-        key: &SessionKey,
-        data: &[u8],
-        expiry: Expiry,
-        ctx: &WriteCtx,
-    ) -> sessile::Result<Option<Record>> {
-        if let Some(victim) = self.victim.lock().take() {
-            self.inner.delete(&victim)?;
-            self.fired.store(true, Ordering::SeqCst);
-        }
-        self.inner.create(key, data, expiry, ctx)
-    }
-    fn save(
-        &self,
-        key: &SessionKey,
-        delta: &Delta,
-        seen: Option<&Record>,
-        ctx: &WriteCtx,
-    ) -> sessile::Result<Record> {
-        self.inner.save(key, delta, seen, ctx)
-    }
-    fn delete(&self, key: &SessionKey) -> sessile::Result<bool> {
-        self.inner.delete(key)
-    }
-    fn clear_expired(&self, now_ms: i64, budget: usize) -> sessile::Result<Sweep> {
-        self.inner.clear_expired(now_ms, budget)
-    }
-    fn scan(&self, after: Option<&[u8]>, limit: usize) -> sessile::Result<Vec<(IVec, IVec)>> {
-        self.inner.scan(after, limit)
-    }
-    fn flush(&self) -> sessile::Result<()> {
-        self.inner.flush()
-    }
-    fn len(&self) -> sessile::Result<usize> {
-        self.inner.len()
-    }
-    fn stats(&self) -> StoreStats {
-        self.inner.stats()
-    }
-}
-
 #[test]
 fn a_logout_between_the_copy_and_the_end_of_the_old_key_wins() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(T0);
-    let store = Arc::new(LogoutDuringCreate::default());
+    let store = Arc::new(CountingStore::default());
     let engine = Engine::with_store(config(&dir, &clock), store.clone()).unwrap();
     let key = saved_session(&engine, &[("user_id", 42)]);
 
     let mut tab_a = engine.session(&key);
     assert_eq!(tab_a.get::<i64>("user_id").unwrap(), Some(42));
-    *store.victim.lock() = Some(SessionKey::parse(&key).unwrap());
+    *store.delete_before_next_create.lock().unwrap() = Some(SessionKey::parse(&key).unwrap());
     assert!(matches!(tab_a.cycle_key(), Err(Error::SessionDeleted)));
-    assert!(store.fired.load(Ordering::SeqCst));
+    assert!(store.delete_before_next_create.lock().unwrap().is_none());
     assert_eq!(tab_a.session_key(), Some(key.as_str()));
     assert!(
         store.is_empty().unwrap(),

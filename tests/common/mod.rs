@@ -59,11 +59,14 @@ pub fn saved_session(engine: &Engine, pairs: &[(&str, i64)]) -> String {
 }
 
 /// A store that counts every call and forwards to a memory store: proves
-/// what does (and does not) reach storage.
+/// what does (and does not) reach storage. It can also delete a session
+/// just before the next create: a logout in another tab landing inside a
+/// key cycle.
 #[derive(Debug, Default)]
 pub struct CountingStore {
     pub inner: MemoryStore,
     pub calls: AtomicUsize,
+    pub delete_before_next_create: std::sync::Mutex<Option<SessionKey>>,
 }
 
 impl CountingStore {
@@ -88,6 +91,10 @@ impl Store for CountingStore {
         ctx: &WriteCtx,
     ) -> sessile::Result<Option<Record>> {
         self.hit();
+        let victim = self.delete_before_next_create.lock().unwrap().take();
+        if let Some(victim) = victim {
+            self.inner.delete(&victim)?;
+        }
         self.inner.create(key, data, expiry, ctx)
     }
     fn save(
