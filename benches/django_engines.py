@@ -16,8 +16,8 @@ slows all engines alike rather than whichever ran at that moment. Batch
 sizes come from the warm-up so that each engine gets about the same wall
 time (``--seconds`` in all) and the run stays within a few minutes.
 
-Writes benches/results/django_engines.json and .svg (the chart in the
-README); prints the table as Markdown. Run by `make bench-python`, which
+Writes benches/results/django_engines.json and .svg (the chart in
+docs/BENCHMARKS.md); prints the table as Markdown. Run by `make bench-python`, which
 installs what it needs (the sessile package, the `redis` client,
 redis-server).
 """

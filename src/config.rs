@@ -194,7 +194,7 @@ impl Config {
     /// slower (p50 13.8 µs instead of 3.5 µs at 10 000 sessions, 19.6
     /// instead of 12.9 at a million: sled's own overwrites slow as much),
     /// gets do not (`cargo bench --bench scale -- --compression`, run of
-    /// 2026-11-22; README has the latest run).
+    /// 2026-11-22; docs/BENCHMARKS.md has the latest run).
     pub fn compression(mut self, yes: bool) -> Self {
         self.sled.compression = Some(yes);
         self

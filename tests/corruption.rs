@@ -126,8 +126,8 @@ fn the_memory_store_verifies_the_checksum_of_every_load() {
 /// sled checks a CRC-32 of every message in its log when it reads one,
 /// so a byte damaged in its file is found there, before any load: the
 /// engine never serves it. (sled's recovery also takes the damaged message
-/// for the end of the log, so what was written after it is gone: README,
-/// "Known issues".)
+/// for the end of the log, so what was written after it is gone:
+/// docs/OPERATIONS.md, "Durability".)
 #[test]
 fn a_byte_damaged_in_the_sled_file_is_never_served() {
     let dir = tempfile::tempdir().unwrap();

@@ -13,7 +13,7 @@
 //! stack-overflow guard, and from then on every thread takes a lock of the
 //! standard library when it starts and when it ends; a child forked while
 //! another thread was starting or ending can never start a thread, which
-//! sled must do. That is Rust's, not sessile's: the README says so ("One
+//! sled must do. That is Rust's, not sessile's: docs/OPERATIONS.md says so ("One
 //! process per directory"). Without it, these scenarios fork while other
 //! threads write durably and open and close engines (their own threads
 //! coming and going), as the C suite's do.
@@ -180,7 +180,7 @@ fn workers_forked_while_the_parent_writes_and_opens_use_their_own_engines() -> R
             while !stop.load(Ordering::Relaxed) {
                 // A new directory each time: a child holds the file locks
                 // of the databases open at its fork until it exits, so the
-                // parent could not reopen this one meanwhile (README).
+                // parent could not reopen this one meanwhile (docs/OPERATIONS.md).
                 let dir = tempfile::tempdir().unwrap();
                 let e = Engine::open(config(&dir, &clock)).unwrap();
                 common::saved_session(&e, &[("k", 1)]);
