@@ -180,13 +180,26 @@ impl Engine {
     }
 
     /// Stores `data` (an encoded map) as a new session under a fresh random
-    /// key; returns the key and the record written. The store's create is
-    /// insert-if-absent, so a collision never overwrites another visitor's
-    /// session; after [`CREATE_ATTEMPTS`] collisions in a row the generator
-    /// is broken: [`Error::KeyCollision`].
+    /// key; returns the key and the record written.
     pub(crate) fn create_fresh(&self, data: &[u8], expiry: Expiry) -> Result<(SessionKey, Record)> {
-        for _ in 0..CREATE_ATTEMPTS {
-            let key = SessionKey::generate();
+        self.create_under(data, expiry, |_| SessionKey::generate())
+    }
+
+    /// Stores `data` as a new session under the first key from `next_key`
+    /// (called with the attempt number) that no live session holds. The
+    /// store's create is insert-if-absent, so a collision never overwrites
+    /// another visitor's session; after [`CREATE_ATTEMPTS`] collisions in a
+    /// row the key source is broken: [`Error::KeyCollision`]. (The key
+    /// source is the caller's: the C ABI's test hooks fix keys, and
+    /// tower-sessions derives a key from its own id.)
+    pub(crate) fn create_under(
+        &self,
+        data: &[u8],
+        expiry: Expiry,
+        mut next_key: impl FnMut(u32) -> SessionKey,
+    ) -> Result<(SessionKey, Record)> {
+        for attempt in 0..CREATE_ATTEMPTS {
+            let key = next_key(attempt);
             if let Some(rec) = self
                 .inner
                 .store

@@ -34,10 +34,6 @@ use crate::key::SessionKey;
 use crate::record::{decode_data, encode_data, encoded_len, nesting, Data, MAX_NESTING};
 use crate::store::Delta;
 
-/// How many fresh keys a create tries before giving up (as a
-/// [`Session`](crate::Session) does).
-const CREATE_ATTEMPTS: u32 = 10;
-
 /// Checks whole session data before it is stored, refusing what
 /// [`Session::insert_value`](crate::Session::insert_value) refuses: too
 /// many keys, a key or a value over the configured limits, values nested
@@ -65,21 +61,11 @@ fn create(
     engine: &Engine,
     data: &Data,
     expiry: Expiry,
-    mut next_key: impl FnMut(u32) -> SessionKey,
+    next_key: impl FnMut(u32) -> SessionKey,
 ) -> Result<SessionKey> {
     check_data(engine, data)?;
-    let bytes = encode_data(data);
-    for attempt in 0..CREATE_ATTEMPTS {
-        let key = next_key(attempt);
-        if engine
-            .store()
-            .create(&key, &bytes, expiry, &engine.write_ctx())?
-            .is_some()
-        {
-            return Ok(key);
-        }
-    }
-    Err(Error::KeyCollision(CREATE_ATTEMPTS))
+    let (key, _) = engine.create_under(&encode_data(data), expiry, next_key)?;
+    Ok(key)
 }
 
 /// Replaces the data of the live session `key` with `data` (`None`: keeps

@@ -36,8 +36,6 @@ pub const SESSILE_SAVE_CLEAR: u32 = 4;
 /// How many times a save with `SESSILE_SAVE_UPSERT` retries when another
 /// writer creates or deletes the same session between its steps.
 const UPSERT_ATTEMPTS: u32 = 8;
-/// How many fresh keys `sessile_store_create` tries.
-const CREATE_ATTEMPTS: u32 = 10;
 
 fn check_flags(flags: u32, allowed: u32) -> FfiResult {
     if flags & !allowed != 0 {
@@ -329,19 +327,12 @@ pub unsafe extern "C" fn sessile_store_create(
         let expiry = expiry.check_stored(engine.now_ms()).map_err(Error::from)?;
         let data = decode_map(data)?;
         check_entries(&engine, sizes(&data))?;
-        let bytes = encode_map(&data);
-        for _ in 0..CREATE_ATTEMPTS {
-            let key = new_key();
-            let ctx = engine.write_ctx();
-            if engine.store().create(&key, &bytes, expiry, &ctx)?.is_some() {
-                if flags & SESSILE_SAVE_DURABLE != 0 {
-                    engine.flush()?;
-                }
-                out.write(to_c(sessile_buf::new(key.as_bytes().to_vec())));
-                return Ok(());
-            }
+        let (key, _) = engine.create_under(&encode_map(&data), expiry, |_| new_key())?;
+        if flags & SESSILE_SAVE_DURABLE != 0 {
+            engine.flush()?;
         }
-        Err(Error::KeyCollision(CREATE_ATTEMPTS).into())
+        out.write(to_c(sessile_buf::new(key.as_bytes().to_vec())));
+        Ok(())
     })
 }
 
