@@ -32,7 +32,7 @@ redis-server:
 ADAPTERS = tower-sessions,actix-session
 
 test-rust: redis-server
-	$(CARGO) test --all-targets --features cli
+	$(CARGO) test --all-targets --features cli,internals
 	$(CARGO) test --doc
 	$(CARGO) test --features $(ADAPTERS) --lib --test tower_sessions --test actix_session
 	$(CARGO) test --features $(ADAPTERS) --doc -- adapters
@@ -96,10 +96,10 @@ dist-check-node:
 
 ## make bench: criterion benchmarks and the side-by-side scripts
 bench: bench-python bench-node
-	$(CARGO) bench --bench hot_path
+	$(CARGO) bench --features internals --bench hot_path
 	python3 benches/ratios.py
-	$(CARGO) bench --bench scale
-	$(CARGO) bench --bench scale -- --compression
+	$(CARGO) bench --features internals --bench scale
+	$(CARGO) bench --features internals --bench scale -- --compression
 
 ## make bench-python: one Django request cycle with sessile.django against
 ## Django's db (SQLite), cache (locmem, Redis), file and signed_cookies

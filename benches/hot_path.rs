@@ -20,9 +20,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Bencher, BenchmarkId, Criterion};
-use sessile::{
-    index_entry, Config, Engine, Expiry, IVec, ManualClock, Record, SessionKey, SledStore, Trees,
-};
+use sessile::internals::{index_entry, IVec, Trees};
+use sessile::{Config, Engine, Expiry, ManualClock, Record, SessionKey, SledStore};
 
 mod common;
 
@@ -56,10 +55,7 @@ fn fixture(n: usize, big: bool) -> Fixture {
     let keys = fill(&engine, n, big.then_some(blob.as_str()), || {});
     let raw_keys: Vec<Vec<u8>> = keys.iter().map(|k| k.as_bytes().to_vec()).collect();
     let template = store.trees().get(&raw_keys[0]).unwrap().unwrap();
-    let filed_at = Record::decode(template.clone())
-        .unwrap()
-        .header()
-        .index_at_ms;
+    let filed_at = Record::decode(&template).unwrap().header().index_at_ms;
     Fixture {
         clock,
         engine,

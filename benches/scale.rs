@@ -18,7 +18,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use sessile::{Config, IVec, ManualClock, SessionKey, Trees};
+use sessile::internals::{IVec, Trees};
+use sessile::{Config, ManualClock, SessionKey};
 
 mod common;
 

@@ -45,32 +45,52 @@ mod record;
 mod session;
 mod store;
 
-#[cfg(feature = "actix-session")]
-pub use crate::adapters::actix::ActixStore;
-#[cfg(feature = "tower-sessions")]
-pub use crate::adapters::tower::TowerStore;
+// What applications use: an engine over a store, the request-level
+// session, the store-level operations, and their vocabulary.
 pub use crate::config::Config;
 pub use crate::cookie::{find_cookie, CookieConfig, ResponseCookie, SameSite};
-pub use crate::engine::Engine;
+pub use crate::engine::{Delta, Engine, SaveOptions};
 pub use crate::error::{Error, Limit, NotADatabase, Result};
 pub use crate::expiry::{
     from_ms, to_ms, Clock, Expiry, ExpiryError, ManualClock, SystemClock, MAX_AGE_S,
 };
 pub use crate::key::{InvalidKey, SessionKey, KEY_LEN};
-pub use crate::record::{
-    decode_data, encode_data, Data, Header, Record, RecordError, FORMAT_VERSION, HEADER_LEN,
-    MAX_NESTING,
-};
+pub use crate::record::{decode_data, encode_data, Data};
 pub use crate::session::{Session, TEST_COOKIE_NAME, TEST_COOKIE_VALUE};
-pub use crate::store::{entry as index_entry, parse_entry as parse_index_entry};
+pub use rmpv::Value;
+
+// The stores, and what a store author implements (`Store`) and handles
+// (records and their format).
+pub use crate::record::{Header, Record, RecordError, FORMAT_VERSION, HEADER_LEN, MAX_NESTING};
+#[doc(hidden)]
+pub use crate::store::trees::parse_entry as parse_index_entry;
 pub use crate::store::{
-    Delta, Entry, KeyLocks, MemoryStore, MemoryTrees, SledOptions, SledStore, SledTrees,
-    StorageFailures, Store, StoreStats, Sweep, TreeStore, Trees, WriteCtx, ENTRY_LEN,
+    Change, MemoryStore, ReadToken, SledOptions, SledStore, Store, StoreStats, Sweep,
 };
 #[cfg(feature = "redis")]
 pub use crate::store::{RedisOptions, RedisStore};
-pub use rmpv::Value;
-pub use sled::IVec;
+
+/// Storage internals for the benches' floors (raw sled operations on the
+/// store's own trees), fuzz targets and tests that plant damage: not a
+/// stable API, off by default (cargo feature `internals`).
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::store::trees::{entry as index_entry, parse_entry, Trees, ENTRY_LEN};
+    pub use sled::IVec;
+
+    /// [`Record::decode`](crate::Record::decode) without the checksum, as
+    /// loads from sled read records.
+    pub fn decode_header(raw: &[u8]) -> Result<crate::Record, crate::RecordError> {
+        crate::Record::decode_header(IVec::from(raw))
+    }
+}
+
+// The stores for Rust web frameworks' session middleware.
+#[cfg(feature = "actix-session")]
+pub use crate::adapters::actix::ActixStore;
+#[cfg(feature = "tower-sessions")]
+pub use crate::adapters::tower::TowerStore;
 
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]

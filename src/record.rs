@@ -78,13 +78,18 @@ pub struct Record {
     raw: IVec,
     /// Which write of its key this record was read after, when a store
     /// knows (lets a later save skip re-reading an unchanged record).
-    pub(crate) observed: Option<(u64, u64)>,
+    pub(crate) token: Option<crate::store::ReadToken>,
 }
 
 impl Record {
     /// Checks and decodes the header of `raw`, and verifies the checksum
     /// over the header and the data. The data is not parsed.
-    pub fn decode(raw: IVec) -> Result<Record, RecordError> {
+    pub fn decode(raw: &[u8]) -> Result<Record, RecordError> {
+        Record::parse(IVec::from(raw), true)
+    }
+
+    /// [`Record::decode`] of bytes a store holds, without copying them.
+    pub(crate) fn decode_stored(raw: IVec) -> Result<Record, RecordError> {
         Record::parse(raw, true)
     }
 
@@ -93,8 +98,13 @@ impl Record {
     /// verifies a CRC-32 of every message it reads from its log, and a
     /// damaged one never reaches a reader). The data is not parsed; it is
     /// checked as it is read (`lookup_data`, `decode_data`).
-    pub fn decode_header(raw: IVec) -> Result<Record, RecordError> {
+    pub(crate) fn decode_header(raw: IVec) -> Result<Record, RecordError> {
         Record::parse(raw, false)
+    }
+
+    /// A record with `header` and the encoded data map `data`.
+    pub fn new(header: Header, data: &[u8]) -> Record {
+        Record::from_parts(header, IVec::from(Record::encode(&header, data)))
     }
 
     fn parse(raw: IVec, verify: bool) -> Result<Record, RecordError> {
@@ -128,7 +138,7 @@ impl Record {
         Ok(Record {
             header,
             raw,
-            observed: None,
+            token: None,
         })
     }
 
@@ -138,7 +148,7 @@ impl Record {
         Record {
             header,
             raw,
-            observed: None,
+            token: None,
         }
     }
 
@@ -173,7 +183,12 @@ impl Record {
     }
 
     /// The whole record as stored.
-    pub fn raw(&self) -> &IVec {
+    pub fn raw(&self) -> &[u8] {
+        &self.raw
+    }
+
+    /// The whole record as stored, shared (no copy).
+    pub(crate) fn stored(&self) -> &IVec {
         &self.raw
     }
 
@@ -731,7 +746,7 @@ mod tests {
             index_at_ms: 9,
         };
         let raw = Record::encode(&h, &encode_data(&d));
-        let r = Record::decode(IVec::from(raw)).unwrap();
+        let r = Record::decode(&raw).unwrap();
         assert_eq!(*r.header(), h);
         assert_eq!(decode_data(r.data()).unwrap(), d);
     }

@@ -8,6 +8,7 @@ use rmpv::Value;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::engine::Delta;
 use crate::engine::Engine;
 use crate::error::{Error, Limit, Result};
 use crate::expiry::{from_ms, Expiry, ExpiryError, MAX_AGE_S};
@@ -16,7 +17,6 @@ use crate::record::{
     declared_len, decode_data, encode_data, encoded_len, lookup_data, nesting, Data, Record,
     MAX_NESTING,
 };
-use crate::store::Delta;
 
 /// Django's `TEST_COOKIE_NAME`.
 pub const TEST_COOKIE_NAME: &str = "testcookie";
@@ -421,7 +421,7 @@ impl Session {
         let Some(old) = &self.key else {
             return self.create();
         };
-        let (new, rec) = self.engine.cycle_key(old, self.delta())?;
+        let (new, rec) = self.engine.cycle_key_checked(old, self.delta())?;
         self.key = Some(new);
         self.expiry = rec.header().expiry;
         self.seen = Some(rec);
@@ -471,11 +471,9 @@ impl Session {
             };
             self.delta_mut().full = Some(full);
         }
-        let ctx = self.engine.write_ctx();
         let rec = self
             .engine
-            .store()
-            .save(&key, self.delta(), self.seen.as_ref(), &ctx)?;
+            .save_seen(&key, self.delta(), self.seen.as_ref(), false)?;
         self.seen = Some(rec);
         self.delta = None;
         Ok(())
@@ -492,7 +490,7 @@ impl Session {
     /// and the key are kept.
     pub fn delete(&mut self) -> Result<()> {
         if let Some(key) = &self.key {
-            self.engine.store().delete(key)?;
+            self.engine.delete(key)?;
         }
         Ok(())
     }

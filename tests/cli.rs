@@ -19,9 +19,10 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value as Json;
+use sessile::internals::index_entry;
 use sessile::{
-    decode_data, encode_data, index_entry, to_ms, Config, Data, Engine, Expiry, Record, SessionKey,
-    SledOptions, SledStore, Store, Value, WriteCtx,
+    decode_data, encode_data, to_ms, Config, Data, Engine, Expiry, Header, Record, SessionKey,
+    SledOptions, SledStore, Store, Value,
 };
 
 const DAY_MS: i64 = 86_400_000;
@@ -74,12 +75,16 @@ fn released(db: &Path) {
     }
 }
 
-fn ctx() -> WriteCtx {
-    WriteCtx {
-        now_ms: now(),
-        default_age_s: 1_209_600,
-        max_record_size: 1 << 20,
-    }
+/// A record of `bytes` under `expiry`, written now with Django's default
+/// age of two weeks.
+fn record(bytes: &[u8], expiry: Expiry) -> Record {
+    let deadline = expiry.deadline_ms(now(), 1_209_600);
+    let header = Header {
+        expiry,
+        expires_at_ms: deadline,
+        index_at_ms: deadline,
+    };
+    Record::new(header, bytes)
 }
 
 fn data(pairs: &[(&str, Value)]) -> Vec<u8> {
@@ -92,7 +97,10 @@ fn data(pairs: &[(&str, Value)]) -> Vec<u8> {
 
 /// Writes one session with raw MessagePack data bytes.
 fn put(store: &SledStore, k: &SessionKey, bytes: &[u8], expiry: Expiry) {
-    store.create(k, bytes, expiry, &ctx()).unwrap().unwrap();
+    store
+        .create(k, record(bytes, expiry), now())
+        .unwrap()
+        .unwrap();
 }
 
 /// Every stored record, decoded: key → (policy, deadline, data bytes).
@@ -100,7 +108,7 @@ fn dump(db: &Path) -> Vec<(Vec<u8>, Expiry, i64, Vec<u8>)> {
     with_store(db, |store| {
         let mut all = Vec::new();
         for (k, raw) in store.scan(None, usize::MAX).unwrap() {
-            let rec = Record::decode(raw).unwrap();
+            let rec = Record::decode(&raw).unwrap();
             let h = *rec.header();
             all.push((k.to_vec(), h.expiry, h.expires_at_ms, rec.data().to_vec()));
         }
@@ -447,11 +455,8 @@ fn entries_the_lazy_index_leaves_behind_are_reported_but_not_faults() {
         put(store, &key(1), &data(&[]), Expiry::Seconds(3600));
         // Shortening the deadline files an earlier entry and leaves the
         // old one; deleting the session then leaves that one behind.
-        let shorter = sessile::Delta {
-            expiry: Some(Expiry::Seconds(60)),
-            ..Default::default()
-        };
-        store.save(&key(1), &shorter, None, &ctx()).unwrap();
+        let mut shorter = |stored: &Record, _: bool| Ok(record(stored.data(), Expiry::Seconds(60)));
+        store.update(&key(1), None, now(), &mut shorter).unwrap();
         assert!(store.delete(&key(1)).unwrap());
     });
     let out = sessile(&f.db, &["check"]);
@@ -618,7 +623,7 @@ fn build_database_for_the_export_import_measurement() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000);
     let store = open(Path::new(&db));
-    let ctx = ctx();
+    let now = now();
     for i in 0..n {
         // A typical logged-in Django session, about 200 bytes.
         let bytes = data(&[
@@ -635,9 +640,9 @@ fn build_database_for_the_export_import_measurement() {
             0 => Expiry::Default,
             1 => Expiry::BrowserClose,
             2 => Expiry::Seconds(3600),
-            _ => Expiry::At(ctx.now_ms + DAY_MS),
+            _ => Expiry::At(now + DAY_MS),
         };
-        store.create(&key(i), &bytes, expiry, &ctx).unwrap();
+        store.create(&key(i), record(&bytes, expiry), now).unwrap();
     }
     store.flush().unwrap();
     eprintln!("{n} sessions in {db}");

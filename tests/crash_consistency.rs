@@ -59,7 +59,7 @@ fn crash_writer_child() {
         let durable = rng.below(5) == 0;
         let choice = if live.is_empty() { 0 } else { rng.below(10) };
         match choice {
-            // create (through the store, so the key is known beforehand)
+            // create (an upsert, so the key is known beforehand)
             0..=2 => {
                 let key = SessionKey::generate();
                 writeln!(out, "@@ I {op} {key} {op}").unwrap();
@@ -69,16 +69,10 @@ fn crash_writer_child() {
                     "pad".into(),
                     Value::from("x".repeat(rng.below(300) as usize)),
                 );
-                let created = engine
-                    .store()
-                    .create(
-                        &key,
-                        &sessile::encode_data(&data),
-                        Expiry::Seconds(7200),
-                        &engine.write_ctx(),
-                    )
+                let change = sessile::Delta::replace(data).with_expiry(Expiry::Seconds(7200));
+                engine
+                    .save(&key, &change, sessile::SaveOptions::default().upsert())
                     .unwrap();
-                assert!(created.is_some());
                 if durable {
                     engine.flush().unwrap();
                 }
@@ -211,7 +205,7 @@ fn check(path: &std::path::Path, ops: &[Op], last_durable: Option<usize>, seed: 
         after = Some(last.0.to_vec());
         for (k, raw) in page {
             let key = String::from_utf8(k.to_vec()).unwrap();
-            let rec = Record::decode(raw).unwrap_or_else(|e| panic!("{key}: {e} ({ctx})"));
+            let rec = Record::decode(&raw).unwrap_or_else(|e| panic!("{key}: {e} ({ctx})"));
             let data = decode_data(rec.data()).unwrap_or_else(|e| panic!("{key}: {e} ({ctx})"));
             let h = rec.header();
             assert!(h.index_at_ms <= h.expires_at_ms, "{key} fires late ({ctx})");

@@ -27,31 +27,11 @@ pub mod actix;
 #[cfg(feature = "tower-sessions")]
 pub mod tower;
 
-use crate::engine::Engine;
+use crate::engine::{Delta, Engine, SaveOptions};
 use crate::error::{Error, Result};
 use crate::expiry::Expiry;
 use crate::key::SessionKey;
-use crate::record::{decode_data, encode_data, encoded_len, nesting, Data, MAX_NESTING};
-use crate::store::Delta;
-
-/// Checks whole session data before it is stored, refusing what
-/// [`Session::insert_value`](crate::Session::insert_value) refuses: too
-/// many keys, a key or a value over the configured limits, values nested
-/// deeper than a record may hold.
-fn check_data(engine: &Engine, data: &Data) -> Result<()> {
-    engine
-        .config()
-        .check_entries(data.iter().map(|(k, v)| (k.as_str(), encoded_len(v))))?;
-    for (k, v) in data {
-        if nesting(v) >= MAX_NESTING {
-            return Err(Error::InvalidData(format!(
-                "value of {k:?} nests arrays/maps deeper than {}",
-                MAX_NESTING - 1
-            )));
-        }
-    }
-    Ok(())
-}
+use crate::record::{decode_data, Data};
 
 /// Stores `data` as a new session under the first key from `next_key` that
 /// no live session holds; returns that key. The store's create is
@@ -63,8 +43,8 @@ fn create(
     expiry: Expiry,
     next_key: impl FnMut(u32) -> SessionKey,
 ) -> Result<SessionKey> {
-    check_data(engine, data)?;
-    let (key, _) = engine.create_under(&encode_data(data), expiry, next_key)?;
+    let change = Delta::replace(data.clone()).with_expiry(expiry);
+    let (key, _) = engine.create_with_keys(&change, SaveOptions::default(), next_key)?;
     Ok(key)
 }
 
@@ -72,25 +52,13 @@ fn create(
 /// it) and counts its deadline again from now under `expiry`. A session
 /// that is gone is not recreated: [`Error::SessionDeleted`].
 fn replace(engine: &Engine, key: &SessionKey, data: Option<Data>, expiry: Expiry) -> Result<()> {
-    let delta = match data {
-        Some(data) => {
-            check_data(engine, &data)?;
-            // `clear` drops what is stored without decoding it.
-            Delta {
-                clear: true,
-                set: data,
-                expiry: Some(expiry),
-                ..Delta::default()
-            }
-        }
-        None => Delta {
-            expiry: Some(expiry),
-            ..Delta::default()
-        },
+    let change = match data {
+        // `replace` drops what is stored without decoding it.
+        Some(data) => Delta::replace(data),
+        None => Delta::new(),
     };
     engine
-        .store()
-        .save(key, &delta, None, &engine.write_ctx())
+        .save(key, &change.with_expiry(expiry), SaveOptions::default())
         .map(|_| ())
 }
 
@@ -98,7 +66,7 @@ fn replace(engine: &Engine, key: &SessionKey, data: Option<Data>, expiry: Expiry
 /// epoch). `None` when it is absent or expired, and, as for a
 /// [`Session`](crate::Session), when its record is damaged.
 fn load(engine: &Engine, key: &SessionKey) -> Result<Option<(Data, i64)>> {
-    match engine.store().load(key, engine.now_ms()) {
+    match engine.load(key) {
         Ok(Some(rec)) => match decode_data(rec.data()) {
             Ok(data) => Ok(Some((data, rec.header().expires_at_ms))),
             Err(_) => {

@@ -30,7 +30,7 @@ use std::time::SystemTime;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use sessile::{IVec, SessionKey, SledOptions, SledStore, Store};
+use sessile::{SessionKey, SledOptions, SledStore, Store};
 
 /// Inspect, clean and move a sessile session database.
 #[derive(Debug, Parser)]
@@ -286,9 +286,9 @@ pub const PAGE: usize = 1000;
 /// record it is given.
 pub fn for_each_record(
     store: &SledStore,
-    mut f: impl FnMut(&IVec, IVec) -> Outcome<bool>,
+    mut f: impl FnMut(&[u8], Vec<u8>) -> Outcome<bool>,
 ) -> Outcome {
-    let mut after: Option<IVec> = None;
+    let mut after: Option<Vec<u8>> = None;
     loop {
         let page = store.scan(after.as_deref(), PAGE)?;
         let full = page.len() == PAGE;

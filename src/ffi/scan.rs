@@ -53,7 +53,7 @@ fn walk(
             let Ok(key) = SessionKey::from_bytes(&raw_key) else {
                 continue;
             };
-            let Ok(record) = Record::decode(raw) else {
+            let Ok(record) = Record::decode(&raw) else {
                 continue;
             };
             if record.is_expired(now) || decode_data(record.data()).is_err() {

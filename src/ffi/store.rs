@@ -3,7 +3,6 @@
 //! Session data crosses as one MessagePack map with string keys, the same
 //! bytes the database keeps.
 
-use std::cell::RefCell;
 use std::ffi::c_char;
 
 use super::buf::sessile_buf;
@@ -13,13 +12,11 @@ use super::expiry::sessile_expiry;
 use super::key::{new_key, parse_key};
 use super::panic::boundary;
 use super::ptr::{arg_bytes, arg_out, arg_ref, to_c};
-use super::value::{decode_key_list, decode_map, encode_map};
-use crate::engine::Engine;
+use super::value::{decode_key_list, decode_map};
+use crate::engine::{Delta, Engine, SaveOptions};
 use crate::error::Error;
 use crate::expiry::Expiry;
-use crate::key::SessionKey;
-use crate::record::{encoded_len, Data, Record};
-use crate::store::{map_entries, Delta};
+use crate::record::Record;
 
 /// Save flag: when no live session has the key, create it under that key
 /// (express-session's `set`). Without it a save of a missing or expired
@@ -33,10 +30,6 @@ pub const SESSILE_SAVE_DURABLE: u32 = 2;
 /// applying the removals and the new values.
 pub const SESSILE_SAVE_CLEAR: u32 = 4;
 
-/// How many times a save with `SESSILE_SAVE_UPSERT` retries when another
-/// writer creates or deletes the same session between its steps.
-const UPSERT_ATTEMPTS: u32 = 8;
-
 fn check_flags(flags: u32, allowed: u32) -> FfiResult {
     if flags & !allowed != 0 {
         return Err(Fail::invalid(format!(
@@ -47,104 +40,33 @@ fn check_flags(flags: u32, allowed: u32) -> FfiResult {
     Ok(())
 }
 
-/// The limits a session enforces on each insert, applied to data that
-/// arrives whole. `entries` are (data key, encoded value size).
-fn check_entries<'a>(
-    engine: &Engine,
-    entries: impl ExactSizeIterator<Item = (&'a str, usize)>,
-) -> FfiResult {
-    Ok(engine.config().check_entries(entries)?)
+/// The save flags as the engine's options.
+fn options(flags: u32) -> SaveOptions {
+    let mut options = SaveOptions::default();
+    options.upsert = flags & SESSILE_SAVE_UPSERT != 0;
+    options.durable = flags & SESSILE_SAVE_DURABLE != 0;
+    options
 }
 
-/// Each entry of decoded data as (key, encoded value size).
-fn sizes(data: &Data) -> impl ExactSizeIterator<Item = (&str, usize)> {
-    data.iter().map(|(k, v)| (k.as_str(), encoded_len(v)))
+/// `change` under the policy `expiry` (`None`: keep the stored one).
+fn with_expiry(mut change: Delta, expiry: Option<Expiry>) -> Delta {
+    change.expiry = expiry;
+    change
 }
 
-thread_local! {
-    /// The record this thread last loaded or saved here, and its key. An
-    /// adapter loads a session and saves it on the same thread; the save
-    /// hands this record to the store as the one it read, and the store
-    /// skips reading it again when no write to its key's stripe happened
-    /// since (otherwise, or for another key or another store, it reads the
-    /// record as always).
-    static LAST_RECORD: RefCell<Option<(SessionKey, Record)>> = const { RefCell::new(None) };
+/// A change given as the map the caller loaded and the map it holds now
+/// (`(NULL, 0)` for `now` is the empty map).
+fn between(seen: &[u8], now: &[u8], expiry: Option<Expiry>) -> Delta {
+    let now: &[u8] = if now.is_empty() { &[0x80] } else { now };
+    with_expiry(Delta::between(seen, now), expiry)
 }
 
-fn remember(key: &SessionKey, rec: &Record) {
-    LAST_RECORD.with(|last| *last.borrow_mut() = Some((key.clone(), rec.clone())));
-}
-
-/// The record [`remember`]ed for `key` on this thread, if any (taken).
-fn recall(key: &SessionKey) -> Option<Record> {
-    LAST_RECORD.with(|last| {
-        last.borrow_mut()
-            .take_if(|(k, _)| k == key)
-            .map(|(_, rec)| rec)
-    })
-}
-
-/// Applies `delta` to the live session `key`. `flags`: with
-/// `SESSILE_SAVE_UPSERT`, a session that is gone is created with the data
-/// `whole` gives; with `SESSILE_SAVE_DURABLE`, the database is flushed.
-fn apply(
-    engine: &Engine,
-    key: &SessionKey,
-    delta: &Delta,
-    flags: u32,
-    whole: impl Fn() -> Vec<u8>,
-) -> FfiResult {
-    let store = engine.store();
-    let upsert = flags & SESSILE_SAVE_UPSERT != 0;
-    let mut attempts = 0;
-    let mut seen = recall(key);
-    loop {
-        let ctx = engine.write_ctx();
-        match store.save(key, delta, seen.take().as_ref(), &ctx) {
-            Ok(rec) => {
-                remember(key, &rec);
-                break;
-            }
-            Err(Error::SessionDeleted) if upsert && attempts < UPSERT_ATTEMPTS => {
-                attempts += 1;
-                let expiry = delta.expiry.unwrap_or_default();
-                if let Some(rec) = store.create(key, &whole(), expiry, &ctx)? {
-                    remember(key, &rec);
-                    break;
-                }
-                // A live session appeared under the key meanwhile: the
-                // next round saves onto it.
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    if flags & SESSILE_SAVE_DURABLE != 0 {
-        engine.flush()?;
-    }
-    Ok(())
-}
-
-/// The data of a session created from `delta` alone (an upsert).
-fn created_from(delta: &Delta) -> Vec<u8> {
-    let mut data = Data::new();
-    delta.apply_to(&mut data);
-    encode_map(&data)
-}
-
-/// Loads the live session `key`, its data checked to be a map (an adapter
-/// is promised one).
-fn load_live(engine: &Engine, key: &[u8]) -> Result<crate::record::Record, Fail> {
-    let key = parse_key(key)?;
-    let rec = engine
-        .store()
-        .load(&key, engine.now_ms())?
-        .ok_or_else(|| Fail::new(sessile_result::NotFound, "no live session has this key"))?;
-    crate::record::for_each_raw_entry(rec.data(), |_, _| {}).map_err(|e| {
-        engine.store().count_damaged();
-        Fail::from(Error::Corrupt(e))
-    })?;
-    remember(&key, &rec);
-    Ok(rec)
+/// Loads the live session `key`; `SESSILE_RESULT_NOT_FOUND` when there is
+/// none.
+fn load_live(engine: &Engine, key: &[u8]) -> Result<Record, Fail> {
+    engine
+        .load(&parse_key(key)?)?
+        .ok_or_else(|| Fail::new(sessile_result::NotFound, "no live session has this key"))
 }
 
 /// Loads the live session `(key, key_len)`.
@@ -276,7 +198,7 @@ pub unsafe extern "C" fn sessile_store_exists(
         let out = arg_out!(exists_out)?;
         let engine = engine.get()?;
         let key = parse_key(key)?;
-        out.write(engine.store().exists(&key, engine.now_ms())?);
+        out.write(engine.is_live(&key)?);
         Ok(())
     })
 }
@@ -323,14 +245,9 @@ pub unsafe extern "C" fn sessile_store_create(
         let out = arg_out!(key_out)?;
         check_flags(flags, SESSILE_SAVE_DURABLE)?;
         let expiry = expiry.to_policy(true)?.unwrap_or(Expiry::Default);
+        let change = Delta::replace(decode_map(data)?).with_expiry(expiry);
         let engine = engine.get()?;
-        let expiry = expiry.check_stored(engine.now_ms()).map_err(Error::from)?;
-        let data = decode_map(data)?;
-        check_entries(&engine, sizes(&data))?;
-        let (key, _) = engine.create_under(&encode_map(&data), expiry, |_| new_key())?;
-        if flags & SESSILE_SAVE_DURABLE != 0 {
-            engine.flush()?;
-        }
+        let (key, _) = engine.create_with_keys(&change, options(flags), |_| new_key())?;
         out.write(to_c(sessile_buf::new(key.as_bytes().to_vec())));
         Ok(())
     })
@@ -379,18 +296,10 @@ pub unsafe extern "C" fn sessile_store_save(
         let data = arg_bytes!(data, data_len)?;
         check_flags(flags, SESSILE_SAVE_UPSERT | SESSILE_SAVE_DURABLE)?;
         let expiry = expiry.to_policy(true)?;
-        let engine = engine.get()?;
-        let expiry = check_stored(expiry, engine.now_ms())?;
         let key = parse_key(key)?;
-        let data = decode_map(data)?;
-        check_entries(&engine, sizes(&data))?;
-        let delta = Delta {
-            clear: true,
-            set: data,
-            expiry,
-            ..Delta::default()
-        };
-        apply(&engine, &key, &delta, flags, || created_from(&delta))
+        let change = with_expiry(Delta::replace(decode_map(data)?), expiry);
+        engine.get()?.save(&key, &change, options(flags))?;
+        Ok(())
     })
 }
 
@@ -440,19 +349,16 @@ pub unsafe extern "C" fn sessile_store_save_delta(
             SESSILE_SAVE_UPSERT | SESSILE_SAVE_DURABLE | SESSILE_SAVE_CLEAR,
         )?;
         let expiry = expiry.to_policy(true)?;
-        let engine = engine.get()?;
-        let expiry = check_stored(expiry, engine.now_ms())?;
         let key = parse_key(key)?;
-        let set = decode_map(set)?;
-        check_entries(&engine, sizes(&set))?;
-        let delta = Delta {
+        let change = Delta {
             clear: flags & SESSILE_SAVE_CLEAR != 0,
             remove: decode_key_list(remove)?.into_iter().collect(),
-            set,
+            set: decode_map(set)?,
             expiry,
-            ..Delta::default()
+            ..Delta::new()
         };
-        apply(&engine, &key, &delta, flags, || created_from(&delta))
+        engine.get()?.save(&key, &change, options(flags))?;
+        Ok(())
     })
 }
 
@@ -504,33 +410,11 @@ pub unsafe extern "C" fn sessile_store_save_diff(
         let data = arg_bytes!(data, data_len)?;
         check_flags(flags, SESSILE_SAVE_UPSERT | SESSILE_SAVE_DURABLE)?;
         let expiry = expiry.to_policy(true)?;
-        let engine = engine.get()?;
-        let expiry = check_stored(expiry, engine.now_ms())?;
         let key = parse_key(key)?;
-        let whole: &[u8] = if data.is_empty() { &[0x80] } else { data };
-        let delta = diff(&engine, seen, whole, expiry)?;
-        apply(&engine, &key, &delta, flags, || whole.to_vec())
+        let change = between(seen, data, expiry);
+        engine.get()?.save(&key, &change, options(flags))?;
+        Ok(())
     })
-}
-
-/// The delta from the map `seen` (what a caller loaded; empty: nothing) to
-/// the map `whole` (what it holds now), under the policy `expiry`, after
-/// checking both maps and the limits.
-fn diff(engine: &Engine, seen: &[u8], whole: &[u8], expiry: Option<Expiry>) -> Result<Delta, Fail> {
-    let bad = |e: crate::record::RecordError| Fail::data(e.to_string());
-    let after = map_entries(whole).map_err(bad)?;
-    // Stored as it is (when nothing changed meanwhile): one value per key.
-    crate::record::check_unique_keys(&after).map_err(bad)?;
-    // An encoded value's size is the length of its bytes.
-    check_entries(engine, after.iter().map(|(k, v)| (*k, v.len())))?;
-    if !seen.is_empty() {
-        crate::record::for_each_raw_entry(seen, |_, _| {}).map_err(bad)?;
-    }
-    // The keys that changed are worked out only if the stored data is no
-    // longer `seen` (another request saved meanwhile).
-    let mut delta = Delta::between(seen, whole);
-    delta.expiry = expiry;
-    Ok(delta)
 }
 
 /// Moves the live session `(key, key_len)` to a fresh key and deletes the
@@ -586,12 +470,9 @@ pub unsafe extern "C" fn sessile_store_cycle_key(
         let data = arg_bytes!(data, data_len)?;
         let out = arg_out!(new_key_out)?;
         let expiry = expiry.to_policy(true)?;
-        let engine = engine.get()?;
         let key = parse_key(key)?;
-        let whole: &[u8] = if data.is_empty() { &[0x80] } else { data };
-        let delta = diff(&engine, seen, whole, expiry)?;
-        let (new, rec) = engine.cycle_key(&key, &delta)?;
-        remember(&new, &rec);
+        let change = between(seen, data, expiry);
+        let (new, _) = engine.get()?.cycle_key(&key, &change)?;
         out.write(to_c(sessile_buf::new(new.as_bytes().to_vec())));
         Ok(())
     })
@@ -626,20 +507,14 @@ pub unsafe extern "C" fn sessile_store_touch(
         let key = key.cast::<u8>();
         let key = arg_bytes!(key, key_len)?;
         let expiry = expiry.to_policy(true)?;
-        let engine = engine.get()?;
-        let expiry = check_stored(expiry, engine.now_ms())?;
         let key = parse_key(key)?;
-        let delta = Delta {
-            expiry,
-            ..Delta::default()
-        };
-        apply(&engine, &key, &delta, 0, Vec::new).map_err(|f| {
-            if f.code == sessile_result::SessionDeleted {
-                Fail::new(sessile_result::NotFound, "no live session has this key")
-            } else {
-                f
-            }
-        })
+        match engine.get()?.touch(&key, expiry) {
+            Err(Error::SessionDeleted) => Err(Fail::new(
+                sessile_result::NotFound,
+                "no live session has this key",
+            )),
+            done => done.map(|_| ()).map_err(Fail::from),
+        }
     })
 }
 
@@ -668,18 +543,8 @@ pub unsafe extern "C" fn sessile_store_delete(
         let engine = arg_ref!(engine)?;
         let key = key.cast::<u8>();
         let key = arg_bytes!(key, key_len)?;
-        let engine = engine.get()?;
         let key = parse_key(key)?;
-        engine.store().delete(&key)?;
+        engine.get()?.delete(&key)?;
         Ok(())
     })
-}
-
-/// A store-level policy in the range the store-level saves accept
-/// (`Expiry::check_stored`); `None` (keep) passes.
-fn check_stored(expiry: Option<Expiry>, now_ms: i64) -> Result<Option<Expiry>, Fail> {
-    match expiry {
-        Some(e) => Ok(Some(e.check_stored(now_ms).map_err(Error::from)?)),
-        None => Ok(None),
-    }
 }

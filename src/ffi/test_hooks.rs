@@ -115,9 +115,10 @@ pub unsafe extern "C" fn sessile_test_store_corrupt(
         let key = SessionKey::generate();
         let ctx = engine.write_ctx();
         // 0xc1 is the one byte MessagePack never uses.
+        let damaged = ctx.record(ctx.new_header(Expiry::Default), b"\xc1damaged")?;
         engine
             .store()
-            .create(&key, b"\xc1damaged", Expiry::Default, &ctx)?
+            .create(&key, damaged, ctx.now_ms)?
             .ok_or_else(|| Fail::from(crate::error::Error::KeyCollision(1)))?;
         out.write(to_c(sessile_buf::new(key.as_bytes().to_vec())));
         Ok(())

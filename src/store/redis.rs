@@ -12,9 +12,9 @@
 //!   Redis host's disagree, and under a test's manual clock. The header
 //!   still holds the absolute deadline and every read checks it, so an
 //!   expired session is never returned even before Redis drops it. No
-//!   reaper is needed; `clear_expired` is an explicit full sweep (below).
-//! - **Atomicity is optimistic.** A save is `WATCH key`, `GET`, the delta
-//!   applied in Rust (`Delta::merged_into`, the tree store's merge),
+//!   reaper is needed; `sweep` is an explicit full sweep (below).
+//! - **Atomicity is optimistic.** An update is `WATCH key`, `GET`, the
+//!   engine's change applied in Rust (the same merge as for every store),
 //!   then `MULTI; SET key record PX ttl; EXEC`. When another process wrote
 //!   the key in between, `EXEC` aborts and the save starts over on what is
 //!   stored now, so parallel saves of different keys all land. A session
@@ -34,7 +34,7 @@
 //!   two would read each other's replies), and the connection list's lock
 //!   may have been held by a parent thread at the fork. As with the sled
 //!   store, the child gets [`Error::Forked`] and opens its own engine.
-//! - **Listing is O(n).** `scan`, `len` and `clear_expired` walk every key
+//! - **Listing is O(n).** `scan`, `len` and `sweep` walk every key
 //!   under the prefix with `SCAN`; they are for tools and tests, not for
 //!   the request path.
 //! - **Durability** is the server's persistence configuration (RDB, AOF);
@@ -48,9 +48,8 @@ use ::redis::{Client, Connection, ConnectionLike, ErrorKind, RedisError, ServerE
 use parking_lot::Mutex;
 use sled::IVec;
 
-use super::{Delta, Store, StoreStats, Sweep, WriteCtx};
+use super::{Change, Store, StoreStats, Sweep};
 use crate::error::{Error, Result};
-use crate::expiry::Expiry;
 use crate::key::SessionKey;
 use crate::record::{Header, Record};
 
@@ -436,7 +435,7 @@ impl RedisStore {
     }
 
     fn decode(&self, raw: Vec<u8>) -> Result<Record> {
-        Record::decode(IVec::from(raw)).map_err(|e| {
+        Record::decode_stored(IVec::from(raw)).map_err(|e| {
             self.corrupt.fetch_add(1, Relaxed);
             Error::Corrupt(e)
         })
@@ -500,21 +499,15 @@ impl Store for RedisStore {
         Ok((!rec.is_expired(now_ms)).then_some(rec))
     }
 
-    fn create(
-        &self,
-        key: &SessionKey,
-        data: &[u8],
-        expiry: Expiry,
-        ctx: &WriteCtx,
-    ) -> Result<Option<Record>> {
-        let header = ctx.new_header(expiry);
-        let bytes = ctx.encode_record(&header, data)?;
-        let ttl = ttl_ms(header.expires_at_ms, ctx.now_ms);
+    fn create(&self, key: &SessionKey, rec: Record, now_ms: i64) -> Result<Option<Record>> {
+        let header = *rec.header();
+        let bytes = rec.raw();
+        let ttl = ttl_ms(header.expires_at_ms, now_ms);
         let k = self.redis_key(key.as_bytes());
         let created = self.watched(|con| {
             let set: Option<String> = ::redis::cmd("SET")
                 .arg(&k)
-                .arg(&bytes)
+                .arg(bytes)
                 .arg("NX")
                 .arg("PX")
                 .arg(ttl)
@@ -528,12 +521,12 @@ impl Store for RedisStore {
             ::redis::cmd("WATCH").arg(&k).exec(con)?;
             let found: Option<Vec<u8>> = ::redis::cmd("GET").arg(&k).query(con)?;
             if let Some(found) = found {
-                if matches!(Record::decode(IVec::from(found)), Ok(r) if !r.is_expired(ctx.now_ms)) {
+                if matches!(Record::decode(&found), Ok(r) if !r.is_expired(now_ms)) {
                     ::redis::cmd("UNWATCH").exec(con)?;
                     return Ok(Attempt::Done(false));
                 }
             }
-            Ok(match set_watched(con, &k, &bytes, &header, ctx.now_ms)? {
+            Ok(match set_watched(con, &k, bytes, &header, now_ms)? {
                 Attempt::Done(()) => Attempt::Done(true),
                 Attempt::Raced => Attempt::Raced,
             })
@@ -542,15 +535,15 @@ impl Store for RedisStore {
             return Ok(None);
         }
         self.record_writes.fetch_add(1, Relaxed);
-        Ok(Some(Record::from_parts(header, IVec::from(bytes))))
+        Ok(Some(rec))
     }
 
-    fn save(
+    fn update(
         &self,
         key: &SessionKey,
-        delta: &Delta,
         seen: Option<&Record>,
-        ctx: &WriteCtx,
+        now_ms: i64,
+        change: &mut Change<'_>,
     ) -> Result<Record> {
         let k = self.redis_key(key.as_bytes());
         let rec = self.watched(|con| {
@@ -559,25 +552,19 @@ impl Store for RedisStore {
             let Some(raw) = raw else {
                 return Err(Error::SessionDeleted.into());
             };
-            let unchanged_since_seen = seen.is_some_and(|s| s.raw()[..] == raw[..]);
-            let rec = self.decode(raw)?;
-            if rec.is_expired(ctx.now_ms) {
+            // Redis issues no read tokens: equal bytes are the same record.
+            let unchanged_since_seen = seen.is_some_and(|s| s.raw() == &raw[..]);
+            let current = self.decode(raw)?;
+            if current.is_expired(now_ms) {
                 return Err(Error::SessionDeleted.into());
             }
-            // The tree store's header (including its lazy index time, which
-            // Redis does not use), so a record means the same in either.
-            let header = ctx.saved_header(rec.header(), delta.expiry);
-            let data = delta
-                .merged_into(rec.data(), unchanged_since_seen)
-                .map_err(|e| {
-                    self.corrupt.fetch_add(1, Relaxed);
-                    Error::Corrupt(e)
-                })?;
-            let bytes = ctx.encode_record(&header, &data)?;
-            Ok(match set_watched(con, &k, &bytes, &header, ctx.now_ms)? {
-                Attempt::Done(()) => Attempt::Done(Record::from_parts(header, IVec::from(bytes))),
-                Attempt::Raced => Attempt::Raced,
-            })
+            let rec = change(&current, unchanged_since_seen)?;
+            Ok(
+                match set_watched(con, &k, rec.raw(), rec.header(), now_ms)? {
+                    Attempt::Done(()) => Attempt::Done(rec),
+                    Attempt::Raced => Attempt::Raced,
+                },
+            )
         })?;
         self.record_writes.fetch_add(1, Relaxed);
         Ok(rec)
@@ -595,13 +582,13 @@ impl Store for RedisStore {
     /// engine's clock: it reads every record under the prefix (O(n)) and
     /// deletes those expired at `now_ms`, or unreadable, that nobody
     /// rewrote meanwhile. `examined` counts the due records looked at.
-    fn clear_expired(&self, now_ms: i64, budget: usize) -> Result<Sweep> {
+    fn sweep(&self, now_ms: i64, budget: usize) -> Result<Sweep> {
         let keys = self.all_keys()?;
         let mut due = Vec::new();
         for chunk in keys.chunks(SCAN_COUNT) {
             for (k, v) in chunk.iter().zip(self.get_many(chunk)?) {
                 let Some(v) = v else { continue };
-                match Record::decode(IVec::from(v.as_slice())) {
+                match Record::decode(&v) {
                     Ok(rec) if !rec.is_expired(now_ms) => {}
                     _ => due.push((k.clone(), v)),
                 }
@@ -638,7 +625,7 @@ impl Store for RedisStore {
 
     /// O(n) in the number of keys under the prefix: every key is listed
     /// and sorted, then the page's records are read with `MGET`.
-    fn scan(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<(IVec, IVec)>> {
+    fn scan(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let p = self.prefix.len();
         let page: Vec<Vec<u8>> = self
             .all_keys()?
@@ -650,7 +637,7 @@ impl Store for RedisStore {
         Ok(page
             .iter()
             .zip(values)
-            .filter_map(|(k, v)| v.map(|v| (IVec::from(&k[p..]), IVec::from(v))))
+            .filter_map(|(k, v)| v.map(|v| (k[p..].to_vec(), v)))
             .collect())
     }
 

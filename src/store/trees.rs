@@ -26,9 +26,8 @@ use std::sync::atomic::{
 use parking_lot::{Mutex, MutexGuard};
 use sled::IVec;
 
-use super::{Delta, Store, StoreStats, Sweep, WriteCtx};
+use super::{Change, ReadToken, Store, StoreStats, Sweep};
 use crate::error::{Error, Result};
-use crate::expiry::Expiry;
 use crate::key::{SessionKey, KEY_LEN};
 use crate::record::{Header, Record, RecordError};
 
@@ -41,11 +40,8 @@ pub type Entry = [u8; ENTRY_LEN];
 /// Per-key write locks: a fixed table of mutexes picked by a hash of the
 /// key. Two keys may share a stripe (harmless: it only serialises them).
 ///
-/// Each stripe also counts the writes made under it. A reader notes the
-/// count before reading a record; a later save that finds the count
-/// unchanged knows the record is still the one read and skips reading it
-/// again. (A write bumps the count after writing, while holding the lock,
-/// so an unchanged count under the lock means no write happened since.)
+/// Each stripe also counts the writes made under it: the [`ReadToken`]s
+/// this store issues (see there for the invariant).
 #[derive(Debug)]
 pub struct KeyLocks {
     id: u64,
@@ -67,14 +63,14 @@ pub struct KeyGuard<'a> {
 }
 
 impl KeyGuard<'_> {
-    /// What a reader would observe right after this guard's write.
-    fn after_write(&self) -> (u64, u64) {
-        (self.id, self.stripe.writes.load(SeqCst) + 1)
+    /// The token of the record this guard's write leaves.
+    fn after_write(&self) -> ReadToken {
+        ReadToken::new(self.id, self.stripe.writes.load(SeqCst) + 1)
     }
 
-    /// What a reader observes now.
-    fn now(&self) -> (u64, u64) {
-        (self.id, self.stripe.writes.load(SeqCst))
+    /// The token of a record read now, under the lock.
+    fn now(&self) -> ReadToken {
+        ReadToken::new(self.id, self.stripe.writes.load(SeqCst))
     }
 }
 
@@ -142,9 +138,9 @@ impl KeyLocks {
         }
     }
 
-    /// The write count of `key`'s stripe, noted before reading it.
-    fn observe(&self, key: &[u8]) -> (u64, u64) {
-        (self.id, self.stripe(key).writes.load(SeqCst))
+    /// The token of a record of `key` about to be read.
+    fn observe(&self, key: &[u8]) -> ReadToken {
+        ReadToken::new(self.id, self.stripe(key).writes.load(SeqCst))
     }
 }
 
@@ -355,7 +351,7 @@ impl<T: Trees> TreeStore<T> {
         if self.trees.checks_reads() {
             Record::decode_header(raw)
         } else {
-            Record::decode(raw)
+            Record::decode_stored(raw)
         }
     }
 
@@ -431,7 +427,7 @@ impl<T: Trees> TreeStore<T> {
 impl<T: Trees> Store for TreeStore<T> {
     fn load(&self, key: &SessionKey, now_ms: i64) -> Result<Option<Record>> {
         self.trees.recover();
-        let observed = self.trees.locks().observe(key.as_bytes());
+        let token = self.trees.locks().observe(key.as_bytes());
         let Some(raw) = self.trees.get(key.as_bytes())? else {
             return Ok(None);
         };
@@ -442,82 +438,65 @@ impl<T: Trees> Store for TreeStore<T> {
         // overlap (benches/hot_path.rs, get).
         touch_lines(&raw[..raw.len().min(TOUCHED_BYTES)]);
         let mut rec = self.decode(raw)?;
-        rec.observed = Some(observed);
+        rec.token = Some(token);
         Ok((!rec.is_expired(now_ms)).then_some(rec))
     }
 
-    fn create(
-        &self,
-        key: &SessionKey,
-        data: &[u8],
-        expiry: Expiry,
-        ctx: &WriteCtx,
-    ) -> Result<Option<Record>> {
+    fn create(&self, key: &SessionKey, mut rec: Record, now_ms: i64) -> Result<Option<Record>> {
         self.trees.recover();
-        let header = ctx.new_header(expiry);
-        let bytes = ctx.encode_record(&header, data)?;
         let k = key.as_bytes();
         let guard = self.trees.locks().lock(k);
         if let Some(found) = self.trees.get(k)? {
             // A live session owns this key: a collision. A dead one (expired
             // or unreadable) may be replaced; its old entry goes stale.
-            if matches!(self.parse(found), Ok(rec) if !rec.is_expired(ctx.now_ms)) {
+            if matches!(self.parse(found), Ok(old) if !old.is_expired(now_ms)) {
                 return Ok(None);
             }
         }
-        self.file(header.expires_at_ms, k)?;
-        let raw = IVec::from(bytes);
-        self.write_record(k, raw.clone())?;
-        let mut rec = Record::from_parts(header, raw);
-        rec.observed = Some(guard.after_write());
+        self.file(rec.header().index_at_ms, k)?;
+        self.write_record(k, rec.stored().clone())?;
+        rec.token = Some(guard.after_write());
         Ok(Some(rec))
     }
 
-    fn save(
+    fn update(
         &self,
         key: &SessionKey,
-        delta: &Delta,
         seen: Option<&Record>,
-        ctx: &WriteCtx,
+        now_ms: i64,
+        change: &mut Change<'_>,
     ) -> Result<Record> {
         self.trees.recover();
         let k = key.as_bytes();
         let guard = self.trees.locks().lock(k);
         // No write under this key's stripe since `seen` was read: it is
         // still what is stored, and reading it again can be skipped.
-        let (rec, unchanged_since_seen) = match seen {
+        let (current, unchanged_since_seen) = match seen {
             // Checked when it was loaded: no need to decode it again.
-            Some(s) if s.observed == Some(guard.now()) => (s.clone(), true),
+            Some(s) if s.token == Some(guard.now()) => (s.clone(), true),
             _ => {
                 // Another key of the stripe may have been the one written.
-                let Some(current) = self.trees.get(k)? else {
+                let Some(raw) = self.trees.get(k)? else {
                     return Err(Error::SessionDeleted);
                 };
-                let same = seen.is_some_and(|s| current == *s.raw());
-                (self.decode(current)?, same)
+                let same = seen.is_some_and(|s| raw == *s.stored());
+                (self.decode(raw)?, same)
             }
         };
-        if rec.is_expired(ctx.now_ms) {
+        if current.is_expired(now_ms) {
             return Err(Error::SessionDeleted);
         }
-        let header = ctx.saved_header(rec.header(), delta.expiry);
-        if header.index_at_ms < rec.header().index_at_ms {
+        let mut rec = change(&current, unchanged_since_seen)?;
+        let (old_at, new_at) = (current.header().index_at_ms, rec.header().index_at_ms);
+        debug_assert!(new_at <= old_at, "an update moved the index time later");
+        if new_at < old_at {
             // The deadline moved earlier than the filed entry: file a new
             // entry first. The old one will fire later and be dropped as
             // stale.
-            self.file(header.index_at_ms, k)?;
+            self.file(new_at, k)?;
         }
-        let data = delta
-            .merged_into(rec.data(), unchanged_since_seen)
-            .map_err(|e| {
-                self.corrupt.fetch_add(1, Relaxed);
-                Error::Corrupt(e)
-            })?;
-        let bytes = ctx.encode_record(&header, &data)?;
-        let raw = IVec::from(bytes);
-        self.write_record(k, raw.clone())?;
-        let mut rec = Record::from_parts(header, raw);
-        rec.observed = Some(guard.after_write());
+        self.write_record(k, rec.stored().clone())?;
+        rec.token = Some(guard.after_write());
         Ok(rec)
     }
 
@@ -536,7 +515,7 @@ impl<T: Trees> Store for TreeStore<T> {
         Ok(true)
     }
 
-    fn clear_expired(&self, now_ms: i64, budget: usize) -> Result<Sweep> {
+    fn sweep(&self, now_ms: i64, budget: usize) -> Result<Sweep> {
         self.trees.recover();
         let due = self.trees.index_due(now_ms, budget.saturating_add(1))?;
         let mut sweep = Sweep {
@@ -552,9 +531,13 @@ impl<T: Trees> Store for TreeStore<T> {
         Ok(sweep)
     }
 
-    fn scan(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<(IVec, IVec)>> {
+    fn scan(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         self.trees.recover();
-        self.trees.scan(after, limit)
+        let page = self.trees.scan(after, limit)?;
+        Ok(page
+            .into_iter()
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .collect())
     }
 
     fn flush(&self) -> Result<()> {

@@ -9,8 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use sessile::{
-    Config, Delta, Engine, Expiry, IVec, ManualClock, MemoryStore, Record, SessionKey, Store,
-    StoreStats, Sweep, WriteCtx,
+    Change, Config, Engine, ManualClock, MemoryStore, Record, SessionKey, Store, StoreStats, Sweep,
 };
 
 /// 2026-01-01T00:00:00Z, where every manual clock starts.
@@ -86,36 +85,35 @@ impl Store for CountingStore {
     fn create(
         &self,
         key: &SessionKey,
-        data: &[u8],
-        expiry: Expiry,
-        ctx: &WriteCtx,
+        rec: Record,
+        now_ms: i64,
     ) -> sessile::Result<Option<Record>> {
         self.hit();
         let victim = self.delete_before_next_create.lock().unwrap().take();
         if let Some(victim) = victim {
             self.inner.delete(&victim)?;
         }
-        self.inner.create(key, data, expiry, ctx)
+        self.inner.create(key, rec, now_ms)
     }
-    fn save(
+    fn update(
         &self,
         key: &SessionKey,
-        delta: &Delta,
         seen: Option<&Record>,
-        ctx: &WriteCtx,
+        now_ms: i64,
+        change: &mut Change<'_>,
     ) -> sessile::Result<Record> {
         self.hit();
-        self.inner.save(key, delta, seen, ctx)
+        self.inner.update(key, seen, now_ms, change)
     }
     fn delete(&self, key: &SessionKey) -> sessile::Result<bool> {
         self.hit();
         self.inner.delete(key)
     }
-    fn clear_expired(&self, now_ms: i64, budget: usize) -> sessile::Result<Sweep> {
+    fn sweep(&self, now_ms: i64, budget: usize) -> sessile::Result<Sweep> {
         self.hit();
-        self.inner.clear_expired(now_ms, budget)
+        self.inner.sweep(now_ms, budget)
     }
-    fn scan(&self, after: Option<&[u8]>, limit: usize) -> sessile::Result<Vec<(IVec, IVec)>> {
+    fn scan(&self, after: Option<&[u8]>, limit: usize) -> sessile::Result<Vec<(Vec<u8>, Vec<u8>)>> {
         self.hit();
         self.inner.scan(after, limit)
     }

@@ -1,5 +1,10 @@
-//! The store conformance suite: the contract of `sessile::Store`, written
-//! once and instantiated for every store with `store_conformance!`.
+//! The store conformance suite: the contract of `sessile::Store` (load,
+//! create-if-absent, update with a closure, delete, sweep, scan), written
+//! once and instantiated for every store with `store_conformance!`. Most
+//! tests drive the store through an engine, as applications do: the merge
+//! of a delta is the engine's, and what each store must get right is that
+//! the record it hands to the change is the one stored, and that it never
+//! writes a session that is gone.
 
 /// `store_conformance!(name, make)` where `make()` returns
 /// `(Arc<dyn Store>, guard)`; the guard (e.g. a temp dir) lives as long as
@@ -11,20 +16,12 @@ macro_rules! store_conformance {
             #[allow(unused_imports)]
             use super::*;
             use sessile::{
-                decode_data, encode_data, Data, Delta, Error, Expiry, SessionKey, Store, Value,
-                WriteCtx,
+                decode_data, encode_data, Config, Data, Delta, Engine, Error, Expiry, Header,
+                ManualClock, Record, SaveOptions, SessionKey, Store, Value,
             };
             use std::sync::Arc;
 
             const NOW: i64 = 1_767_225_600_000;
-
-            fn ctx(now_ms: i64) -> WriteCtx {
-                WriteCtx {
-                    now_ms,
-                    default_age_s: 3600,
-                    max_record_size: 64 * 1024,
-                }
-            }
 
             fn data(pairs: &[(&str, i64)]) -> Vec<u8> {
                 let mut d = Data::new();
@@ -34,119 +31,197 @@ macro_rules! store_conformance {
                 encode_data(&d)
             }
 
-            fn pairs(store: &Arc<dyn Store>, key: &SessionKey, now: i64) -> Vec<(String, i64)> {
-                let rec = store.load(key, now).unwrap().expect("live session");
-                decode_data(rec.data())
-                    .unwrap()
-                    .into_iter()
-                    .map(|(k, v)| (k, v.as_i64().unwrap()))
-                    .collect()
+            fn change(pairs: &[(&str, i64)]) -> Delta {
+                pairs
+                    .iter()
+                    .fold(Delta::new(), |d, (k, v)| d.set(*k, Value::from(*v)))
             }
 
-            fn make() -> (Arc<dyn Store>, Box<dyn std::any::Any>) {
-                $make
+            /// A store under test, an engine over it and the engine's clock.
+            struct T {
+                store: Arc<dyn Store>,
+                engine: Engine,
+                clock: ManualClock,
+                _guard: Box<dyn std::any::Any>,
             }
 
-            fn new_session(store: &Arc<dyn Store>, p: &[(&str, i64)], e: Expiry) -> SessionKey {
-                let key = SessionKey::generate();
-                store
-                    .create(&key, &data(p), e, &ctx(NOW))
-                    .unwrap()
-                    .expect("created");
-                key
+            fn make() -> T {
+                let (store, guard): (Arc<dyn Store>, Box<dyn std::any::Any>) = $make;
+                let clock = ManualClock::new(NOW);
+                let config = Config::new("unused")
+                    .clock(Arc::new(clock.clone()))
+                    .reaper_interval(None)
+                    .cookie_age(3600)
+                    .max_record_size(64 * 1024);
+                let engine = Engine::with_store(config, store.clone()).unwrap();
+                T {
+                    store,
+                    engine,
+                    clock,
+                    _guard: guard,
+                }
+            }
+
+            impl T {
+                /// Sets the clock to `ms`.
+                fn at(&self, ms: i64) {
+                    self.clock.advance_ms(ms - self.engine.now_ms());
+                }
+
+                fn new_session(&self, p: &[(&str, i64)], e: Expiry) -> SessionKey {
+                    let (key, _) = self
+                        .engine
+                        .create(&change(p).with_expiry(e), SaveOptions::default())
+                        .unwrap();
+                    key
+                }
+
+                fn save(&self, key: &SessionKey, d: &Delta) -> sessile::Result<Record> {
+                    self.engine.save(key, d, SaveOptions::default())
+                }
+
+                fn pairs(&self, key: &SessionKey) -> Vec<(String, i64)> {
+                    let rec = self
+                        .store
+                        .load(key, self.engine.now_ms())
+                        .unwrap()
+                        .expect("live session");
+                    decode_data(rec.data())
+                        .unwrap()
+                        .into_iter()
+                        .map(|(k, v)| (k, v.as_i64().unwrap()))
+                        .collect()
+                }
+
+                fn live(&self, key: &SessionKey) -> bool {
+                    self.engine.exists(key.as_str()).unwrap()
+                }
+            }
+
+            /// A record of `p` under `expiry`, deadline counted from `now`
+            /// with the suite's default age.
+            fn record(p: &[(&str, i64)], expiry: Expiry, now: i64) -> Record {
+                let deadline = expiry.deadline_ms(now, 3600);
+                let header = Header {
+                    expiry,
+                    expires_at_ms: deadline,
+                    index_at_ms: deadline,
+                };
+                Record::new(header, &data(p))
             }
 
             #[test]
             fn load_of_an_absent_key_is_none() {
-                let (store, _g) = make();
-                assert!(store.load(&SessionKey::generate(), NOW).unwrap().is_none());
-                assert!(!store.exists(&SessionKey::generate(), NOW).unwrap());
+                let t = make();
+                assert!(t
+                    .store
+                    .load(&SessionKey::generate(), NOW)
+                    .unwrap()
+                    .is_none());
+                assert!(!t.live(&SessionKey::generate()));
             }
 
             #[test]
             fn create_then_load_returns_the_data_and_expiry() {
-                let (store, _g) = make();
-                let key = new_session(&store, &[("a", 1)], Expiry::Seconds(60));
-                let rec = store.load(&key, NOW).unwrap().unwrap();
+                let t = make();
+                let key = t.new_session(&[("a", 1)], Expiry::Seconds(60));
+                let rec = t.store.load(&key, NOW).unwrap().unwrap();
                 assert_eq!(rec.header().expiry, Expiry::Seconds(60));
                 assert_eq!(rec.header().expires_at_ms, NOW + 60_000);
                 assert_eq!(rec.data(), &data(&[("a", 1)])[..]);
-                assert!(store.exists(&key, NOW).unwrap());
-                assert_eq!(store.len().unwrap(), 1);
+                assert!(t.live(&key));
+                assert_eq!(t.store.len().unwrap(), 1);
             }
 
             #[test]
             fn create_is_insert_if_absent() {
-                let (store, _g) = make();
-                let key = new_session(&store, &[("a", 1)], Expiry::Default);
-                let again = store.create(&key, &data(&[("b", 2)]), Expiry::Default, &ctx(NOW));
+                let t = make();
+                let key = t.new_session(&[("a", 1)], Expiry::Default);
+                let again = t
+                    .store
+                    .create(&key, record(&[("b", 2)], Expiry::Default, NOW), NOW);
                 assert!(again.unwrap().is_none(), "a live key is a collision");
-                assert_eq!(pairs(&store, &key, NOW), vec![("a".into(), 1)]);
+                assert_eq!(t.pairs(&key), vec![("a".into(), 1)]);
             }
 
             #[test]
             fn create_may_reuse_the_key_of_an_expired_session() {
-                let (store, _g) = make();
-                let key = new_session(&store, &[("a", 1)], Expiry::Seconds(1));
+                let t = make();
+                let key = t.new_session(&[("a", 1)], Expiry::Seconds(1));
                 let later = NOW + 5_000;
-                let rec = store.create(&key, &data(&[("b", 2)]), Expiry::Default, &ctx(later));
+                t.at(later);
+                let rec = t
+                    .store
+                    .create(&key, record(&[("b", 2)], Expiry::Default, later), later);
                 assert!(rec.unwrap().is_some());
-                assert_eq!(pairs(&store, &key, later), vec![("b".into(), 2)]);
+                assert_eq!(t.pairs(&key), vec![("b".into(), 2)]);
             }
 
             #[test]
             fn save_applies_the_delta() {
-                let (store, _g) = make();
-                let key = new_session(&store, &[("a", 1), ("b", 2)], Expiry::Default);
-                let mut d = Delta::default();
-                d.remove.insert("a".into());
-                d.set.insert("c".into(), Value::from(3));
-                store.save(&key, &d, None, &ctx(NOW)).unwrap();
-                assert_eq!(
-                    pairs(&store, &key, NOW),
-                    vec![("b".into(), 2), ("c".into(), 3)]
-                );
-                let clear = Delta {
-                    clear: true,
-                    ..Delta::default()
-                };
-                store.save(&key, &clear, None, &ctx(NOW)).unwrap();
-                assert!(pairs(&store, &key, NOW).is_empty());
+                let t = make();
+                let key = t.new_session(&[("a", 1), ("b", 2)], Expiry::Default);
+                let d = Delta::new().remove("a").set("c", Value::from(3));
+                t.save(&key, &d).unwrap();
+                assert_eq!(t.pairs(&key), vec![("b".into(), 2), ("c".into(), 3)]);
+                t.save(&key, &Delta::new().clear()).unwrap();
+                assert!(t.pairs(&key).is_empty());
             }
 
             #[test]
-            fn save_against_a_stale_read_merges_instead_of_overwriting() {
-                let (store, _g) = make();
-                let key = new_session(&store, &[], Expiry::Default);
-                let seen = store.load(&key, NOW).unwrap().unwrap();
-                let mut a = Delta::default();
-                a.set.insert("a".into(), Value::from(1));
-                let mut b = Delta::default();
-                b.set.insert("b".into(), Value::from(2));
-                store.save(&key, &a, Some(&seen), &ctx(NOW)).unwrap();
-                // `seen` is now stale: the store must notice and merge.
-                store.save(&key, &b, Some(&seen), &ctx(NOW)).unwrap();
+            fn update_hands_the_change_the_stored_record_and_says_if_it_was_seen() {
+                let t = make();
+                let key = t.new_session(&[], Expiry::Default);
+                let seen = t.store.load(&key, NOW).unwrap().unwrap();
+                let calls = std::cell::RefCell::new(Vec::new());
+                let add = |k: &'static str| {
+                    let calls = &calls;
+                    move |current: &Record, unchanged: bool| {
+                        let mut d = decode_data(current.data()).unwrap();
+                        calls.borrow_mut().push((d.len(), unchanged));
+                        d.insert(k.to_owned(), Value::from(1));
+                        Ok(Record::new(*current.header(), &encode_data(&d)))
+                    }
+                };
+                t.store
+                    .update(&key, Some(&seen), NOW, &mut add("a"))
+                    .unwrap();
+                // `seen` is now stale: the store must notice, and hand the
+                // change the record that is stored.
+                t.store
+                    .update(&key, Some(&seen), NOW, &mut add("b"))
+                    .unwrap();
+                t.store.update(&key, None, NOW, &mut add("c")).unwrap();
+                assert_eq!(calls.take(), vec![(0, true), (1, false), (2, false)]);
                 assert_eq!(
-                    pairs(&store, &key, NOW),
-                    vec![("a".into(), 1), ("b".into(), 2)]
+                    t.pairs(&key),
+                    vec![("a".into(), 1), ("b".into(), 1), ("c".into(), 1)]
                 );
+            }
+
+            #[test]
+            fn an_update_that_fails_writes_nothing() {
+                let t = make();
+                let key = t.new_session(&[("a", 1)], Expiry::Default);
+                let r = t.store.update(&key, None, NOW, &mut |_, _| {
+                    Err(Error::InvalidData("refused".into()))
+                });
+                assert!(matches!(r, Err(Error::InvalidData(_))));
+                assert_eq!(t.pairs(&key), vec![("a".into(), 1)]);
             }
 
             #[test]
             fn a_change_given_as_two_maps_merges_like_a_delta() {
-                let (store, _g) = make();
-                let key = new_session(&store, &[("a", 1), ("b", 2)], Expiry::Seconds(60));
+                let t = make();
+                let key = t.new_session(&[("a", 1), ("b", 2)], Expiry::Seconds(60));
                 // Saves the change from `seen` to `now`; returns what is stored.
                 let between = |seen: &[(&str, i64)], now: &[(&str, i64)]| {
-                    let delta = Delta::between(&data(seen), &data(now));
-                    store.save(&key, &delta, None, &ctx(NOW)).unwrap();
-                    pairs(&store, &key, NOW)
+                    t.save(&key, &Delta::between(&data(seen), &data(now)))
+                        .unwrap();
+                    t.pairs(&key)
                 };
                 // Another request that sets "d".
-                let other = Delta {
-                    set: [("d".to_owned(), Value::from(4))].into_iter().collect(),
-                    ..Delta::default()
-                };
+                let other = change(&[("d", 4)]);
                 // Unchanged since `seen`: `now` is written as it is.
                 assert_eq!(
                     between(&[("a", 1), ("b", 2)], &[("a", 5), ("b", 2), ("c", 3)]),
@@ -154,13 +229,13 @@ macro_rules! store_conformance {
                 );
                 // The other request saved meanwhile: only what differs between
                 // the two maps lands ("a" changed, "c" removed), "d" stays.
-                store.save(&key, &other, None, &ctx(NOW)).unwrap();
+                t.save(&key, &other).unwrap();
                 assert_eq!(
                     between(&[("a", 5), ("b", 2), ("c", 3)], &[("a", 6), ("b", 2)]),
                     vec![("a".into(), 6), ("b".into(), 2), ("d".into(), 4)]
                 );
                 // No difference between the maps: nothing of theirs is undone.
-                store.save(&key, &other, None, &ctx(NOW)).unwrap();
+                t.save(&key, &other).unwrap();
                 assert_eq!(
                     between(&[("a", 6), ("b", 2)], &[("a", 6), ("b", 2)]),
                     vec![("a".into(), 6), ("b".into(), 2), ("d".into(), 4)]
@@ -169,108 +244,111 @@ macro_rules! store_conformance {
 
             #[test]
             fn save_of_a_deleted_or_expired_session_is_refused() {
-                let (store, _g) = make();
-                let key = new_session(&store, &[("a", 1)], Expiry::Seconds(10));
-                let seen = store.load(&key, NOW).unwrap().unwrap();
-                let d = Delta::default();
+                let t = make();
+                let key = t.new_session(&[("a", 1)], Expiry::Seconds(10));
+                let seen = t.store.load(&key, NOW).unwrap().unwrap();
+                let mut keep = |current: &Record, _: bool| Ok(current.clone());
                 assert!(matches!(
-                    store.save(&key, &d, Some(&seen), &ctx(NOW + 10_000)),
+                    t.store.update(&key, Some(&seen), NOW + 10_000, &mut keep),
                     Err(Error::SessionDeleted)
                 ));
-                assert!(store.delete(&key).unwrap());
-                assert!(!store.delete(&key).unwrap());
+                assert!(t.store.delete(&key).unwrap());
+                assert!(!t.store.delete(&key).unwrap());
                 assert!(matches!(
-                    store.save(&key, &d, Some(&seen), &ctx(NOW)),
+                    t.store.update(&key, Some(&seen), NOW, &mut keep),
                     Err(Error::SessionDeleted)
                 ));
                 assert!(matches!(
-                    store.save(&key, &d, None, &ctx(NOW)),
+                    t.save(&key, &Delta::new()),
                     Err(Error::SessionDeleted)
                 ));
-                assert!(store.load(&key, NOW).unwrap().is_none());
-                assert_eq!(store.len().unwrap(), 0);
+                assert!(t.store.load(&key, NOW).unwrap().is_none());
+                assert_eq!(t.store.len().unwrap(), 0);
+            }
+
+            #[test]
+            fn an_upsert_creates_a_session_that_is_gone_under_its_key() {
+                let t = make();
+                let key = SessionKey::generate();
+                let upsert = SaveOptions::default().upsert();
+                t.engine.save(&key, &change(&[("a", 1)]), upsert).unwrap();
+                t.engine.save(&key, &change(&[("b", 2)]), upsert).unwrap();
+                assert_eq!(t.pairs(&key), vec![("a".into(), 1), ("b".into(), 2)]);
             }
 
             #[test]
             fn expiry_moves_with_each_save_and_policy_changes_stick() {
-                let (store, _g) = make();
-                let key = new_session(&store, &[], Expiry::Seconds(60));
-                let d = Delta::default();
-                let rec = store.save(&key, &d, None, &ctx(NOW + 30_000)).unwrap();
+                let t = make();
+                let key = t.new_session(&[], Expiry::Seconds(60));
+                t.at(NOW + 30_000);
+                let rec = t.save(&key, &Delta::new()).unwrap();
                 assert_eq!(rec.header().expires_at_ms, NOW + 90_000);
                 // The lazy index: the entry stays at the first deadline.
                 assert_eq!(rec.header().index_at_ms, NOW + 60_000);
-                let at = Delta {
-                    expiry: Some(Expiry::At(NOW + 40_000)),
-                    ..Delta::default()
-                };
-                let rec = store.save(&key, &at, None, &ctx(NOW + 30_000)).unwrap();
+                let at = Delta::new().with_expiry(Expiry::At(NOW + 40_000));
+                let rec = t.save(&key, &at).unwrap();
                 assert_eq!(rec.header().expiry, Expiry::At(NOW + 40_000));
                 // Earlier than the filed entry: re-filed at the new deadline.
                 assert_eq!(rec.header().index_at_ms, NOW + 40_000);
                 // A save that does not touch the policy keeps it.
-                let rec = store.save(&key, &d, None, &ctx(NOW + 31_000)).unwrap();
+                t.at(NOW + 31_000);
+                let rec = t.save(&key, &Delta::new()).unwrap();
                 assert_eq!(rec.header().expiry, Expiry::At(NOW + 40_000));
                 assert_eq!(rec.header().expires_at_ms, NOW + 40_000);
-                // Default counts from the store's default age.
-                let def = Delta {
-                    expiry: Some(Expiry::Default),
-                    ..Delta::default()
-                };
-                let rec = store.save(&key, &def, None, &ctx(NOW)).unwrap();
-                assert_eq!(rec.header().expires_at_ms, NOW + 3_600_000);
+                // Default counts from the engine's default age.
+                let rec = t.save(&key, &Delta::new().with_expiry(Expiry::Default));
+                assert_eq!(
+                    rec.unwrap().header().expires_at_ms,
+                    NOW + 31_000 + 3_600_000
+                );
             }
 
             #[test]
-            fn clear_expired_removes_only_expired_sessions() {
-                let (store, _g) = make();
+            fn sweep_removes_only_expired_sessions() {
+                let t = make();
                 let short: Vec<_> = (0..4)
-                    .map(|_| new_session(&store, &[], Expiry::Seconds(10)))
+                    .map(|_| t.new_session(&[], Expiry::Seconds(10)))
                     .collect();
-                let long = new_session(&store, &[], Expiry::Seconds(100));
+                let long = t.new_session(&[], Expiry::Seconds(100));
                 // Extended before it expired: must survive the sweep.
-                store
-                    .save(&short[0], &Delta::default(), None, &ctx(NOW + 5_000))
-                    .unwrap();
-                let sweep = store.clear_expired(NOW + 10_000, 100).unwrap();
+                t.at(NOW + 5_000);
+                t.save(&short[0], &Delta::new()).unwrap();
+                let sweep = t.store.sweep(NOW + 10_000, 100).unwrap();
                 assert_eq!(sweep.removed, 3);
                 assert!(!sweep.more);
-                assert!(store.exists(&short[0], NOW + 10_000).unwrap());
-                assert!(store.exists(&long, NOW + 10_000).unwrap());
-                assert_eq!(store.len().unwrap(), 2);
-                let sweep = store.clear_expired(NOW + 15_000, 100).unwrap();
+                t.at(NOW + 10_000);
+                assert!(t.live(&short[0]));
+                assert!(t.live(&long));
+                assert_eq!(t.store.len().unwrap(), 2);
+                let sweep = t.store.sweep(NOW + 15_000, 100).unwrap();
                 assert_eq!(sweep.removed, 1);
-                assert_eq!(store.clear_expired(NOW + 200_000, 100).unwrap().removed, 1);
-                assert_eq!(store.len().unwrap(), 0);
+                assert_eq!(t.store.sweep(NOW + 200_000, 100).unwrap().removed, 1);
+                assert_eq!(t.store.len().unwrap(), 0);
             }
 
             #[test]
-            fn clear_expired_respects_its_budget() {
-                let (store, _g) = make();
+            fn sweep_respects_its_budget() {
+                let t = make();
                 for _ in 0..5 {
-                    new_session(&store, &[], Expiry::Seconds(1));
+                    t.new_session(&[], Expiry::Seconds(1));
                 }
-                let s = store.clear_expired(NOW + 1_000, 2).unwrap();
+                let s = t.store.sweep(NOW + 1_000, 2).unwrap();
                 assert_eq!((s.removed, s.examined, s.more), (2, 2, true));
-                let s = store.clear_expired(NOW + 1_000, 3).unwrap();
+                let s = t.store.sweep(NOW + 1_000, 3).unwrap();
                 assert_eq!((s.removed, s.more), (3, false));
             }
 
             #[test]
             fn scan_pages_through_every_record() {
-                let (store, _g) = make();
+                let t = make();
                 let mut keys: Vec<Vec<u8>> = (0..7)
-                    .map(|_| {
-                        new_session(&store, &[], Expiry::Default)
-                            .as_bytes()
-                            .to_vec()
-                    })
+                    .map(|_| t.new_session(&[], Expiry::Default).as_bytes().to_vec())
                     .collect();
                 keys.sort();
                 let mut seen = Vec::new();
                 let mut after: Option<Vec<u8>> = None;
                 loop {
-                    let page = store.scan(after.as_deref(), 3).unwrap();
+                    let page = t.store.scan(after.as_deref(), 3).unwrap();
                     if page.is_empty() {
                         break;
                     }
@@ -282,22 +360,26 @@ macro_rules! store_conformance {
 
             #[test]
             fn records_over_the_size_limit_are_refused() {
-                let (store, _g) = make();
-                let mut small = ctx(NOW);
-                small.max_record_size = 40;
-                let big = data(&[("aaaaaaaaaaaa", 1), ("bbbbbbbbbbbbb", 2)]);
+                let (store, guard): (Arc<dyn Store>, Box<dyn std::any::Any>) = $make;
+                let config = Config::new("unused")
+                    .clock(Arc::new(ManualClock::new(NOW)))
+                    .reaper_interval(None)
+                    .max_record_size(40);
+                let engine = Engine::with_store(config, store.clone()).unwrap();
+                let big = change(&[("aaaaaaaaaaaa", 1), ("bbbbbbbbbbbbb", 2)]);
                 assert!(matches!(
-                    store.create(&SessionKey::generate(), &big, Expiry::Default, &small),
+                    engine.create(&big, SaveOptions::default()),
                     Err(Error::TooLarge { .. })
                 ));
                 assert_eq!(store.len().unwrap(), 0);
+                drop(guard);
             }
 
             #[test]
             fn flush_succeeds() {
-                let (store, _g) = make();
-                new_session(&store, &[("a", 1)], Expiry::Default);
-                store.flush().unwrap();
+                let t = make();
+                t.new_session(&[("a", 1)], Expiry::Default);
+                t.store.flush().unwrap();
             }
         }
     };

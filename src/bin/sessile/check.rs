@@ -19,7 +19,7 @@
 
 use std::io::{self, BufWriter, Write};
 
-use sessile::{decode_data, parse_index_entry, IVec, Record, SledStore, Store};
+use sessile::{decode_data, parse_index_entry, Record, SledStore, Store};
 
 use crate::convert::rfc3339;
 use crate::inspect::read_record;
@@ -84,7 +84,7 @@ pub fn check(store: &SledStore, repair: bool) -> Outcome {
         Ok(true)
     })?;
 
-    let mut after: Option<IVec> = None;
+    let mut after: Option<Vec<u8>> = None;
     loop {
         let page = store.index_scan(after.as_deref(), PAGE)?;
         let full = page.len() == PAGE;
@@ -106,7 +106,7 @@ pub fn check(store: &SledStore, repair: bool) -> Outcome {
                     }
                     Some(raw) => {
                         // A damaged record was reported by the first pass.
-                        if let Ok(rec) = Record::decode(raw) {
+                        if let Ok(rec) = Record::decode(&raw) {
                             if rec.header().index_at_ms != at {
                                 r.stale += 1;
                             }
@@ -121,7 +121,7 @@ pub fn check(store: &SledStore, repair: bool) -> Outcome {
                 }
                 writeln!(out, "{what}{}", done(" (removed)"))?;
             }
-            after = Some(entry);
+            after = Some(entry.to_vec());
         }
         if !full {
             break;

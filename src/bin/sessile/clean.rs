@@ -27,7 +27,7 @@ pub fn clear_expired(store: &SledStore, json: bool) -> Outcome {
     let now = now_ms();
     let mut removed = 0usize;
     loop {
-        let sweep = store.clear_expired(now, PAGE)?;
+        let sweep = store.sweep(now, PAGE)?;
         removed += sweep.removed;
         if !sweep.more {
             break;

@@ -12,9 +12,9 @@ use crate::{for_each_record, now_ms, show_key, Failure, Outcome};
 /// A stored record, read for display: either its header or why it cannot
 /// be read. A key that is not a valid session key makes a record damaged
 /// too: no engine can ever load it.
-pub fn read_record(key: &[u8], raw: sessile::IVec) -> Result<Record, String> {
+pub fn read_record(key: &[u8], raw: Vec<u8>) -> Result<Record, String> {
     SessionKey::from_bytes(key).map_err(|e| format!("not a valid session key: {e}"))?;
-    Record::decode(raw).map_err(|e| e.to_string())
+    Record::decode(&raw).map_err(|e| e.to_string())
 }
 
 /// Session data as a JSON object, per the mapping of docs/CLI.md.
@@ -183,7 +183,7 @@ pub fn get(store: &SledStore, key: &SessionKey) -> Outcome {
     let bytes = raw.len();
     let damaged =
         |e: sessile::RecordError| Failure::Error(format!("session {key} is damaged: {e}"));
-    let rec = Record::decode(raw).map_err(damaged)?;
+    let rec = Record::decode(&raw).map_err(damaged)?;
     let data = decode_data(rec.data()).map_err(damaged)?;
     let h = rec.header();
     let shown = Shown {

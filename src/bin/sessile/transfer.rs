@@ -13,7 +13,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
-use sessile::{decode_data, encode_data, Data, Expiry, SessionKey, SledStore, Store, WriteCtx};
+use sessile::{
+    decode_data, encode_data, Data, Expiry, Header, Record, SessionKey, SledStore, Store,
+};
 
 use crate::convert::{base64_decode, base64_encode, from_json, rfc3339, Policy};
 use crate::inspect::{data_json, read_record};
@@ -271,39 +273,41 @@ fn import_line(store: &SledStore, text: &[u8]) -> Result<Imported, Refused> {
     };
     let deadline = line.expires_at_ms;
     let expiry = Expiry::from(line.expiry);
-    // `Store::create` counts the deadline from `ctx.now_ms` under the
-    // session's policy; choose the `now` that gives back the original
-    // deadline. With a default age of 0, the default and browser-close
-    // policies give `now` itself.
-    let now = match expiry {
-        Expiry::Default | Expiry::BrowserClose => deadline,
-        Expiry::Seconds(s) => s
-            .checked_mul(1000)
-            .and_then(|ms| deadline.checked_sub(ms))
-            .ok_or_else(|| bad("expires_at_ms and expiry.seconds are out of range"))?,
-        Expiry::At(at) if at == deadline => deadline,
-        Expiry::At(at) => {
+    // The record keeps its deadline as exported. A policy that could not
+    // have given it is refused (a hand-edited line).
+    match expiry {
+        Expiry::Seconds(s)
+            if s.checked_mul(1000)
+                .and_then(|ms| deadline.checked_sub(ms))
+                .is_none() =>
+        {
+            return Err(bad("expires_at_ms and expiry.seconds are out of range"))
+        }
+        Expiry::At(at) if at != deadline => {
             return Err(bad(format!(
                 "expiry.at_ms ({at}) differs from expires_at_ms ({deadline})"
             )))
         }
-    };
+        _ => {}
+    }
     // Never overwrite: a key already present, live, expired or damaged,
     // is left as it is.
     if store.get_raw(key.as_bytes())?.is_some() {
         return Ok(Imported::Exists);
     }
-    let ctx = WriteCtx {
-        now_ms: now,
-        default_age_s: 0,
-        // The session came out of a database; whatever limit the
-        // application configures was applied when it was written.
-        max_record_size: usize::MAX,
+    // The session came out of a database: whatever limit the application
+    // configures was applied when it was written.
+    let header = Header {
+        expiry,
+        expires_at_ms: deadline,
+        index_at_ms: deadline,
     };
-    Ok(match store.create(&key, &data, expiry, &ctx)? {
-        Some(_) => Imported::New,
-        None => Imported::Exists,
-    })
+    Ok(
+        match store.create(&key, Record::new(header, &data), super::now_ms())? {
+            Some(_) => Imported::New,
+            None => Imported::Exists,
+        },
+    )
 }
 
 /// serde_json's message without its "at line 1 column N" (the line is ours

@@ -1,5 +1,13 @@
 //! The engine: one open session database, its configuration, and the
-//! background reaper that sweeps expired sessions.
+//! background reaper that sweeps expired sessions (this file); the
+//! store-level operations every layer calls (`ops.rs`); the change a
+//! request makes and how it merges onto what is stored (`delta.rs`).
+
+mod delta;
+mod ops;
+
+pub use self::delta::Delta;
+pub use self::ops::SaveOptions;
 
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
@@ -13,16 +21,11 @@ use crate::config::Config;
 use crate::cookie::{find_cookie, ResponseCookie};
 use crate::error::{Error, Result};
 use crate::expiry::from_ms;
-use crate::expiry::Expiry;
 use crate::key::SessionKey;
-use crate::record::Record;
 use crate::session::Session;
-use crate::store::{Delta, MemoryStore, SledStore, Store, StoreStats, WriteCtx};
+use crate::store::{MemoryStore, SledStore, Store, StoreStats};
 #[cfg(feature = "redis")]
 use crate::store::{RedisOptions, RedisStore};
-
-/// How many fresh keys a create tries before giving up.
-const CREATE_ATTEMPTS: u32 = 10;
 
 /// An open session database. Cheap to clone (clones share everything) and
 /// safe to use from many threads. The database closes when the last clone
@@ -170,75 +173,6 @@ impl Engine {
         self.inner.config.clock.now_ms()
     }
 
-    /// What the store needs for a write made now.
-    pub fn write_ctx(&self) -> WriteCtx {
-        WriteCtx {
-            now_ms: self.now_ms(),
-            default_age_s: self.inner.config.cookie.age_s,
-            max_record_size: self.inner.config.max_record_size,
-        }
-    }
-
-    /// Stores `data` (an encoded map) as a new session under a fresh random
-    /// key; returns the key and the record written.
-    pub(crate) fn create_fresh(&self, data: &[u8], expiry: Expiry) -> Result<(SessionKey, Record)> {
-        self.create_under(data, expiry, |_| SessionKey::generate())
-    }
-
-    /// Stores `data` as a new session under the first key from `next_key`
-    /// (called with the attempt number) that no live session holds. The
-    /// store's create is insert-if-absent, so a collision never overwrites
-    /// another visitor's session; after [`CREATE_ATTEMPTS`] collisions in a
-    /// row the key source is broken: [`Error::KeyCollision`]. (The key
-    /// source is the caller's: the C ABI's test hooks fix keys, and
-    /// tower-sessions derives a key from its own id.)
-    pub(crate) fn create_under(
-        &self,
-        data: &[u8],
-        expiry: Expiry,
-        mut next_key: impl FnMut(u32) -> SessionKey,
-    ) -> Result<(SessionKey, Record)> {
-        for attempt in 0..CREATE_ATTEMPTS {
-            let key = next_key(attempt);
-            if let Some(rec) = self
-                .inner
-                .store
-                .create(&key, data, expiry, &self.write_ctx())?
-            {
-                return Ok((key, rec));
-            }
-        }
-        Err(Error::KeyCollision(CREATE_ATTEMPTS))
-    }
-
-    /// Moves the live session `old` to a fresh key, against session
-    /// fixation (Django's `cycle_key`, on login): the new session holds the
-    /// data stored now with `delta` applied (so what another request saved
-    /// meanwhile is kept, as by a save), under `delta`'s expiry policy or
-    /// else the stored one, and `old` is deleted. Returns the new key and
-    /// its record.
-    ///
-    /// A session that was deleted (a logout in another tab) or expired is
-    /// not carried to a new key: [`Error::SessionDeleted`], and nothing is
-    /// written. Nor is one deleted while it is being copied: the copy is
-    /// removed again, with the same error. The copy is written before the
-    /// old key is deleted, so a failure in between (a full disk) leaves the
-    /// old session as it was rather than none.
-    pub fn cycle_key(&self, old: &SessionKey, delta: &Delta) -> Result<(SessionKey, Record)> {
-        let store = &self.inner.store;
-        let current = store
-            .load(old, self.now_ms())?
-            .ok_or(Error::SessionDeleted)?;
-        let data = delta.merged_into(current.data(), false)?;
-        let expiry = delta.expiry.unwrap_or(current.header().expiry);
-        let (new, rec) = self.create_fresh(&data, expiry)?;
-        if !store.delete(old)? {
-            store.delete(&new)?;
-            return Err(Error::SessionDeleted);
-        }
-        Ok((new, rec))
-    }
-
     /// A new, empty session with no key (one is issued on save).
     pub fn new_session(&self) -> Session {
         Session::new(self.clone(), None, false)
@@ -301,7 +235,7 @@ impl Engine {
     /// Whether a live session exists under `key` (false for malformed keys).
     pub fn exists(&self, key: &str) -> Result<bool> {
         match SessionKey::parse(key) {
-            Ok(k) => self.inner.store.exists(&k, self.now_ms()),
+            Ok(k) => self.is_live(&k),
             Err(_) => Ok(false),
         }
     }
@@ -315,7 +249,7 @@ impl Engine {
             let sweep = self
                 .inner
                 .store
-                .clear_expired(now, self.inner.config.reaper_budget)?;
+                .sweep(now, self.inner.config.reaper_budget)?;
             removed += sweep.removed;
             if !sweep.more {
                 return Ok(removed);
@@ -431,7 +365,7 @@ impl Reaper {
             .name("sessile-reaper".into())
             .spawn(move || {
                 let pass = || -> Result<(usize, bool)> {
-                    let s = store.clear_expired(clock.now_ms(), budget)?;
+                    let s = store.sweep(clock.now_ms(), budget)?;
                     Ok((s.removed, s.more))
                 };
                 let mut wait = every;
