@@ -17,6 +17,10 @@
  * - What the library hands out (handles, sessile_buf) is freed only by the
  *   matching sessile_*_free; sessile_*_free(NULL) does nothing.
  * - Panics never cross into C: they become SESSILE_RESULT_PANIC.
+ * - Thread safety is stated once per handle type (sessile_engine,
+ *   sessile_session, sessile_options, sessile_buf); a function says more
+ *   only where it differs. Functions that take no handle may be called
+ *   from any thread at any time.
  *
  * License: MIT OR Apache-2.0.
  */
@@ -528,8 +532,6 @@ void sessile_engine_free(struct sessile_engine *engine);
  * after it says so (the flushes after it succeed). And when the database
  * directory was deleted while open.
  *
- * Thread safety: thread-safe.
- *
  * # Safety
  *
  * `engine` must be NULL or a live engine handle.
@@ -562,8 +564,6 @@ sessile_result sessile_engine_clear_expired(const struct sessile_engine *engine,
  *
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_PANIC`.
- *
- * Thread safety: thread-safe.
  *
  * # Safety
  *
@@ -603,8 +603,6 @@ sessile_result sessile_engine_advance_clock(const struct sessile_engine *engine,
  * `now_ms` is out of range; the clock does not change),
  * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: thread-safe.
- *
  * # Safety
  *
  * `engine` must be NULL or a live engine handle.
@@ -619,8 +617,6 @@ sessile_result sessile_engine_set_clock(const struct sessile_engine *engine,
  *
  * The string is owned by the library and lives as long as the process:
  * never free it.
- *
- * Thread safety: may be called from any thread at any time.
  *
  * # Safety
  *
@@ -675,8 +671,6 @@ size_t sessile_last_error_message(char *buf,
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: thread-safe.
- *
  * # Safety
  *
  * `key_out` must be NULL or valid for writing one pointer.
@@ -690,8 +684,6 @@ sessile_result sessile_key_generate(struct sessile_buf **key_out);
  * Returns `SESSILE_RESULT_OK` (well-formed), `SESSILE_RESULT_INVALID_KEY`
  * (not), `SESSILE_RESULT_NULL_ARGUMENT`, `SESSILE_RESULT_TOO_LARGE`,
  * `SESSILE_RESULT_PANIC`.
- *
- * Thread safety: thread-safe.
  *
  * # Safety
  *
@@ -708,8 +700,6 @@ sessile_result sessile_key_validate(const char *key,
  *
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`
  * (`options_out` is NULL), `SESSILE_RESULT_PANIC`.
- *
- * Thread safety: thread-safe.
  *
  * # Safety
  *
@@ -738,8 +728,6 @@ void sessile_options_free(struct sessile_options *options);
  * or not an RFC 6265 token), `SESSILE_RESULT_TOO_LARGE`,
  * `SESSILE_RESULT_PANIC`. The options are unchanged on error.
  *
- * Thread safety: needs exclusive use of `options` during the call.
- *
  * # Safety
  *
  * `options` must be NULL or live options not in use on another thread;
@@ -757,8 +745,6 @@ sessile_result sessile_options_set_cookie_name(struct sessile_options *options,
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_INVALID_ARGUMENT` (negative), `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: needs exclusive use of `options` during the call.
- *
  * # Safety
  *
  * `options` must be NULL or live options not in use on another thread.
@@ -774,8 +760,6 @@ sessile_result sessile_options_set_cookie_age(struct sessile_options *options,
  * `SESSILE_RESULT_INVALID_UTF8`, `SESSILE_RESULT_INVALID_ARGUMENT`
  * (control characters or `;`), `SESSILE_RESULT_TOO_LARGE`,
  * `SESSILE_RESULT_PANIC`.
- *
- * Thread safety: needs exclusive use of `options` during the call.
  *
  * # Safety
  *
@@ -793,8 +777,6 @@ sessile_result sessile_options_set_cookie_domain(struct sessile_options *options
  * control characters or `;`), `SESSILE_RESULT_TOO_LARGE`,
  * `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: needs exclusive use of `options` during the call.
- *
  * # Safety
  *
  * As `sessile_options_set_cookie_name`.
@@ -809,8 +791,6 @@ sessile_result sessile_options_set_cookie_path(struct sessile_options *options,
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: needs exclusive use of `options` during the call.
- *
  * # Safety
  *
  * `options` must be NULL or live options not in use on another thread.
@@ -823,8 +803,6 @@ sessile_result sessile_options_set_cookie_secure(struct sessile_options *options
  *
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_PANIC`.
- *
- * Thread safety: needs exclusive use of `options` during the call.
  *
  * # Safety
  *
@@ -841,8 +819,6 @@ sessile_result sessile_options_set_cookie_httponly(struct sessile_options *optio
  * `SESSILE_RESULT_INVALID_ARGUMENT` (not a `sessile_samesite`),
  * `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: needs exclusive use of `options` during the call.
- *
  * # Safety
  *
  * `options` must be NULL or live options not in use on another thread.
@@ -856,8 +832,6 @@ sessile_result sessile_options_set_cookie_samesite(struct sessile_options *optio
  *
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_PANIC`.
- *
- * Thread safety: needs exclusive use of `options` during the call.
  *
  * # Safety
  *
@@ -873,8 +847,6 @@ sessile_result sessile_options_set_save_every_request(struct sessile_options *op
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: needs exclusive use of `options` during the call.
- *
  * # Safety
  *
  * `options` must be NULL or live options not in use on another thread.
@@ -889,8 +861,6 @@ sessile_result sessile_options_set_expire_at_browser_close(struct sessile_option
  *
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_PANIC`.
- *
- * Thread safety: needs exclusive use of `options` during the call.
  *
  * # Safety
  *
@@ -911,8 +881,6 @@ sessile_result sessile_options_set_cache_capacity(struct sessile_options *option
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: needs exclusive use of `options` during the call.
- *
  * # Safety
  *
  * `options` must be NULL or live options not in use on another thread.
@@ -928,8 +896,6 @@ sessile_result sessile_options_set_compression(struct sessile_options *options,
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: needs exclusive use of `options` during the call.
- *
  * # Safety
  *
  * `options` must be NULL or live options not in use on another thread.
@@ -943,8 +909,6 @@ sessile_result sessile_options_set_flush_every_ms(struct sessile_options *option
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: needs exclusive use of `options` during the call.
- *
  * # Safety
  *
  * `options` must be NULL or live options not in use on another thread.
@@ -957,8 +921,6 @@ sessile_result sessile_options_set_max_data_key_len(struct sessile_options *opti
  *
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_PANIC`.
- *
- * Thread safety: needs exclusive use of `options` during the call.
  *
  * # Safety
  *
@@ -974,8 +936,6 @@ sessile_result sessile_options_set_max_value_size(struct sessile_options *option
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: needs exclusive use of `options` during the call.
- *
  * # Safety
  *
  * `options` must be NULL or live options not in use on another thread.
@@ -988,8 +948,6 @@ sessile_result sessile_options_set_max_record_size(struct sessile_options *optio
  *
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_PANIC`.
- *
- * Thread safety: needs exclusive use of `options` during the call.
  *
  * # Safety
  *
@@ -1006,8 +964,6 @@ sessile_result sessile_options_set_max_keys(struct sessile_options *options,
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: needs exclusive use of `options` during the call.
- *
  * # Safety
  *
  * `options` must be NULL or live options not in use on another thread.
@@ -1020,8 +976,6 @@ sessile_result sessile_options_set_reaper_interval_ms(struct sessile_options *op
  *
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_INVALID_ARGUMENT` (0), `SESSILE_RESULT_PANIC`.
- *
- * Thread safety: needs exclusive use of `options` during the call.
  *
  * # Safety
  *
@@ -1036,8 +990,6 @@ sessile_result sessile_options_set_reaper_budget(struct sessile_options *options
  *
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_PANIC`.
- *
- * Thread safety: needs exclusive use of `options` during the call.
  *
  * # Safety
  *
@@ -1057,8 +1009,6 @@ sessile_result sessile_options_set_memory(struct sessile_options *options,
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_INVALID_ARGUMENT` (`start_ms` out of range),
  * `SESSILE_RESULT_PANIC`.
- *
- * Thread safety: needs exclusive use of `options` during the call.
  *
  * # Safety
  *
@@ -1125,9 +1075,6 @@ sessile_result sessile_request_begin(const struct sessile_engine *engine,
  * `SESSILE_RESULT_CORRUPT`; `SESSILE_RESULT_NULL_ARGUMENT`;
  * `SESSILE_RESULT_CLOSED` (the session is closed); `SESSILE_RESULT_IO`;
  * `SESSILE_RESULT_PANIC`.
- *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
  *
  * # Safety
  *
@@ -1219,8 +1166,6 @@ sessile_result sessile_store_count(const struct sessile_engine *engine,
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: thread-safe.
- *
  * # Safety
  *
  * `engine` must be NULL or a live engine handle; `removed_out` must be NULL
@@ -1238,8 +1183,6 @@ sessile_result sessile_store_delete_all(const struct sessile_engine *engine,
  *
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_CLOSED` (the engine is closed), `SESSILE_RESULT_PANIC`.
- *
- * Thread safety: thread-safe in `engine`.
  *
  * # Safety
  *
@@ -1263,8 +1206,6 @@ sessile_result sessile_session_new(const struct sessile_engine *engine,
  * `SESSILE_RESULT_TOO_LARGE`, `SESSILE_RESULT_CLOSED`,
  * `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: thread-safe in `engine`.
- *
  * # Safety
  *
  * `engine` must be NULL or a live engine handle; `(key, key_len)` must be
@@ -1283,9 +1224,6 @@ sessile_result sessile_session_open(const struct sessile_engine *engine,
  *
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_PANIC`.
- *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
  *
  * # Safety
  *
@@ -1320,9 +1258,6 @@ void sessile_session_free(struct sessile_session *session);
  * `SESSILE_RESULT_NULL_ARGUMENT`, `SESSILE_RESULT_CLOSED`,
  * `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
- *
  * # Safety
  *
  * `session` must be NULL or a live session handle; `key_out` must be NULL
@@ -1343,9 +1278,6 @@ sessile_result sessile_session_key(const struct sessile_session *session,
  * `SESSILE_RESULT_TOO_LARGE`; `SESSILE_RESULT_CLOSED`; `SESSILE_RESULT_IO`;
  * `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
- *
  * # Safety
  *
  * `session` must be NULL or a live session handle; `(key, key_len)` must
@@ -1363,9 +1295,6 @@ sessile_result sessile_session_get(struct sessile_session *session,
  * Returns what `sessile_session_get` returns, and
  * `SESSILE_RESULT_WRONG_TYPE` when the value holds something JSON cannot
  * (binary, an extension type, a map with non-string keys, NaN).
- *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
  *
  * # Safety
  *
@@ -1388,9 +1317,6 @@ sessile_result sessile_session_get_json(struct sessile_session *session,
  * `SESSILE_RESULT_IO`; `SESSILE_RESULT_PANIC`. The session is unchanged on
  * error.
  *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
- *
  * # Safety
  *
  * `session` must be NULL or a live session handle; `(key, key_len)` and
@@ -1411,9 +1337,6 @@ sessile_result sessile_session_set(struct sessile_session *session,
  * also for the JSON text and `SESSILE_RESULT_INVALID_DATA` for text that
  * is not one JSON value.
  *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
- *
  * # Safety
  *
  * As `sessile_session_set`.
@@ -1433,9 +1356,6 @@ sessile_result sessile_session_set_json(struct sessile_session *session,
  * `SESSILE_RESULT_NULL_ARGUMENT`; `SESSILE_RESULT_TOO_LARGE`;
  * `SESSILE_RESULT_CLOSED`; `SESSILE_RESULT_IO`; `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
- *
  * # Safety
  *
  * `session` must be NULL or a live session handle; `(key, key_len)` must
@@ -1452,9 +1372,6 @@ sessile_result sessile_session_remove(struct sessile_session *session,
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_INVALID_UTF8`,
  * `SESSILE_RESULT_NULL_ARGUMENT`, `SESSILE_RESULT_TOO_LARGE`,
  * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
- *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
  *
  * # Safety
  *
@@ -1473,9 +1390,6 @@ sessile_result sessile_session_contains(struct sessile_session *session,
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
- *
  * # Safety
  *
  * `session` must be NULL or a live session handle; `len_out` must be NULL
@@ -1491,9 +1405,6 @@ sessile_result sessile_session_len(struct sessile_session *session,
  *
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_PANIC`.
- *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
  *
  * # Safety
  *
@@ -1512,9 +1423,6 @@ sessile_result sessile_session_is_empty(const struct sessile_session *session,
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
- *
  * # Safety
  *
  * `session` must be NULL or a live session handle; `keys_out` must be NULL
@@ -1527,9 +1435,6 @@ sessile_result sessile_session_keys(struct sessile_session *session,
  * The data keys, sorted, as a JSON array of strings.
  *
  * Returns what `sessile_session_keys` returns.
- *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
  *
  * # Safety
  *
@@ -1548,9 +1453,6 @@ sessile_result sessile_session_keys_json(struct sessile_session *session,
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
- *
  * # Safety
  *
  * `session` must be NULL or a live session handle; `data_out` must be NULL
@@ -1564,9 +1466,6 @@ sessile_result sessile_session_data(struct sessile_session *session,
  *
  * Returns what `sessile_session_data` returns, and
  * `SESSILE_RESULT_WRONG_TYPE` when a value holds something JSON cannot.
- *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
  *
  * # Safety
  *
@@ -1583,9 +1482,6 @@ sessile_result sessile_session_data_json(struct sessile_session *session,
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
- *
  * # Safety
  *
  * `session` must be NULL or a live session handle.
@@ -1600,9 +1496,6 @@ sessile_result sessile_session_clear(struct sessile_session *session);
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
- *
  * # Safety
  *
  * `session` must be NULL or a live session handle.
@@ -1616,9 +1509,6 @@ sessile_result sessile_session_flush(struct sessile_session *session);
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_TOO_LARGE`, `SESSILE_RESULT_KEY_COLLISION`,
  * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
- *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
  *
  * # Safety
  *
@@ -1641,9 +1531,6 @@ sessile_result sessile_session_cycle_key(struct sessile_session *session);
  * `SESSILE_RESULT_NULL_ARGUMENT`; `SESSILE_RESULT_CLOSED`;
  * `SESSILE_RESULT_IO`; `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
- *
  * # Safety
  *
  * `session` must be NULL or a live session handle.
@@ -1657,9 +1544,6 @@ sessile_result sessile_session_save(struct sessile_session *session,
  *
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
- *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
  *
  * # Safety
  *
@@ -1682,9 +1566,6 @@ sessile_result sessile_session_delete(struct sessile_session *session);
  * `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
- *
  * # Safety
  *
  * `session` must be NULL or a live session handle.
@@ -1701,9 +1582,6 @@ sessile_result sessile_session_set_expiry(struct sessile_session *session,
  * (out of range; nothing changes), `SESSILE_RESULT_NULL_ARGUMENT`, `SESSILE_RESULT_CLOSED`,
  * `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
- *
  * # Safety
  *
  * `session` must be NULL or a live session handle.
@@ -1716,9 +1594,6 @@ sessile_result sessile_session_set_expiry_in(struct sessile_session *session,
  *
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
- *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
  *
  * # Safety
  *
@@ -1736,9 +1611,6 @@ sessile_result sessile_session_get_expiry(struct sessile_session *session,
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
- *
  * # Safety
  *
  * `session` must be NULL or a live session handle; `seconds_out` must be
@@ -1753,9 +1625,6 @@ sessile_result sessile_session_get_expiry_age(struct sessile_session *session,
  *
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
- *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
  *
  * # Safety
  *
@@ -1772,9 +1641,6 @@ sessile_result sessile_session_get_expiry_date(struct sessile_session *session,
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
- *
  * # Safety
  *
  * `session` must be NULL or a live session handle; `yes_out` must be NULL
@@ -1789,9 +1655,6 @@ sessile_result sessile_session_get_expire_at_browser_close(struct sessile_sessio
  *
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_PANIC`.
- *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
  *
  * # Safety
  *
@@ -1808,9 +1671,6 @@ sessile_result sessile_session_get_cookie_age(const struct sessile_session *sess
  * `SESSILE_RESULT_TOO_LARGE`, `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`,
  * `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
- *
  * # Safety
  *
  * `session` must be NULL or a live session handle.
@@ -1823,9 +1683,6 @@ sessile_result sessile_session_set_test_cookie(struct sessile_session *session);
  *
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
- *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
  *
  * # Safety
  *
@@ -1842,9 +1699,6 @@ sessile_result sessile_session_test_cookie_worked(struct sessile_session *sessio
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
- *
  * # Safety
  *
  * `session` must be NULL or a live session handle.
@@ -1858,9 +1712,6 @@ sessile_result sessile_session_delete_test_cookie(struct sessile_session *sessio
  *
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_PANIC`.
- *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
  *
  * # Safety
  *
@@ -1877,9 +1728,6 @@ sessile_result sessile_session_accessed(const struct sessile_session *session,
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
- *
  * # Safety
  *
  * `session` must be NULL or a live session handle; `modified_out` must be
@@ -1894,9 +1742,6 @@ sessile_result sessile_session_modified(const struct sessile_session *session,
  *
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_PANIC`.
- *
- * Thread safety: calls on one session are serialised by its lock (see
- * `sessile_session`).
  *
  * # Safety
  *
@@ -1921,8 +1766,6 @@ sessile_result sessile_session_set_modified(struct sessile_session *session,
  * also treat like NOT_FOUND); `SESSILE_RESULT_NULL_ARGUMENT`;
  * `SESSILE_RESULT_TOO_LARGE`; `SESSILE_RESULT_CLOSED`; `SESSILE_RESULT_IO`;
  * `SESSILE_RESULT_PANIC`.
- *
- * Thread safety: thread-safe.
  *
  * # Safety
  *
@@ -1951,8 +1794,6 @@ sessile_result sessile_store_load(const struct sessile_engine *engine,
  *
  * Returns what `sessile_store_load` returns.
  *
- * Thread safety: thread-safe.
- *
  * # Safety
  *
  * `engine` must be NULL or a live engine handle; `(key, key_len)` must be
@@ -1977,8 +1818,6 @@ sessile_result sessile_store_load_copy(const struct sessile_engine *engine,
  * `SESSILE_RESULT_NULL_ARGUMENT`, `SESSILE_RESULT_TOO_LARGE`,
  * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_CORRUPT`, `SESSILE_RESULT_IO`,
  * `SESSILE_RESULT_PANIC`.
- *
- * Thread safety: thread-safe.
  *
  * # Safety
  *
@@ -2011,8 +1850,6 @@ sessile_result sessile_store_exists(const struct sessile_engine *engine,
  * `SESSILE_SAVE_DURABLE`, the session may exist even though the flush
  * failed); `SESSILE_RESULT_PANIC`. Nothing is written on error, except as
  * just said.
- *
- * Thread safety: thread-safe.
  *
  * # Safety
  *
@@ -2161,8 +1998,6 @@ sessile_result sessile_store_save_diff(const struct sessile_engine *engine,
  * `SESSILE_RESULT_IO` (the old session is then left as it was, or already
  * moved); `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: thread-safe.
- *
  * # Safety
  *
  * `engine` must be NULL or a live engine handle; `(key, key_len)`,
@@ -2192,8 +2027,6 @@ sessile_result sessile_store_cycle_key(const struct sessile_engine *engine,
  * `SESSILE_RESULT_TOO_LARGE`; `SESSILE_RESULT_CLOSED`; `SESSILE_RESULT_IO`;
  * `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: thread-safe.
- *
  * # Safety
  *
  * `engine` must be NULL or a live engine handle; `(key, key_len)` must be
@@ -2213,8 +2046,6 @@ sessile_result sessile_store_touch(const struct sessile_engine *engine,
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_INVALID_KEY`,
  * `SESSILE_RESULT_NULL_ARGUMENT`, `SESSILE_RESULT_TOO_LARGE`,
  * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
- *
- * Thread safety: thread-safe.
  *
  * # Safety
  *
@@ -2271,8 +2102,6 @@ sessile_result sessile_test_fixed_keys(bool on);
  * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
  * `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
  *
- * Thread safety: thread-safe in `engine`.
- *
  * # Safety
  *
  * `engine` must be NULL or a live engine handle; `key_out` must be NULL or
@@ -2289,8 +2118,6 @@ sessile_result sessile_test_store_corrupt(const struct sessile_engine *engine,
  *
  * The string is owned by the library: never free it.
  *
- * Thread safety: may be called from any thread at any time.
- *
  * # Safety
  *
  * None.
@@ -2300,8 +2127,6 @@ const char *sessile_version(void);
 /**
  * The ABI version of the loaded library; compare it with
  * `SESSILE_ABI_VERSION` from the header the caller was compiled against.
- *
- * Thread safety: may be called from any thread at any time.
  *
  * # Safety
  *

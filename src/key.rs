@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
-use crate::ffi::fork::ForkLocal;
+use crate::sys::fork::ForkLocal;
 
 /// The length of every session key.
 pub const KEY_LEN: usize = 32;

@@ -37,13 +37,16 @@ mod cookie;
 mod engine;
 mod error;
 mod expiry;
-// The C ABI: the one module allowed `unsafe` (see src/ffi/mod.rs).
+// The C ABI (src/ffi/mod.rs) and the calls into the operating system
+// (src/sys/mod.rs): the two modules allowed `unsafe`.
 #[allow(unsafe_code)]
 mod ffi;
 mod key;
 mod record;
 mod session;
 mod store;
+#[allow(unsafe_code)]
+mod sys;
 
 // What applications use: an engine over a store, the request-level
 // session, the store-level operations, and their vocabulary.

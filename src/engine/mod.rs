@@ -50,7 +50,7 @@ struct Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         if let Some(r) = self.reaper.get_mut().take() {
-            if self.generation == crate::ffi::fork::generation() {
+            if self.generation == crate::sys::fork::generation() {
                 r.stop();
             } else {
                 // A forked child has no reaper thread to join.
@@ -147,7 +147,7 @@ impl Engine {
                 config,
                 store,
                 reaper: Mutex::new(reaper),
-                generation: crate::ffi::fork::generation(),
+                generation: crate::sys::fork::generation(),
                 failures_flushed: AtomicU64::new(failures),
             }),
         })
@@ -262,7 +262,7 @@ impl Engine {
     /// engine runs no reaper. Lets tests drive the reaper with a manual
     /// clock instead of waiting for its interval.
     pub fn run_reaper_pass(&self) -> Result<usize> {
-        if self.inner.generation != crate::ffi::fork::generation() {
+        if self.inner.generation != crate::sys::fork::generation() {
             return Err(Error::Forked {
                 path: self.inner.config.path.clone(),
             });
@@ -307,7 +307,7 @@ impl Engine {
     /// Stops the reaper, flushes, and drops this handle. The database itself
     /// closes when no other clone or session holds it.
     pub fn close(self) -> Result<()> {
-        if self.inner.generation != crate::ffi::fork::generation() {
+        if self.inner.generation != crate::sys::fork::generation() {
             return Err(Error::Forked {
                 path: self.inner.config.path.clone(),
             });

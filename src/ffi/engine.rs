@@ -226,8 +226,6 @@ pub unsafe extern "C" fn sessile_engine_free(engine: *mut sessile_engine) {
 /// after it says so (the flushes after it succeed). And when the database
 /// directory was deleted while open.
 ///
-/// Thread safety: thread-safe.
-///
 /// # Safety
 ///
 /// `engine` must be NULL or a live engine handle.
@@ -274,8 +272,6 @@ pub unsafe extern "C" fn sessile_engine_clear_expired(
 ///
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_PANIC`.
-///
-/// Thread safety: thread-safe.
 ///
 /// # Safety
 ///
@@ -329,8 +325,6 @@ pub unsafe extern "C" fn sessile_engine_advance_clock(
 /// `SESSILE_RESULT_INVALID_ARGUMENT` (the engine has no manual clock, or
 /// `now_ms` is out of range; the clock does not change),
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_PANIC`.
-///
-/// Thread safety: thread-safe.
 ///
 /// # Safety
 ///

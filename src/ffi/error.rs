@@ -230,8 +230,6 @@ pub(crate) fn clear_last() {
 /// The string is owned by the library and lives as long as the process:
 /// never free it.
 ///
-/// Thread safety: may be called from any thread at any time.
-///
 /// # Safety
 ///
 /// None: any value may be passed.

@@ -42,8 +42,6 @@ pub(crate) fn new_key() -> SessionKey {
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: thread-safe.
-///
 /// # Safety
 ///
 /// `key_out` must be NULL or valid for writing one pointer.
@@ -63,8 +61,6 @@ pub unsafe extern "C" fn sessile_key_generate(key_out: *mut *mut sessile_buf) ->
 /// Returns `SESSILE_RESULT_OK` (well-formed), `SESSILE_RESULT_INVALID_KEY`
 /// (not), `SESSILE_RESULT_NULL_ARGUMENT`, `SESSILE_RESULT_TOO_LARGE`,
 /// `SESSILE_RESULT_PANIC`.
-///
-/// Thread safety: thread-safe.
 ///
 /// # Safety
 ///

@@ -1,4 +1,4 @@
-//! The C ABI: the only place in sessile with `unsafe`.
+//! The C ABI: with `src/sys/`, the only place in sessile with `unsafe`.
 //!
 //! Every export follows the rules of docs/ABI.md (DESIGN.md §7):
 //! - names start with `sessile_`; handles are opaque pointers;
@@ -41,8 +41,6 @@ mod store;
 mod test_hooks;
 mod version;
 
-pub(crate) mod disk;
-pub(crate) mod fork;
 mod panic;
 mod ptr;
 mod value;

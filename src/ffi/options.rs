@@ -48,8 +48,6 @@ pub struct sessile_options {
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`
 /// (`options_out` is NULL), `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: thread-safe.
-///
 /// # Safety
 ///
 /// `options_out` must be NULL or valid for writing one pointer.
@@ -119,8 +117,6 @@ fn check_attr(what: &str, value: &str) -> FfiResult {
 /// or not an RFC 6265 token), `SESSILE_RESULT_TOO_LARGE`,
 /// `SESSILE_RESULT_PANIC`. The options are unchanged on error.
 ///
-/// Thread safety: needs exclusive use of `options` during the call.
-///
 /// # Safety
 ///
 /// `options` must be NULL or live options not in use on another thread;
@@ -146,8 +142,6 @@ pub unsafe extern "C" fn sessile_options_set_cookie_name(
 ///
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_INVALID_ARGUMENT` (negative), `SESSILE_RESULT_PANIC`.
-///
-/// Thread safety: needs exclusive use of `options` during the call.
 ///
 /// # Safety
 ///
@@ -175,8 +169,6 @@ pub unsafe extern "C" fn sessile_options_set_cookie_age(
 /// (control characters or `;`), `SESSILE_RESULT_TOO_LARGE`,
 /// `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: needs exclusive use of `options` during the call.
-///
 /// # Safety
 ///
 /// As `sessile_options_set_cookie_name`.
@@ -201,8 +193,6 @@ pub unsafe extern "C" fn sessile_options_set_cookie_domain(
 /// `SESSILE_RESULT_INVALID_UTF8`, `SESSILE_RESULT_INVALID_ARGUMENT` (empty,
 /// control characters or `;`), `SESSILE_RESULT_TOO_LARGE`,
 /// `SESSILE_RESULT_PANIC`.
-///
-/// Thread safety: needs exclusive use of `options` during the call.
 ///
 /// # Safety
 ///
@@ -230,8 +220,6 @@ pub unsafe extern "C" fn sessile_options_set_cookie_path(
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: needs exclusive use of `options` during the call.
-///
 /// # Safety
 ///
 /// `options` must be NULL or live options not in use on another thread.
@@ -251,8 +239,6 @@ pub unsafe extern "C" fn sessile_options_set_cookie_secure(
 ///
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_PANIC`.
-///
-/// Thread safety: needs exclusive use of `options` during the call.
 ///
 /// # Safety
 ///
@@ -275,8 +261,6 @@ pub unsafe extern "C" fn sessile_options_set_cookie_httponly(
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_INVALID_ARGUMENT` (not a `sessile_samesite`),
 /// `SESSILE_RESULT_PANIC`.
-///
-/// Thread safety: needs exclusive use of `options` during the call.
 ///
 /// # Safety
 ///
@@ -305,8 +289,6 @@ pub unsafe extern "C" fn sessile_options_set_cookie_samesite(
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: needs exclusive use of `options` during the call.
-///
 /// # Safety
 ///
 /// `options` must be NULL or live options not in use on another thread.
@@ -327,8 +309,6 @@ pub unsafe extern "C" fn sessile_options_set_save_every_request(
 ///
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_PANIC`.
-///
-/// Thread safety: needs exclusive use of `options` during the call.
 ///
 /// # Safety
 ///
@@ -351,8 +331,6 @@ pub unsafe extern "C" fn sessile_options_set_expire_at_browser_close(
 ///
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_PANIC`.
-///
-/// Thread safety: needs exclusive use of `options` during the call.
 ///
 /// # Safety
 ///
@@ -380,8 +358,6 @@ pub unsafe extern "C" fn sessile_options_set_cache_capacity(
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: needs exclusive use of `options` during the call.
-///
 /// # Safety
 ///
 /// `options` must be NULL or live options not in use on another thread.
@@ -404,8 +380,6 @@ pub unsafe extern "C" fn sessile_options_set_compression(
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: needs exclusive use of `options` during the call.
-///
 /// # Safety
 ///
 /// `options` must be NULL or live options not in use on another thread.
@@ -426,8 +400,6 @@ pub unsafe extern "C" fn sessile_options_set_flush_every_ms(
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: needs exclusive use of `options` during the call.
-///
 /// # Safety
 ///
 /// `options` must be NULL or live options not in use on another thread.
@@ -447,8 +419,6 @@ pub unsafe extern "C" fn sessile_options_set_max_data_key_len(
 ///
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_PANIC`.
-///
-/// Thread safety: needs exclusive use of `options` during the call.
 ///
 /// # Safety
 ///
@@ -471,8 +441,6 @@ pub unsafe extern "C" fn sessile_options_set_max_value_size(
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: needs exclusive use of `options` during the call.
-///
 /// # Safety
 ///
 /// `options` must be NULL or live options not in use on another thread.
@@ -492,8 +460,6 @@ pub unsafe extern "C" fn sessile_options_set_max_record_size(
 ///
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_PANIC`.
-///
-/// Thread safety: needs exclusive use of `options` during the call.
 ///
 /// # Safety
 ///
@@ -517,8 +483,6 @@ pub unsafe extern "C" fn sessile_options_set_max_keys(
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: needs exclusive use of `options` during the call.
-///
 /// # Safety
 ///
 /// `options` must be NULL or live options not in use on another thread.
@@ -538,8 +502,6 @@ pub unsafe extern "C" fn sessile_options_set_reaper_interval_ms(
 ///
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_INVALID_ARGUMENT` (0), `SESSILE_RESULT_PANIC`.
-///
-/// Thread safety: needs exclusive use of `options` during the call.
 ///
 /// # Safety
 ///
@@ -564,8 +526,6 @@ pub unsafe extern "C" fn sessile_options_set_reaper_budget(
 ///
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_PANIC`.
-///
-/// Thread safety: needs exclusive use of `options` during the call.
 ///
 /// # Safety
 ///
@@ -592,8 +552,6 @@ pub unsafe extern "C" fn sessile_options_set_memory(
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_INVALID_ARGUMENT` (`start_ms` out of range),
 /// `SESSILE_RESULT_PANIC`.
-///
-/// Thread safety: needs exclusive use of `options` during the call.
 ///
 /// # Safety
 ///

@@ -92,9 +92,6 @@ pub unsafe extern "C" fn sessile_request_begin(
 /// `SESSILE_RESULT_CLOSED` (the session is closed); `SESSILE_RESULT_IO`;
 /// `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
-///
 /// # Safety
 ///
 /// `session` must be NULL or a live session handle; `set_cookie_out` must

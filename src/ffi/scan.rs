@@ -217,8 +217,6 @@ pub unsafe extern "C" fn sessile_store_count(
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: thread-safe.
-///
 /// # Safety
 ///
 /// `engine` must be NULL or a live engine handle; `removed_out` must be NULL

@@ -74,8 +74,6 @@ impl sessile_session {
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_CLOSED` (the engine is closed), `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: thread-safe in `engine`.
-///
 /// # Safety
 ///
 /// `engine` must be NULL or a live engine handle; `session_out` must be
@@ -105,8 +103,6 @@ pub unsafe extern "C" fn sessile_session_new(
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_TOO_LARGE`, `SESSILE_RESULT_CLOSED`,
 /// `SESSILE_RESULT_PANIC`.
-///
-/// Thread safety: thread-safe in `engine`.
 ///
 /// # Safety
 ///
@@ -138,9 +134,6 @@ pub unsafe extern "C" fn sessile_session_open(
 ///
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_PANIC`.
-///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
 ///
 /// # Safety
 ///
@@ -192,9 +185,6 @@ fn not_found(key: &str) -> Fail {
 /// `SESSILE_RESULT_NULL_ARGUMENT`, `SESSILE_RESULT_CLOSED`,
 /// `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
-///
 /// # Safety
 ///
 /// `session` must be NULL or a live session handle; `key_out` must be NULL
@@ -228,9 +218,6 @@ pub unsafe extern "C" fn sessile_session_key(
 /// `SESSILE_RESULT_TOO_LARGE`; `SESSILE_RESULT_CLOSED`; `SESSILE_RESULT_IO`;
 /// `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
-///
 /// # Safety
 ///
 /// `session` must be NULL or a live session handle; `(key, key_len)` must
@@ -260,9 +247,6 @@ pub unsafe extern "C" fn sessile_session_get(
 /// Returns what `sessile_session_get` returns, and
 /// `SESSILE_RESULT_WRONG_TYPE` when the value holds something JSON cannot
 /// (binary, an extension type, a map with non-string keys, NaN).
-///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
 ///
 /// # Safety
 ///
@@ -297,9 +281,6 @@ pub unsafe extern "C" fn sessile_session_get_json(
 /// `SESSILE_RESULT_IO`; `SESSILE_RESULT_PANIC`. The session is unchanged on
 /// error.
 ///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
-///
 /// # Safety
 ///
 /// `session` must be NULL or a live session handle; `(key, key_len)` and
@@ -331,9 +312,6 @@ pub unsafe extern "C" fn sessile_session_set(
 /// also for the JSON text and `SESSILE_RESULT_INVALID_DATA` for text that
 /// is not one JSON value.
 ///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
-///
 /// # Safety
 ///
 /// As `sessile_session_set`.
@@ -363,9 +341,6 @@ pub unsafe extern "C" fn sessile_session_set_json(
 /// there; nothing changes); `SESSILE_RESULT_INVALID_UTF8`;
 /// `SESSILE_RESULT_NULL_ARGUMENT`; `SESSILE_RESULT_TOO_LARGE`;
 /// `SESSILE_RESULT_CLOSED`; `SESSILE_RESULT_IO`; `SESSILE_RESULT_PANIC`.
-///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
 ///
 /// # Safety
 ///
@@ -397,9 +372,6 @@ pub unsafe extern "C" fn sessile_session_remove(
 /// `SESSILE_RESULT_NULL_ARGUMENT`, `SESSILE_RESULT_TOO_LARGE`,
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
-///
 /// # Safety
 ///
 /// `session` must be NULL or a live session handle; `(key, key_len)` must
@@ -428,9 +400,6 @@ pub unsafe extern "C" fn sessile_session_contains(
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
-///
 /// # Safety
 ///
 /// `session` must be NULL or a live session handle; `len_out` must be NULL
@@ -456,9 +425,6 @@ pub unsafe extern "C" fn sessile_session_len(
 ///
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_PANIC`.
-///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
 ///
 /// # Safety
 ///
@@ -487,9 +453,6 @@ pub unsafe extern "C" fn sessile_session_is_empty(
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
-///
 /// # Safety
 ///
 /// `session` must be NULL or a live session handle; `keys_out` must be NULL
@@ -513,9 +476,6 @@ pub unsafe extern "C" fn sessile_session_keys(
 /// The data keys, sorted, as a JSON array of strings.
 ///
 /// Returns what `sessile_session_keys` returns.
-///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
 ///
 /// # Safety
 ///
@@ -550,9 +510,6 @@ fn data_of(s: &mut Session) -> Result<Data, Fail> {
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
-///
 /// # Safety
 ///
 /// `session` must be NULL or a live session handle; `data_out` must be NULL
@@ -577,9 +534,6 @@ pub unsafe extern "C" fn sessile_session_data(
 ///
 /// Returns what `sessile_session_data` returns, and
 /// `SESSILE_RESULT_WRONG_TYPE` when a value holds something JSON cannot.
-///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
 ///
 /// # Safety
 ///
@@ -607,9 +561,6 @@ pub unsafe extern "C" fn sessile_session_data_json(
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
-///
 /// # Safety
 ///
 /// `session` must be NULL or a live session handle.
@@ -631,9 +582,6 @@ pub unsafe extern "C" fn sessile_session_clear(session: *mut sessile_session) ->
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
-///
 /// # Safety
 ///
 /// `session` must be NULL or a live session handle.
@@ -651,9 +599,6 @@ pub unsafe extern "C" fn sessile_session_flush(session: *mut sessile_session) ->
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_TOO_LARGE`, `SESSILE_RESULT_KEY_COLLISION`,
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
-///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
 ///
 /// # Safety
 ///
@@ -681,9 +626,6 @@ pub unsafe extern "C" fn sessile_session_cycle_key(
 /// `SESSILE_RESULT_KEY_COLLISION`; `SESSILE_RESULT_CORRUPT`;
 /// `SESSILE_RESULT_NULL_ARGUMENT`; `SESSILE_RESULT_CLOSED`;
 /// `SESSILE_RESULT_IO`; `SESSILE_RESULT_PANIC`.
-///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
 ///
 /// # Safety
 ///
@@ -718,9 +660,6 @@ pub unsafe extern "C" fn sessile_session_save(
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
-///
 /// # Safety
 ///
 /// `session` must be NULL or a live session handle.
@@ -745,9 +684,6 @@ pub unsafe extern "C" fn sessile_session_delete(session: *mut sessile_session) -
 /// kind, `KEEP`, or a value out of range; nothing changes),
 /// `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
-///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
 ///
 /// # Safety
 ///
@@ -776,9 +712,6 @@ pub unsafe extern "C" fn sessile_session_set_expiry(
 /// (out of range; nothing changes), `SESSILE_RESULT_NULL_ARGUMENT`, `SESSILE_RESULT_CLOSED`,
 /// `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
-///
 /// # Safety
 ///
 /// `session` must be NULL or a live session handle.
@@ -802,9 +735,6 @@ pub unsafe extern "C" fn sessile_session_set_expiry_in(
 ///
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
-///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
 ///
 /// # Safety
 ///
@@ -832,9 +762,6 @@ pub unsafe extern "C" fn sessile_session_get_expiry(
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
-///
 /// # Safety
 ///
 /// `session` must be NULL or a live session handle; `seconds_out` must be
@@ -859,9 +786,6 @@ pub unsafe extern "C" fn sessile_session_get_expiry_age(
 ///
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
-///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
 ///
 /// # Safety
 ///
@@ -888,9 +812,6 @@ pub unsafe extern "C" fn sessile_session_get_expiry_date(
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
-///
 /// # Safety
 ///
 /// `session` must be NULL or a live session handle; `yes_out` must be NULL
@@ -915,9 +836,6 @@ pub unsafe extern "C" fn sessile_session_get_expire_at_browser_close(
 ///
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_PANIC`.
-///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
 ///
 /// # Safety
 ///
@@ -944,9 +862,6 @@ pub unsafe extern "C" fn sessile_session_get_cookie_age(
 /// `SESSILE_RESULT_TOO_LARGE`, `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`,
 /// `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
-///
 /// # Safety
 ///
 /// `session` must be NULL or a live session handle.
@@ -965,9 +880,6 @@ pub unsafe extern "C" fn sessile_session_set_test_cookie(
 ///
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
-///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
 ///
 /// # Safety
 ///
@@ -994,9 +906,6 @@ pub unsafe extern "C" fn sessile_session_test_cookie_worked(
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
-///
 /// # Safety
 ///
 /// `session` must be NULL or a live session handle.
@@ -1016,9 +925,6 @@ pub unsafe extern "C" fn sessile_session_delete_test_cookie(
 ///
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_PANIC`.
-///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
 ///
 /// # Safety
 ///
@@ -1045,9 +951,6 @@ pub unsafe extern "C" fn sessile_session_accessed(
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
-///
 /// # Safety
 ///
 /// `session` must be NULL or a live session handle; `modified_out` must be
@@ -1072,9 +975,6 @@ pub unsafe extern "C" fn sessile_session_modified(
 ///
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_PANIC`.
-///
-/// Thread safety: calls on one session are serialised by its lock (see
-/// `sessile_session`).
 ///
 /// # Safety
 ///

@@ -42,10 +42,10 @@ fn check_flags(flags: u32, allowed: u32) -> FfiResult {
 
 /// The save flags as the engine's options.
 fn options(flags: u32) -> SaveOptions {
-    let mut options = SaveOptions::default();
-    options.upsert = flags & SESSILE_SAVE_UPSERT != 0;
-    options.durable = flags & SESSILE_SAVE_DURABLE != 0;
-    options
+    SaveOptions {
+        upsert: flags & SESSILE_SAVE_UPSERT != 0,
+        durable: flags & SESSILE_SAVE_DURABLE != 0,
+    }
 }
 
 /// `change` under the policy `expiry` (`None`: keep the stored one).
@@ -84,8 +84,6 @@ fn load_live(engine: &Engine, key: &[u8]) -> Result<Record, Fail> {
 /// also treat like NOT_FOUND); `SESSILE_RESULT_NULL_ARGUMENT`;
 /// `SESSILE_RESULT_TOO_LARGE`; `SESSILE_RESULT_CLOSED`; `SESSILE_RESULT_IO`;
 /// `SESSILE_RESULT_PANIC`.
-///
-/// Thread safety: thread-safe.
 ///
 /// # Safety
 ///
@@ -129,8 +127,6 @@ pub unsafe extern "C" fn sessile_store_load(
 /// never creates a session.
 ///
 /// Returns what `sessile_store_load` returns.
-///
-/// Thread safety: thread-safe.
 ///
 /// # Safety
 ///
@@ -177,8 +173,6 @@ pub unsafe extern "C" fn sessile_store_load_copy(
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_CORRUPT`, `SESSILE_RESULT_IO`,
 /// `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: thread-safe.
-///
 /// # Safety
 ///
 /// `engine` must be NULL or a live engine handle; `(key, key_len)` must be
@@ -222,8 +216,6 @@ pub unsafe extern "C" fn sessile_store_exists(
 /// `SESSILE_SAVE_DURABLE`, the session may exist even though the flush
 /// failed); `SESSILE_RESULT_PANIC`. Nothing is written on error, except as
 /// just said.
-///
-/// Thread safety: thread-safe.
 ///
 /// # Safety
 ///
@@ -441,8 +433,6 @@ pub unsafe extern "C" fn sessile_store_save_diff(
 /// `SESSILE_RESULT_IO` (the old session is then left as it was, or already
 /// moved); `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: thread-safe.
-///
 /// # Safety
 ///
 /// `engine` must be NULL or a live engine handle; `(key, key_len)`,
@@ -489,8 +479,6 @@ pub unsafe extern "C" fn sessile_store_cycle_key(
 /// `SESSILE_RESULT_TOO_LARGE`; `SESSILE_RESULT_CLOSED`; `SESSILE_RESULT_IO`;
 /// `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: thread-safe.
-///
 /// # Safety
 ///
 /// `engine` must be NULL or a live engine handle; `(key, key_len)` must be
@@ -526,8 +514,6 @@ pub unsafe extern "C" fn sessile_store_touch(
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_INVALID_KEY`,
 /// `SESSILE_RESULT_NULL_ARGUMENT`, `SESSILE_RESULT_TOO_LARGE`,
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
-///
-/// Thread safety: thread-safe.
 ///
 /// # Safety
 ///

@@ -97,8 +97,6 @@ pub extern "C" fn sessile_test_fixed_keys(on: bool) -> sessile_result {
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_CLOSED`, `SESSILE_RESULT_IO`, `SESSILE_RESULT_PANIC`.
 ///
-/// Thread safety: thread-safe in `engine`.
-///
 /// # Safety
 ///
 /// `engine` must be NULL or a live engine handle; `key_out` must be NULL or

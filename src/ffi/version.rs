@@ -16,8 +16,6 @@ pub const SESSILE_ABI_VERSION: u32 = 1;
 ///
 /// The string is owned by the library: never free it.
 ///
-/// Thread safety: may be called from any thread at any time.
-///
 /// # Safety
 ///
 /// None.
@@ -32,8 +30,6 @@ pub extern "C" fn sessile_version() -> *const c_char {
 
 /// The ABI version of the loaded library; compare it with
 /// `SESSILE_ABI_VERSION` from the header the caller was compiled against.
-///
-/// Thread safety: may be called from any thread at any time.
 ///
 /// # Safety
 ///

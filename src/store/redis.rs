@@ -312,7 +312,7 @@ impl RedisStore {
             prefix: opts.prefix.as_bytes().to_vec(),
             opts: opts.clone(),
             idle: Mutex::new(Vec::new()),
-            generation: crate::ffi::fork::generation(),
+            generation: crate::sys::fork::generation(),
             record_writes: AtomicU64::new(0),
             corrupt: AtomicU64::new(0),
         };
@@ -364,7 +364,7 @@ impl RedisStore {
     /// `op` must leave the connection as it found it (no `WATCH` pending)
     /// when it returns `Ok`; after a refusal the watch is cleared here.
     fn with_conn<T>(&self, mut op: impl FnMut(&mut Connection) -> Result<T, Fail>) -> Result<T> {
-        if self.generation != crate::ffi::fork::generation() {
+        if self.generation != crate::sys::fork::generation() {
             return Err(Error::Forked {
                 path: self.url.clone().into(),
             });

@@ -29,7 +29,7 @@ use sled::IVec;
 
 use super::trees::{time_prefix, Entry, KeyLocks, StorageFailures, TreeStore, Trees};
 use crate::error::{Error, Result};
-use crate::ffi::fork::ForkLocal;
+use crate::sys::fork::ForkLocal;
 
 /// The durable store (the default): sled trees `sessions` and `expiry`.
 pub type SledStore = TreeStore<SledTrees>;
@@ -244,7 +244,7 @@ fn open_shared(path: &Path, opts: &SledOptions, create: bool) -> Result<Arc<Shar
         opts: *opts,
         compression,
         locks: KeyLocks::new(),
-        generation: crate::ffi::fork::generation(),
+        generation: crate::sys::fork::generation(),
         broken: AtomicBool::new(false),
         last_reopen: Mutex::new(None),
         failures: AtomicU64::new(0),
@@ -299,7 +299,7 @@ fn open_handle(path: &Path, opts: &SledOptions, compression: bool) -> Result<Han
 /// Whether the file system holding `path` has at least `bytes` free for
 /// an unprivileged writer (`true` where it cannot be told).
 fn has_free(path: &Path, bytes: u64) -> bool {
-    crate::ffi::disk::free_bytes(path).is_none_or(|free| free >= bytes)
+    crate::sys::disk::free_bytes(path).is_none_or(|free| free >= bytes)
 }
 
 impl SharedDb {
@@ -426,7 +426,7 @@ impl SharedDb {
 
     #[cold]
     fn recover_slow(&self) {
-        if self.generation != crate::ffi::fork::generation() {
+        if self.generation != crate::sys::fork::generation() {
             // A forked child must not drop the parent's sled handle (see
             // `SledTrees::drop`); its calls fail with `Error::Forked`.
             return;
@@ -524,7 +524,7 @@ impl TreeStore<SledTrees> {
 
 impl Drop for SledTrees {
     fn drop(&mut self) {
-        if self.shared.generation != crate::ffi::fork::generation() {
+        if self.shared.generation != crate::sys::fork::generation() {
             // In a forked child, dropping the last handle would make sled
             // flush the parent's half-inherited log into the parent's files.
             // Leak one reference instead, so nothing is ever dropped.
@@ -536,7 +536,7 @@ impl Drop for SledTrees {
 impl SledTrees {
     /// Refuses work in a forked child (see `ffi/fork.rs`).
     fn check(&self) -> Result<()> {
-        if self.shared.generation != crate::ffi::fork::generation() {
+        if self.shared.generation != crate::sys::fork::generation() {
             return Err(Error::Forked {
                 path: self.shared.path.clone(),
             });

@@ -5,8 +5,9 @@
 //! remembers the generation it was opened in, and refuses work
 //! (`Error::Forked`) once they differ. Checking is one atomic load.
 //!
-//! This lives in `ffi/` because registering the handler is the one call
-//! into libc that needs `unsafe`.
+//! Used by the engine, the stores and the key generator alike; `unsafe`
+//! because registering the handler is a call into libc and `ForkLocal`
+//! hands out references to values it publishes through a raw pointer.
 
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::Once;

@@ -1,6 +1,5 @@
 //! The one file-system question std cannot answer, for the sled store
-//! (`store/sled.rs`): how much room is left. It lives here because `unsafe`
-//! lives only in this module.
+//! (`store/sled.rs`): how much room is left.
 
 use std::path::Path;
 
