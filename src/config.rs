@@ -9,7 +9,7 @@ use crate::expiry::{Clock, SystemClock};
 use crate::store::SledOptions;
 
 /// The default sled cache (see [`Config::cache_capacity`]).
-const DEFAULT_CACHE: u64 = 256 * 1024 * 1024;
+pub(crate) const DEFAULT_CACHE: u64 = 256 * 1024 * 1024;
 
 /// How an [`crate::Engine`] is set up. Start from [`Config::new`] and chain
 /// setters; each documents its default, which is Django's where Django has
@@ -72,11 +72,7 @@ impl Config {
             cookie: CookieConfig::default(),
             save_every_request: false,
             expire_at_browser_close: false,
-            sled: SledOptions {
-                cache_capacity: DEFAULT_CACHE,
-                flush_every_ms: Some(500),
-                compression: None,
-            },
+            sled: SledOptions::default(),
             max_data_key_len: 256,
             max_value_size: 64 * 1024,
             max_record_size: 1024 * 1024,

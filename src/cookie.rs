@@ -26,6 +26,7 @@ impl SameSite {
 
 /// Django's `SESSION_COOKIE_*` settings, with Django's defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CookieConfig {
     /// `SESSION_COOKIE_NAME`, default `sessionid`.
     pub name: String,
@@ -192,6 +193,7 @@ impl CookieConfig {
 /// What the response needs, decided by Django's `SessionMiddleware` rules
 /// (`Engine::end_request`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ResponseCookie {
     /// A `Set-Cookie` header value to send, if any.
     pub set_cookie: Option<String>,

@@ -37,11 +37,10 @@ fn key(n: u64) -> SessionKey {
 }
 
 fn open(db: &Path) -> SledStore {
-    let opts = SledOptions {
-        cache_capacity: 8 * 1024 * 1024,
-        flush_every_ms: None,
-        compression: None,
-    };
+    let opts = SledOptions::default()
+        .cache_capacity(8 * 1024 * 1024)
+        .flush_every_ms(None)
+        .compression(None);
     SledStore::open(db, &opts).unwrap()
 }
 

@@ -22,11 +22,10 @@ fn damage(f: &Fixture, key: &str, with: impl FnOnce(&mut Vec<u8>)) {
     // Opening the same path again in this process shares the engine's db.
     let store = SledStore::open(
         f.dir.path().join("db"),
-        &SledOptions {
-            cache_capacity: 1 << 20,
-            flush_every_ms: None,
-            compression: None,
-        },
+        &SledOptions::default()
+            .cache_capacity(1 << 20)
+            .flush_every_ms(None)
+            .compression(None),
     )
     .unwrap();
     rewrite(store.trees(), key, with);

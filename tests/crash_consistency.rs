@@ -188,11 +188,10 @@ fn check(path: &std::path::Path, ops: &[Op], last_durable: Option<usize>, seed: 
     );
     let store = SledStore::open(
         path,
-        &SledOptions {
-            cache_capacity: 1 << 20,
-            flush_every_ms: None,
-            compression: None,
-        },
+        &SledOptions::default()
+            .cache_capacity(1 << 20)
+            .flush_every_ms(None)
+            .compression(None),
     )
     .unwrap_or_else(|e| panic!("reopen failed ({ctx}): {e}"));
 

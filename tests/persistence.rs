@@ -89,11 +89,10 @@ fn the_same_path_opened_twice_shares_one_db() {
     let key = saved_session(&first, &[("x", 1)]);
     assert_eq!(second.session(&key).get::<i64>("x").unwrap(), Some(1));
 
-    let opts = sessile::SledOptions {
-        cache_capacity: 1 << 20,
-        flush_every_ms: None,
-        compression: None,
-    };
+    let opts = sessile::SledOptions::default()
+        .cache_capacity(1 << 20)
+        .flush_every_ms(None)
+        .compression(None);
     let s1 = SledStore::open(dir.path().join("db"), &opts).unwrap();
     let s2 = SledStore::open(other_spelling, &opts).unwrap();
     assert!(s1.shares_db_with(&s2));
@@ -220,11 +219,10 @@ fn a_file_or_a_folder_of_other_things_is_not_a_database() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(names, ["manage.py"]);
-    let opts = sessile::SledOptions {
-        cache_capacity: 1 << 20,
-        flush_every_ms: None,
-        compression: None,
-    };
+    let opts = sessile::SledOptions::default()
+        .cache_capacity(1 << 20)
+        .flush_every_ms(None)
+        .compression(None);
     assert!(matches!(
         SledStore::open(&project, &opts),
         Err(Error::NotADatabase { .. })
@@ -252,11 +250,10 @@ fn a_missing_or_empty_directory_becomes_a_database_and_reopens() {
         assert_eq!(engine.session(&key).get::<i64>("x").unwrap(), Some(1));
     }
     // Only an existing database opens without creating.
-    let opts = sessile::SledOptions {
-        cache_capacity: 1 << 20,
-        flush_every_ms: None,
-        compression: None,
-    };
+    let opts = sessile::SledOptions::default()
+        .cache_capacity(1 << 20)
+        .flush_every_ms(None)
+        .compression(None);
     let fresh = dir.path().join("fresh");
     assert!(matches!(
         SledStore::open_existing(&fresh, &opts),

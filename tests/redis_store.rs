@@ -216,14 +216,9 @@ fn records_are_the_sled_format_with_a_ttl_of_the_time_left() {
 #[test]
 fn prefixes_keep_applications_apart() {
     let server = RedisServer::start();
-    let a = RedisStore::open(
-        &server.url(),
-        &RedisOptions {
-            prefix: "a:".into(),
-            ..RedisOptions::default()
-        },
-    )
-    .unwrap();
+    let mut opts = RedisOptions::default();
+    opts.prefix = "a:".into();
+    let a = RedisStore::open(&server.url(), &opts).unwrap();
     let (b, _) = engine(&server.url_with("?prefix=b:"));
     let key = saved_session(&b, &[("x", 1)]);
     let k = SessionKey::parse(&key).unwrap();

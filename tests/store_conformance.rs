@@ -11,11 +11,10 @@ mod conformance;
 use sessile::{MemoryStore, SledOptions, SledStore};
 
 fn sled_options() -> SledOptions {
-    SledOptions {
-        cache_capacity: 8 * 1024 * 1024,
-        flush_every_ms: Some(500),
-        compression: None,
-    }
+    SledOptions::default()
+        .cache_capacity(8 * 1024 * 1024)
+        .flush_every_ms(Some(500))
+        .compression(None)
 }
 
 store_conformance!(sled, {

@@ -214,11 +214,10 @@ fn open(path: &Path, create: bool) -> Outcome<SledStore> {
     // The commands stream through the trees once: a large cache buys them
     // nothing (measured: 16 MiB exports and imports a million sessions as
     // fast as 64 MiB, with less memory).
-    let opts = SledOptions {
-        cache_capacity: 16 * 1024 * 1024,
-        flush_every_ms: Some(500),
-        compression: None,
-    };
+    let opts = SledOptions::default()
+        .cache_capacity(16 * 1024 * 1024)
+        .flush_every_ms(Some(500))
+        .compression(None);
     let store = if create {
         SledStore::open(path, &opts)
     } else {

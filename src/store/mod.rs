@@ -24,6 +24,7 @@ use crate::record::Record;
 
 /// The outcome of one sweep over expired sessions.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Sweep {
     /// Expired sessions deleted.
     pub removed: usize,
@@ -35,6 +36,7 @@ pub struct Sweep {
 
 /// Counters a store keeps about itself.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StoreStats {
     /// Writes (insert, overwrite, remove) to the sessions tree.
     pub record_writes: u64,

@@ -56,6 +56,7 @@ use crate::record::{Header, Record};
 /// How a [`RedisStore`] connects. Every field can also be given in the
 /// URL's query (see [`RedisOptions::from_url`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RedisOptions {
     /// Prepended to every session key, so several applications can share
     /// one Redis database. URL: `prefix=`. Default `sessile:`.

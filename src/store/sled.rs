@@ -36,6 +36,7 @@ pub type SledStore = TreeStore<SledTrees>;
 
 /// Settings for opening a sled database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SledOptions {
     /// sled's page cache in bytes.
     pub cache_capacity: u64,
@@ -47,6 +48,38 @@ pub struct SledOptions {
     /// is not compressed); `Some(x)` creates with `x` and, on an existing
     /// database created otherwise, fails with [`Error::InvalidConfig`].
     pub compression: Option<bool>,
+}
+
+impl Default for SledOptions {
+    /// The engine's defaults: a 256 MiB cache, a background flush every
+    /// 500 ms, compression as the database was created.
+    fn default() -> SledOptions {
+        SledOptions {
+            cache_capacity: crate::config::DEFAULT_CACHE,
+            flush_every_ms: Some(500),
+            compression: None,
+        }
+    }
+}
+
+impl SledOptions {
+    /// With [`SledOptions::cache_capacity`] set to `bytes`.
+    pub fn cache_capacity(mut self, bytes: u64) -> SledOptions {
+        self.cache_capacity = bytes;
+        self
+    }
+
+    /// With [`SledOptions::flush_every_ms`] set to `every_ms`.
+    pub fn flush_every_ms(mut self, every_ms: Option<u64>) -> SledOptions {
+        self.flush_every_ms = every_ms;
+        self
+    }
+
+    /// With [`SledOptions::compression`] set to `compression`.
+    pub fn compression(mut self, compression: Option<bool>) -> SledOptions {
+        self.compression = compression;
+        self
+    }
 }
 
 /// Whether the sled database in `dir` was created with compression
