@@ -229,6 +229,18 @@ def test_session_expiry_forms(engine):
         session.set_expiry("soon")
 
 
+def test_expiry_kinds_are_an_enum_equal_to_the_strings_they_were(engine):
+    kind = engine.load(engine.create({}, expiry=60)).expiry.kind
+    assert kind is sessile.ExpiryKind.SECONDS and kind == "seconds" and f"{kind}" == "seconds"
+    assert [k.value for k in sessile.ExpiryKind] == ["default", "browser_close", "seconds", "at", "keep"]
+    # A policy made with the string is the same policy.
+    assert sessile.Expiry("seconds", 60) == sessile.Expiry.seconds(60)
+    at = engine.now_ms() + 5_000
+    assert engine.load(engine.create({}, expiry=sessile.Expiry("at", at))).expiry == sessile.Expiry.at(at)
+    with pytest.raises(ValueError, match="unknown expiry kind 'weekly'"):
+        engine.create({}, expiry=sessile.Expiry("weekly"))
+
+
 def test_set_expiry_refuses_what_is_outside_one_second_to_400_days(engine):
     session = engine.session()
     session["a"] = 1

@@ -37,27 +37,17 @@ from ._errors import (
     Unavailable,
     WrongType,
 )
-from ._engine import (
-    ABI_VERSION,
-    KEEP,
-    LIBRARY_VERSION,
-    MAX_AGE_S,
-    Engine,
-    Expiry,
-    Record,
-    Response,
-    Session,
-    generate_key,
-    is_valid_key,
-    open,
-)
+from ._ffi import ABI_VERSION, LIBRARY_VERSION
+from ._values import KEEP, MAX_AGE_S, Expiry, ExpiryKind
+from ._session import Response, Session
+from ._engine import Engine, Record, generate_key, is_valid_key, open
 
 __version__ = LIBRARY_VERSION
 
 __all__ = [
     "ABI_VERSION", "KEEP", "LIBRARY_VERSION", "MAX_AGE_S", "AbiMismatch", "Closed", "Corrupt", "Engine",
-    "Expiry", "Forked", "IOFailure", "InvalidArgument", "InvalidData", "InvalidKey", "InvalidUtf8",
-    "KeyCollision", "Locked", "NotADatabase", "NotFound", "NullArgument", "Panic", "Record", "Response",
-    "SessileError", "Session", "SessionDeleted", "TooLarge", "Unavailable", "WrongType", "generate_key",
-    "is_valid_key", "open",
+    "Expiry", "ExpiryKind", "Forked", "IOFailure", "InvalidArgument", "InvalidData", "InvalidKey",
+    "InvalidUtf8", "KeyCollision", "Locked", "NotADatabase", "NotFound", "NullArgument", "Panic", "Record",
+    "Response", "SessileError", "Session", "SessionDeleted", "TooLarge", "Unavailable", "WrongType",
+    "generate_key", "is_valid_key", "open",
 ]

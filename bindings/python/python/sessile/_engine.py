@@ -1,242 +1,46 @@
-"""The Pythonic layer over the C ABI: Engine (store level) and Session."""
+"""The engine: ``Engine``, an open session database, and its store-level calls.
+
+``sessile.open`` makes an ``Engine`` from a path or store URL and keyword
+options; its store-level methods (load, create, save, save_delta,
+save_diff, cycle_key, touch, delete, ...) are what framework adapters call,
+and ``session``/``begin_request`` give a ``Session``. Session keys can be
+made and checked without an engine (``generate_key``, ``is_valid_key``).
+
+The layers below are ``_ffi`` (the library and how it is called),
+``_values`` (MessagePack data, expiry policies, times) and ``_session``.
+"""
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
 
-import msgpack
-
 from . import _errors
-from ._errors import AbiMismatch, BY_CODE, NotFound, SessileError
+from ._ffi import _check, _outs, _take, _text, ffi, lib
+from ._session import Session
+from ._values import (
+    KEEP,
+    Expiry,
+    ExpiryLike,
+    _c_expiry,
+    _i64,
+    _py_expiry,
+    from_ms,
+    pack_keys,
+    pack_map,
+    to_ms,
+    unpack,
+)
 
-try:
-    from ._native import ffi, lib
-except OSError as exc:  # the shared library next to the module did not load
-    raise ImportError(f"sessile: cannot load the native library: {exc}") from exc
-
-#: The C ABI version this package was written for (``SESSILE_ABI_VERSION``).
-ABI_VERSION = 1
-
-
-def check_abi(loaded: int, header: int, expected: int = ABI_VERSION) -> None:
-    """Refuses a library whose ABI differs from the header's and this code's."""
-    if loaded != header or header != expected:
-        raise AbiMismatch(
-            f"sessile: ABI version mismatch: the loaded library speaks ABI {loaded}, "
-            f"the C header it was packaged with declares SESSILE_ABI_VERSION {header}, "
-            f"and this Python package was written for ABI {expected}; "
-            "reinstall the sessile package so that library and package match"
-        )
-
-
-check_abi(lib.sessile_abi_version(), lib.SESSILE_ABI_VERSION)
-
-#: The library's version string, such as ``"0.1.0"``.
-LIBRARY_VERSION: str = ffi.string(lib.sessile_version()).decode()
-
-_KIND_DEFAULT = lib.SESSILE_EXPIRY_KIND_DEFAULT
-_KIND_BROWSER_CLOSE = lib.SESSILE_EXPIRY_KIND_BROWSER_CLOSE
-_KIND_SECONDS = lib.SESSILE_EXPIRY_KIND_SECONDS
-_KIND_AT = lib.SESSILE_EXPIRY_KIND_AT
-_KIND_KEEP = lib.SESSILE_EXPIRY_KIND_KEEP
-_KIND_NAMES = {
-    _KIND_DEFAULT: "default",
-    _KIND_BROWSER_CLOSE: "browser_close",
-    _KIND_SECONDS: "seconds",
-    _KIND_AT: "at",
-    _KIND_KEEP: "keep",
-}
-_KIND_NUMBERS = {name: number for number, name in _KIND_NAMES.items()}
-
-
-# --------------------------------------------------------------------------
-# Calling the library
-
-
-def _last_error_message() -> str:
-    length = lib.sessile_last_error_message(ffi.NULL, 0)
-    buf = ffi.new("char[]", length + 1)
-    lib.sessile_last_error_message(buf, length + 1)
-    return ffi.string(buf).decode("utf-8", "replace")
-
-
-def _check(rc: int) -> None:
-    if rc != 0:
-        # The message is per thread: read it before anything else calls in.
-        cls = BY_CODE.get(rc, SessileError)
-        raise cls(_last_error_message(), rc)
-
-
-def _take(buf_out: Any) -> bytes:
-    """The bytes of a library-owned buffer, which is freed."""
-    buf = buf_out[0]
-    if buf == ffi.NULL:
-        return b""
-    try:
-        return bytes(ffi.buffer(lib.sessile_buf_data(buf), lib.sessile_buf_len(buf)))
-    finally:
-        lib.sessile_buf_free(buf)
-
-
-class _Outs(threading.local):
-    """Output cells and a data buffer for the hot calls, made once per thread
-    instead of per call."""
-
-    def __init__(self) -> None:
-        self.cap = 16 * 1024
-        self.data = ffi.new("uint8_t[]", self.cap)
-        self.len = ffi.new("size_t *")
-        self.at = ffi.new("int64_t *")
-
-
-_outs = _Outs()
-
-
-def _text(value: str | bytes, what: str) -> bytes:
-    if isinstance(value, str):
-        return value.encode("utf-8", "surrogatepass")
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value)
-    raise TypeError(f"sessile: {what} must be str, not {type(value).__name__}")
-
-
-# --------------------------------------------------------------------------
-# Values: MessagePack through the msgpack package
-
-
-def pack_value(value: Any, key: str = "") -> bytes:
-    """One value as MessagePack, or a TypeError that names the key and type."""
-    try:
-        return msgpack.packb(value, use_bin_type=True)
-    except (TypeError, ValueError, OverflowError) as exc:
-        where = f" for session key {key!r}" if key else ""
-        raise TypeError(
-            f"sessile: the value{where} cannot be stored: {type(value).__name__} "
-            f"is not serialisable as MessagePack ({exc})"
-        ) from exc
-
-
-def pack_map(data: Mapping[str, Any]) -> bytes:
-    """Session data as one MessagePack map with string keys."""
-    for key in data:
-        if not isinstance(key, str):
-            raise TypeError(f"sessile: session keys must be str, not {type(key).__name__} ({key!r})")
-    try:
-        return msgpack.packb(data if type(data) is dict else dict(data), use_bin_type=True)
-    except (TypeError, ValueError, OverflowError):
-        for key, value in data.items():
-            pack_value(value, key)  # raises the TypeError naming the key
-        raise
-
-
-def unpack(raw: bytes) -> Any:
-    return msgpack.unpackb(raw, raw=False, strict_map_key=False)
-
-
-# --------------------------------------------------------------------------
-# Expiry
-
-
-class Expiry(NamedTuple):
-    """A session's expiry policy: Django's ``set_expiry`` argument, one kind per form.
-
-    ``kind`` is ``"default"``, ``"browser_close"``, ``"seconds"`` (``value``
-    seconds after each save), ``"at"`` (``value`` ms since the Unix epoch) or
-    ``"keep"`` (store-level saves only: keep the stored policy).
-    """
-
-    kind: str
-    value: int = 0
-
-    @classmethod
-    def default(cls) -> Expiry:
-        return cls("default")
-
-    @classmethod
-    def browser_close(cls) -> Expiry:
-        return cls("browser_close")
-
-    @classmethod
-    def seconds(cls, seconds: int) -> Expiry:
-        return cls("seconds", int(seconds))
-
-    @classmethod
-    def at(cls, when: datetime | int) -> Expiry:
-        return cls("at", when if isinstance(when, int) else to_ms(when))
-
-
-#: The longest expiry sessile accepts, in seconds: 400 days, the longest
-#: browsers keep a cookie (RFC 6265bis). Also the furthest ahead a date may be.
-MAX_AGE_S = 400 * 86400
-
-#: Store-level saves and touch: keep the policy the session already has.
-KEEP = Expiry("keep")
-
-ExpiryLike = Expiry | datetime | timedelta | int | None
-
-
-def to_ms(when: datetime) -> int:
-    """Milliseconds since the epoch; a naive datetime is local time, as in Python."""
-    return int(round(when.timestamp() * 1000))
-
-
-def from_ms(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
-
-
-def _c_expiry(expiry: ExpiryLike) -> Any:
-    """Django's ``set_expiry`` forms: None, seconds (0 = browser close), timedelta, datetime."""
-    if type(expiry) is Expiry:
-        # The forms the adapters pass on every request: made once.
-        c = _EXPIRY_CACHE.get(expiry)
-        if c is None:
-            c = _make_c_expiry(expiry)
-            if len(_EXPIRY_CACHE) < 1024:
-                _EXPIRY_CACHE[expiry] = c
-        return c
-    return _make_c_expiry(expiry)
-
-
-_EXPIRY_CACHE: dict[Expiry, Any] = {}
-
-
-def _make_c_expiry(expiry: ExpiryLike) -> Any:
-    if expiry is None:
-        kind, value = _KIND_DEFAULT, 0
-    elif isinstance(expiry, Expiry):
-        if expiry.kind not in _KIND_NUMBERS:
-            raise ValueError(f"sessile: unknown expiry kind {expiry.kind!r}")
-        kind, value = _KIND_NUMBERS[expiry.kind], expiry.value
-    elif isinstance(expiry, bool):
-        raise TypeError("sessile: expiry must be None, int seconds, timedelta, datetime or Expiry")
-    elif isinstance(expiry, int):
-        # Clamped to int64 so that the library, not cffi, says what the range is.
-        kind, value = (_KIND_BROWSER_CLOSE, 0) if expiry == 0 else (_KIND_SECONDS, _i64(expiry))
-    elif isinstance(expiry, timedelta):
-        kind, value = _KIND_SECONDS, expiry.days * 86400 + expiry.seconds
-    elif isinstance(expiry, datetime):
-        kind, value = _KIND_AT, to_ms(expiry)
-    else:
-        raise TypeError(
-            "sessile: expiry must be None, int seconds, timedelta, datetime or Expiry, "
-            f"not {type(expiry).__name__}"
-        )
-    c = ffi.new("sessile_expiry *")
-    c.kind, c.value = kind, value
-    return c[0]
-
-
-def _i64(n: int) -> int:
-    """``n`` clamped to int64: out-of-range values then get the library's error."""
-    return max(-(2**63), min(n, 2**63 - 1))
-
-
-def _py_expiry(c: Any) -> Expiry:
-    return Expiry(_KIND_NAMES.get(c.kind, str(c.kind)), int(c.value))
+# Importable from here as before the layers had modules of their own: the
+# tests and benches/django_engines.py import them from sessile._engine.
+from ._errors import BY_CODE as BY_CODE
+from ._ffi import ABI_VERSION as ABI_VERSION, LIBRARY_VERSION as LIBRARY_VERSION, check_abi as check_abi
+from ._session import Response as Response
+from ._values import MAX_AGE_S as MAX_AGE_S, pack_value as pack_value
 
 
 class Record(NamedTuple):
@@ -249,14 +53,6 @@ class Record(NamedTuple):
     @property
     def expires_at_ms(self) -> int:
         return to_ms(self.expires_at)
-
-
-class Response(NamedTuple):
-    """What ``Session.end_request`` asks the server to send."""
-
-    set_cookie: str | None
-    vary_cookie: bool
-    saved: bool
 
 
 # --------------------------------------------------------------------------
@@ -519,11 +315,7 @@ class Engine:
         """Sets and removes the given data keys, keeping what others stored meanwhile."""
         raw = _text(key, "a session key")
         packed_set = pack_map(set or {})
-        removed = list(remove)
-        for name in removed:
-            if not isinstance(name, str):
-                raise TypeError(f"sessile: session keys must be str, not {type(name).__name__}")
-        packed_remove = msgpack.packb(removed, use_bin_type=True)
+        packed_remove = pack_keys(remove)
         flags = ((lib.SESSILE_SAVE_UPSERT if upsert else 0)
                  | (lib.SESSILE_SAVE_DURABLE if durable else 0)
                  | (lib.SESSILE_SAVE_CLEAR if clear else 0))
@@ -620,216 +412,8 @@ def open(path: str | os.PathLike[str] | None = None, **options: Any) -> Engine: 
     return Engine(path, **options)
 
 
-# --------------------------------------------------------------------------
-# Session
-
-
-class Session(MutableMapping[str, Any]):
-    """One visitor's session, as Django's ``request.session``: a dict of values.
-
-    Nothing is read until the data is first used; ``save()`` stores it (a key
-    is issued on the first save), ``flush()`` logs out, ``cycle_key()``
-    changes the key at login.
-    """
-
-    def __init__(self, handle: Any) -> None:
-        self._handle = ffi.gc(handle, lib.sessile_session_free)
-
-    def _key_arg(self, key: str) -> bytes:
-        if not isinstance(key, str):
-            raise TypeError(f"sessile: session keys must be str, not {type(key).__name__}")
-        return _text(key, "a session key")
-
-    # -- mapping
-
-    def __getitem__(self, key: str) -> Any:
-        raw = self._key_arg(key)
-        out = ffi.new("sessile_buf **")
-        rc = lib.sessile_session_get(self._handle, raw, len(raw), out)
-        if rc == lib.SESSILE_RESULT_NOT_FOUND:
-            raise KeyError(key)
-        _check(rc)
-        return unpack(_take(out))
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        raw = self._key_arg(key)
-        packed = pack_value(value, key)
-        _check(lib.sessile_session_set(self._handle, raw, len(raw), packed, len(packed)))
-
-    def __delitem__(self, key: str) -> None:
-        raw = self._key_arg(key)
-        rc = lib.sessile_session_remove(self._handle, raw, len(raw))
-        if rc == lib.SESSILE_RESULT_NOT_FOUND:
-            raise KeyError(key)
-        _check(rc)
-
-    def __contains__(self, key: object) -> bool:
-        if not isinstance(key, str):
-            return False
-        raw = _text(key, "a session key")
-        out = ffi.new("bool *")
-        _check(lib.sessile_session_contains(self._handle, raw, len(raw), out))
-        return bool(out[0])
-
-    def __len__(self) -> int:
-        out = ffi.new("size_t *")
-        _check(lib.sessile_session_len(self._handle, out))
-        return int(out[0])
-
-    def __iter__(self) -> Iterator[str]:
-        out = ffi.new("sessile_buf **")
-        _check(lib.sessile_session_keys(self._handle, out))
-        return iter(unpack(_take(out)))
-
-    def to_dict(self) -> dict[str, Any]:
-        """The whole session data as a dict."""
-        out = ffi.new("sessile_buf **")
-        _check(lib.sessile_session_data(self._handle, out))
-        return unpack(_take(out))
-
-    def __repr__(self) -> str:
-        try:
-            return f"<sessile.Session key={self.key!r}>"
-        except SessileError:
-            return "<sessile.Session closed>"
-
-    def is_empty(self) -> bool:
-        out = ffi.new("bool *")
-        _check(lib.sessile_session_is_empty(self._handle, out))
-        return bool(out[0])
-
-    def clear(self) -> None:
-        _check(lib.sessile_session_clear(self._handle))
-
-    # -- state
-
-    @property
-    def key(self) -> str | None:
-        """The session key, or None before the first save."""
-        out = ffi.new("sessile_buf **")
-        rc = lib.sessile_session_key(self._handle, out)
-        if rc == lib.SESSILE_RESULT_NOT_FOUND:
-            return None
-        _check(rc)
-        return _take(out).decode() or None
-
-    @property
-    def accessed(self) -> bool:
-        out = ffi.new("bool *")
-        _check(lib.sessile_session_accessed(self._handle, out))
-        return bool(out[0])
-
-    @property
-    def modified(self) -> bool:
-        out = ffi.new("bool *")
-        _check(lib.sessile_session_modified(self._handle, out))
-        return bool(out[0])
-
-    @modified.setter
-    def modified(self, value: bool) -> None:
-        _check(lib.sessile_session_set_modified(self._handle, bool(value)))
-
-    # -- life cycle
-
-    def save(self, *, durable: bool = False) -> None:
-        """Stores the session (issuing a key on the first save).
-
-        ``SessionDeleted`` if it was deleted meanwhile (a logout elsewhere).
-        """
-        _check(lib.sessile_session_save(self._handle, lib.SESSILE_SAVE_DURABLE if durable else 0))
-
-    def delete(self) -> None:
-        _check(lib.sessile_session_delete(self._handle))
-
-    def flush(self) -> None:
-        """Logout: deletes the stored session, empties the data, drops the key."""
-        _check(lib.sessile_session_flush(self._handle))
-
-    def cycle_key(self) -> None:
-        """Login: keeps the data under a new key and deletes the old one."""
-        _check(lib.sessile_session_cycle_key(self._handle))
-
-    def end_request(self, status: int) -> Response:
-        """Django's ``SessionMiddleware.process_response``: what to send back."""
-        cookie_out = ffi.new("sessile_buf **")
-        flags_out = ffi.new("uint32_t *")
-        _check(lib.sessile_request_end(self._handle, int(status), cookie_out, flags_out))
-        cookie = _take(cookie_out).decode() if cookie_out[0] != ffi.NULL else None
-        flags = flags_out[0]
-        return Response(cookie, bool(flags & lib.SESSILE_RESPONSE_VARY_COOKIE),
-                        bool(flags & lib.SESSILE_RESPONSE_SAVED))
-
-    def close(self) -> None:
-        """Releases the session now; later calls raise ``sessile.Closed``."""
-        rc = lib.sessile_session_close(self._handle)
-        if rc != lib.SESSILE_RESULT_CLOSED:
-            _check(rc)
-
-    def __enter__(self) -> Session:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # -- expiry
-
-    def set_expiry(self, value: ExpiryLike) -> None:
-        """Django's ``set_expiry``: None, seconds (0 = browser close), timedelta, datetime.
-
-        Seconds must be 0 or 1 to 34560000 (400 days, the longest browsers
-        keep a cookie), a timedelta more than zero and at most 400 days, a
-        datetime later than now and at most 400 days ahead; anything else
-        raises ``sessile.InvalidArgument`` (a ``ValueError``) and changes
-        nothing. Django accepts any value (a negative one expires the
-        session); here, to end a session now, ``flush()`` it.
-        """
-        if isinstance(value, timedelta):
-            ms = _i64(int(value.total_seconds() * 1000))
-            _check(lib.sessile_session_set_expiry_in(self._handle, ms))
-        else:
-            _check(lib.sessile_session_set_expiry(self._handle, _c_expiry(value)))
-
-    def get_expiry(self) -> Expiry:
-        out = ffi.new("sessile_expiry *")
-        _check(lib.sessile_session_get_expiry(self._handle, out))
-        return _py_expiry(out[0])
-
-    def get_expiry_age(self) -> int:
-        out = ffi.new("int64_t *")
-        _check(lib.sessile_session_get_expiry_age(self._handle, out))
-        return int(out[0])
-
-    def get_expiry_date(self) -> datetime:
-        out = ffi.new("int64_t *")
-        _check(lib.sessile_session_get_expiry_date(self._handle, out))
-        return from_ms(out[0])
-
-    def get_expire_at_browser_close(self) -> bool:
-        out = ffi.new("bool *")
-        _check(lib.sessile_session_get_expire_at_browser_close(self._handle, out))
-        return bool(out[0])
-
-    def get_session_cookie_age(self) -> int:
-        out = ffi.new("int64_t *")
-        _check(lib.sessile_session_get_cookie_age(self._handle, out))
-        return int(out[0])
-
-    # -- test cookie
-
-    def set_test_cookie(self) -> None:
-        _check(lib.sessile_session_set_test_cookie(self._handle))
-
-    def test_cookie_worked(self) -> bool:
-        out = ffi.new("bool *")
-        _check(lib.sessile_session_test_cookie_worked(self._handle, out))
-        return bool(out[0])
-
-    def delete_test_cookie(self) -> None:
-        _check(lib.sessile_session_delete_test_cookie(self._handle))
-
 
 __all__ = [
     "ABI_VERSION", "LIBRARY_VERSION", "KEEP", "Engine", "Expiry", "Record", "Response",
     "Session", "check_abi", "generate_key", "is_valid_key", "open",
 ]
-_ = NotFound  # re-exported through the package

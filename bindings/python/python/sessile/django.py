@@ -33,7 +33,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
 from . import _errors
-from ._engine import MAX_AGE_S, Engine, Expiry, pack_map, to_ms, unpack
+from ._engine import Engine
+from ._values import MAX_AGE_S, Expiry, ExpiryKind, pack_map, to_ms, unpack
 
 _engines: dict[tuple[str, tuple[tuple[str, Any], ...]], Engine] = {}
 _engines_lock = threading.Lock()
@@ -152,7 +153,7 @@ class SessionStore(SessionBase):
         expiry = min(expiry, MAX_AGE_S)
         policy = _SECONDS.get(expiry)
         if policy is None:
-            policy = Expiry("seconds", expiry)
+            policy = Expiry(ExpiryKind.SECONDS, expiry)
             if len(_SECONDS) < 64:
                 _SECONDS[expiry] = policy
         return policy

@@ -21,7 +21,8 @@ from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
 from . import _errors
-from ._engine import MAX_AGE_S, Engine, Expiry, pack_value, to_ms
+from ._engine import Engine
+from ._values import MAX_AGE_S, Expiry, pack_value, to_ms
 
 
 class SessileSession(CallbackDict, SessionMixin):  # type: ignore[misc]
