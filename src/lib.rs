@@ -40,6 +40,7 @@ mod expiry;
 // The C ABI: the one module allowed `unsafe` (see src/ffi/mod.rs).
 #[allow(unsafe_code)]
 mod ffi;
+pub mod json;
 mod key;
 mod record;
 mod session;
