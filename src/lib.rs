@@ -41,6 +41,7 @@ mod expiry;
 // (src/sys/mod.rs): the two modules allowed `unsafe`.
 #[allow(unsafe_code)]
 mod ffi;
+pub mod json;
 mod key;
 mod record;
 mod session;

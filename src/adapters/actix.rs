@@ -21,6 +21,7 @@ use time::Duration;
 
 use crate::engine::Engine;
 use crate::expiry::Expiry;
+use crate::json;
 use crate::key::SessionKey;
 use crate::record::Data;
 
@@ -80,29 +81,27 @@ fn expiry(ttl: &Duration) -> Expiry {
 }
 
 /// Parses each JSON text of an actix-session state into a MessagePack
-/// value.
+/// value ([`json::from_json`]).
 fn to_data(state: HashMap<String, String>) -> anyhow::Result<Data> {
     state
         .into_iter()
         .map(|(k, text)| {
-            let json: serde_json::Value = serde_json::from_str(&text)
+            let j: serde_json::Value = serde_json::from_str(&text)
                 .map_err(|e| anyhow!("sessile: value of {k:?} is not JSON text: {e}"))?;
-            let value =
-                rmpv::ext::to_value(json).map_err(|e| anyhow!("sessile: value of {k:?}: {e}"))?;
-            Ok((k, value))
+            Ok((k, json::from_json(&j)))
         })
         .collect()
 }
 
-/// Writes each stored value back as JSON text.
+/// Writes each stored value back as JSON text ([`json::to_json`]); a value
+/// another binding stored that JSON cannot hold (binary, a NaN, ...) fails
+/// the load.
 fn from_data(data: Data) -> anyhow::Result<HashMap<String, String>> {
     data.into_iter()
         .map(|(k, v)| {
-            // A value another binding stored that JSON cannot hold
-            // (MessagePack binary or extension types) fails here.
-            let json: serde_json::Value = rmpv::ext::from_value(v)
+            let j = json::to_json(&v)
                 .map_err(|e| anyhow!("sessile: value of {k:?} is not JSON: {e}"))?;
-            Ok((k, json.to_string()))
+            Ok((k, j.to_string()))
         })
         .collect()
 }

@@ -19,6 +19,7 @@ use tower_sessions_core::session_store::{self, Error, ExpiredDeletion, SessionSt
 
 use crate::engine::Engine;
 use crate::expiry::Expiry;
+use crate::json;
 use crate::key::SessionKey;
 use crate::record::Data;
 
@@ -87,21 +88,19 @@ fn store_error(e: crate::Error) -> Error {
     }
 }
 
-fn to_data(data: &HashMap<String, serde_json::Value>) -> session_store::Result<Data> {
+/// Each JSON value as a MessagePack value ([`json::from_json`]).
+fn to_data(data: &HashMap<String, serde_json::Value>) -> Data {
     data.iter()
-        .map(|(k, v)| match rmpv::ext::to_value(v) {
-            Ok(v) => Ok((k.clone(), v)),
-            Err(e) => Err(Error::Encode(format!("sessile: value of {k:?}: {e}"))),
-        })
+        .map(|(k, v)| (k.clone(), json::from_json(v)))
         .collect()
 }
 
+/// Each stored value as JSON ([`json::to_json`]); a value another binding
+/// stored that JSON cannot hold (binary, a NaN, ...) fails the load.
 fn from_data(data: Data) -> session_store::Result<HashMap<String, serde_json::Value>> {
     data.into_iter()
-        .map(|(k, v)| match rmpv::ext::from_value(v) {
+        .map(|(k, v)| match json::to_json(&v) {
             Ok(v) => Ok((k, v)),
-            // A value another binding stored that JSON cannot hold
-            // (MessagePack binary or extension types).
             Err(e) => Err(Error::Decode(format!(
                 "sessile: value of {k:?} is not JSON: {e}"
             ))),
@@ -130,7 +129,7 @@ impl SessionStore for TowerStore {
     /// id, the record gets a new random id (tower-sessions leaves collisions
     /// to the store); the store's insert-if-absent never overwrites.
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        let data = to_data(&record.data)?;
+        let data = to_data(&record.data);
         let expiry = Expiry::At(to_ms(record.expiry_date));
         let first = record.id;
         let id = self
@@ -154,7 +153,7 @@ impl SessionStore for TowerStore {
     /// the record's expiry date. A session deleted or expired since it was
     /// loaded is not recreated: this fails with a backend error.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let data = to_data(&record.data)?;
+        let data = to_data(&record.data);
         let expiry = Expiry::At(to_ms(record.expiry_date));
         let key = TowerStore::session_key(&record.id);
         self.blocking(move |engine| {

@@ -4,6 +4,7 @@
 use rmpv::Value;
 
 use super::error::{sessile_result, Fail};
+use crate::json;
 use crate::record::{decode_data, encode_data, Data};
 
 /// One MessagePack value; trailing bytes are an error.
@@ -62,98 +63,32 @@ pub(crate) fn decode_key_list(bytes: &[u8]) -> Result<Vec<String>, Fail> {
         .collect()
 }
 
-/// Parses JSON text into a MessagePack value: integers stay integers,
-/// other numbers become 64-bit floats, objects become maps with string keys.
+/// Parses JSON text into a MessagePack value, by [`json::from_json`]'s
+/// rules.
 pub(crate) fn json_to_value(text: &str) -> Result<Value, Fail> {
-    let json: serde_json::Value =
+    let j: serde_json::Value =
         serde_json::from_str(text).map_err(|e| Fail::data(format!("not JSON: {e}")))?;
-    Ok(from_json(json))
-}
-
-fn from_json(j: serde_json::Value) -> Value {
-    use serde_json::Value as J;
-    match j {
-        J::Null => Value::Nil,
-        J::Bool(b) => Value::Boolean(b),
-        J::Number(n) => match (n.as_i64(), n.as_u64()) {
-            (Some(i), _) => Value::from(i),
-            (None, Some(u)) => Value::from(u),
-            // Neither integer form: a finite float (serde_json rejects the
-            // rest while parsing).
-            _ => Value::F64(n.as_f64().unwrap_or_default()),
-        },
-        J::String(s) => Value::String(s.into()),
-        J::Array(a) => Value::Array(a.into_iter().map(from_json).collect()),
-        J::Object(o) => Value::Map(
-            o.into_iter()
-                .map(|(k, v)| (Value::String(k.into()), from_json(v)))
-                .collect(),
-        ),
-    }
+    Ok(json::from_json(&j))
 }
 
 /// Renders a value as JSON text, or `SESSILE_RESULT_WRONG_TYPE` for what
-/// JSON cannot hold: binary and extension values, maps with non-string
-/// keys, strings that are not UTF-8, infinities and NaN.
+/// JSON cannot hold ([`json::to_json`]): binary and extension values, maps
+/// with non-string keys, strings that are not UTF-8, infinities and NaN.
 pub(crate) fn value_to_json(v: &Value) -> Result<String, Fail> {
-    let json = to_json(v)?;
-    serde_json::to_string(&json).map_err(|e| Fail::new(sessile_result::WrongType, e.to_string()))
+    Ok(json::to_json(v).map_err(wrong)?.to_string())
 }
 
 /// Session data as a JSON object.
 pub(crate) fn data_to_json(data: &Data) -> Result<String, Fail> {
     let mut obj = serde_json::Map::new();
     for (k, v) in data {
-        obj.insert(k.clone(), to_json(v)?);
+        obj.insert(k.clone(), json::to_json(v).map_err(wrong)?);
     }
-    serde_json::to_string(&serde_json::Value::Object(obj))
-        .map_err(|e| Fail::new(sessile_result::WrongType, e.to_string()))
+    Ok(serde_json::Value::Object(obj).to_string())
 }
 
-fn wrong(what: &str) -> Fail {
-    Fail::new(
-        sessile_result::WrongType,
-        format!("the value holds {what}, which JSON cannot represent"),
-    )
-}
-
-fn to_json(v: &Value) -> Result<serde_json::Value, Fail> {
-    use serde_json::Value as J;
-    Ok(match v {
-        Value::Nil => J::Null,
-        Value::Boolean(b) => J::Bool(*b),
-        Value::Integer(i) => match (i.as_i64(), i.as_u64()) {
-            (Some(n), _) => J::from(n),
-            (None, Some(n)) => J::from(n),
-            _ => return Err(wrong("an integer out of range")),
-        },
-        Value::F32(f) => float(f64::from(*f))?,
-        Value::F64(f) => float(*f)?,
-        Value::String(s) => J::String(
-            s.as_str()
-                .ok_or_else(|| wrong("a string that is not UTF-8"))?
-                .to_owned(),
-        ),
-        Value::Binary(_) => return Err(wrong("binary data")),
-        Value::Array(a) => J::Array(a.iter().map(to_json).collect::<Result<_, _>>()?),
-        Value::Map(m) => {
-            let mut obj = serde_json::Map::new();
-            for (k, v) in m {
-                let Some(k) = k.as_str() else {
-                    return Err(wrong("a map key that is not a string"));
-                };
-                obj.insert(k.to_owned(), to_json(v)?);
-            }
-            J::Object(obj)
-        }
-        Value::Ext(..) => return Err(wrong("a MessagePack extension value")),
-    })
-}
-
-fn float(f: f64) -> Result<serde_json::Value, Fail> {
-    serde_json::Number::from_f64(f)
-        .map(serde_json::Value::Number)
-        .ok_or_else(|| wrong("an infinite or NaN number"))
+fn wrong(e: json::NotJson) -> Fail {
+    Fail::new(sessile_result::WrongType, e.to_string())
 }
 
 #[cfg(test)]
@@ -178,18 +113,17 @@ mod tests {
 
     #[test]
     fn what_json_cannot_hold_is_a_wrong_type() {
-        let wrong = [
-            Value::Binary(vec![0]),
-            Value::F64(f64::NAN),
-            Value::Map(vec![(Value::from(1), Value::Nil)]),
-            Value::Ext(1, vec![]),
-        ];
-        for v in wrong {
-            assert_eq!(
-                value_to_json(&v).unwrap_err().code,
-                sessile_result::WrongType
-            );
-        }
+        // Which values those are: crate::json's tests.
+        let v = Value::Binary(vec![0]);
+        assert_eq!(
+            value_to_json(&v).unwrap_err().code,
+            sessile_result::WrongType
+        );
+        let data = Data::from([("k".to_owned(), v)]);
+        assert_eq!(
+            data_to_json(&data).unwrap_err().code,
+            sessile_result::WrongType
+        );
     }
 
     #[test]

@@ -4,9 +4,10 @@ use std::io::{self, BufWriter, Write};
 
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
+use sessile::json::to_readable_json;
 use sessile::{decode_data, Data, Record, SessionKey, SledStore, FORMAT_VERSION};
 
-use crate::convert::{browser_close, policy_text, rfc3339, to_json, Policy};
+use crate::convert::{browser_close, policy_text, rfc3339, Policy};
 use crate::{for_each_record, now_ms, show_key, Failure, Outcome};
 
 /// A stored record, read for display: either its header or why it cannot
@@ -21,7 +22,7 @@ pub fn read_record(key: &[u8], raw: Vec<u8>) -> Result<Record, String> {
 pub fn data_json(data: &Data) -> Json {
     Json::Object(
         data.iter()
-            .map(|(k, v)| (k.clone(), to_json(v)))
+            .map(|(k, v)| (k.clone(), to_readable_json(v)))
             .collect::<Map<_, _>>(),
     )
 }

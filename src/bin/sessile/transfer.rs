@@ -13,11 +13,12 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
+use sessile::json::{base64_decode, base64_encode, from_readable_json};
 use sessile::{
     decode_data, encode_data, Data, Expiry, Header, Record, SessionKey, SledStore, Store,
 };
 
-use crate::convert::{base64_decode, base64_encode, from_json, rfc3339, Policy};
+use crate::convert::{rfc3339, Policy};
 use crate::inspect::{data_json, read_record};
 use crate::{for_each_record, progress, show_key, warn, watched, Failure, Outcome};
 
@@ -263,7 +264,7 @@ fn import_line(store: &SledStore, text: &[u8]) -> Result<Imported, Refused> {
         (None, Some(Json::Object(map))) => {
             let mut data = Data::new();
             for (k, v) in map {
-                let v = from_json(v).map_err(|e| bad(format!("data.{k}: {e}")))?;
+                let v = from_readable_json(v).map_err(|e| bad(format!("data.{k}: {e}")))?;
                 data.insert(k.clone(), v);
             }
             encode_data(&data)
