@@ -37,7 +37,7 @@
 //! other number a 64-bit float, strings, arrays and objects are strings,
 //! arrays and maps with string keys. The readable form alone reads an object
 //! whose only key is `$base64` or `$ext` as binary or an extension value
-//! (its base64 is standard, RFC 4648 §4, padded: [`base64_encode`]).
+//! (its base64 is standard, RFC 4648 §4, padded).
 //!
 //! Object keys come out in serde_json's order (sorted); when two map keys
 //! give the same JSON key, the last one's value is kept. The conversions
@@ -45,6 +45,8 @@
 //! serde_json's parser stops at 128 levels and stored values at
 //! [`MAX_NESTING`](crate::MAX_NESTING).
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 use rmpv::Value;
 use serde_json::{Map, Number, Value as Json};
 
@@ -76,7 +78,7 @@ pub enum NotJson {
 }
 
 /// Why readable JSON does not read back ([`from_readable_json`]), or text
-/// is not base64 ([`base64_decode`]); the message says what is wrong.
+/// is not base64; the message says what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct Malformed(String);
@@ -271,73 +273,20 @@ fn ext_from_json(ext: &Json) -> Result<Value, Malformed> {
     Ok(Value::Ext(t, base64_decode(b)?))
 }
 
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 /// Standard base64 (RFC 4648 §4) with padding, as in the readable form's
-/// tags.
+/// tags and the CLI's `msgpack` field.
+#[doc(hidden)]
 pub fn base64_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    BASE64.encode(bytes)
 }
 
 /// Decodes standard base64 with padding; anything else (no padding, the
 /// URL-safe alphabet, whitespace) is an error.
+#[doc(hidden)]
 pub fn base64_decode(text: &str) -> Result<Vec<u8>, Malformed> {
-    let b = text.as_bytes();
-    if !b.len().is_multiple_of(4) {
-        return Err(Malformed(format!(
-            "base64 length {} is not a multiple of 4",
-            b.len()
-        )));
-    }
-    let mut out = Vec::with_capacity(b.len() / 4 * 3);
-    for (q, quad) in b.chunks(4).enumerate() {
-        let last = q == b.len() / 4 - 1;
-        let pad = quad.iter().rev().take_while(|&&c| c == b'=').count();
-        if pad > 2 || (pad > 0 && !last) {
-            return Err(Malformed("misplaced base64 padding".into()));
-        }
-        let mut n = 0u32;
-        for (i, &c) in quad.iter().enumerate() {
-            let v = if i >= 4 - pad {
-                0
-            } else {
-                sextet(c).ok_or_else(|| {
-                    Malformed(format!("{:?} is not a base64 character", c as char))
-                })?
-            };
-            n = (n << 6) | u32::from(v);
-        }
-        let bytes = n.to_be_bytes();
-        out.extend_from_slice(&bytes[1..4 - pad]);
-    }
-    Ok(out)
-}
-
-fn sextet(c: u8) -> Option<u8> {
-    Some(match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => return None,
-    })
+    BASE64
+        .decode(text)
+        .map_err(|e| Malformed(format!("not base64: {e}")))
 }
 
 #[cfg(test)]
