@@ -58,8 +58,8 @@ pub use crate::expiry::{
 };
 pub use crate::key::{InvalidKey, SessionKey, KEY_LEN};
 pub use crate::record::{
-    decode_data, encode_data, Data, Header, Record, RecordError, FORMAT_VERSION, HEADER_LEN,
-    MAX_NESTING,
+    decode_data, encode_data, Data, Header, MessagePackError, Record, RecordError, FORMAT_VERSION,
+    HEADER_LEN, MAX_NESTING,
 };
 pub use crate::session::{Session, TEST_COOKIE_NAME, TEST_COOKIE_VALUE};
 pub use crate::store::{entry as index_entry, parse_entry as parse_index_entry};

@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 
 use rmpv::Value;
 
-use super::walk::twice;
 use super::RecordError;
 
 /// The deepest nesting of arrays and maps accepted inside session data
@@ -39,12 +38,12 @@ pub fn decode_data(mut bytes: &[u8]) -> Result<Data, RecordError> {
     // a leaf: this bounds the recursion; the exact rule (what
     // `Session::insert_value` and `value_len` accept) is checked below.
     let value = rmpv::decode::read_value_with_max_depth(&mut bytes, 2 * MAX_NESTING + 8)
-        .map_err(|e| RecordError::Data(e.to_string()))?;
+        .map_err(RecordError::msgpack)?;
     if !bytes.is_empty() {
-        return Err(RecordError::Data(format!("{} trailing bytes", bytes.len())));
+        return Err(RecordError::TrailingBytes(bytes.len()));
     }
     let Value::Map(entries) = value else {
-        return Err(RecordError::Data("not a map".into()));
+        return Err(RecordError::NotAMap);
     };
     let mut data = Data::new();
     for (k, v) in entries {
@@ -56,12 +55,14 @@ pub fn decode_data(mut bytes: &[u8]) -> Result<Data, RecordError> {
                         Entry::Vacant(slot) => {
                             slot.insert(v);
                         }
-                        Entry::Occupied(slot) => return Err(twice(slot.key())),
+                        Entry::Occupied(slot) => {
+                            return Err(RecordError::DuplicateKey(slot.key().clone()))
+                        }
                     }
                 }
-                None => return Err(RecordError::Data("a key is not valid UTF-8".into())),
+                None => return Err(RecordError::NonUtf8Key),
             },
-            _ => return Err(RecordError::Data("a key is not a string".into())),
+            _ => return Err(RecordError::NonStringKey),
         }
     }
     Ok(data)
@@ -71,9 +72,7 @@ pub fn decode_data(mut bytes: &[u8]) -> Result<Data, RecordError> {
 /// deep (the map itself is the first level).
 fn check_nesting(v: &Value) -> Result<(), RecordError> {
     if nesting(v) >= MAX_NESTING {
-        return Err(RecordError::Data(format!(
-            "arrays and maps nested deeper than {MAX_NESTING} levels"
-        )));
+        return Err(RecordError::TooDeep);
     }
     Ok(())
 }

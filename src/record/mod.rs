@@ -61,9 +61,72 @@ pub enum RecordError {
         /// The checksum of the bytes as read.
         computed: u32,
     },
-    /// The data part is not a MessagePack map with string keys.
+    // The data part's errors: each message begins "session data is not a
+    // MessagePack map with string keys: ", as callers of the C ABI and the
+    // bindings have always read it.
+    /// The data part is a MessagePack value other than a map (as
+    /// [`decode_data`] finds it: the walker, which reads only the marker,
+    /// reports the same bytes as [`RecordError::MessagePack`]).
+    #[error("session data is not a MessagePack map with string keys: not a map")]
+    NotAMap,
+    /// A key of the data map is not a string (as [`decode_data`] finds it;
+    /// the walker reports [`RecordError::MessagePack`]).
+    #[error("session data is not a MessagePack map with string keys: a key is not a string")]
+    NonStringKey,
+    /// A key of the data map is a string that is not valid UTF-8.
+    #[error("session data is not a MessagePack map with string keys: a key is not valid UTF-8")]
+    NonUtf8Key,
+    /// A key appears twice in the data map (writers refuse such a map, so
+    /// that a key's value is the same whichever way the map is read).
+    #[error(
+        "session data is not a MessagePack map with string keys: the key {0:?} appears twice \
+         in the map"
+    )]
+    DuplicateKey(String),
+    /// The data ends inside a key.
+    #[error("session data is not a MessagePack map with string keys: truncated key")]
+    TruncatedKey,
+    /// The data ends inside a value.
+    #[error("session data is not a MessagePack map with string keys: truncated value")]
+    TruncatedValue,
+    /// A value starts with the reserved MessagePack marker `0xc1`.
+    #[error("session data is not a MessagePack map with string keys: reserved marker 0xc1")]
+    ReservedMarker,
+    /// A value nests arrays and maps deeper than [`MAX_NESTING`] levels
+    /// (counting the data map as the first).
+    #[error(
+        "session data is not a MessagePack map with string keys: arrays and maps nested \
+         deeper than {MAX_NESTING} levels"
+    )]
+    TooDeep,
+    /// Bytes follow the data map.
+    #[error("session data is not a MessagePack map with string keys: {0} trailing bytes")]
+    TrailingBytes(usize),
+    /// The MessagePack decoder refused the bytes: they end early, hold
+    /// something else where the walker expects a map or a string key, or
+    /// nest deeper than the decoder's own limit. The message is the
+    /// decoder's.
     #[error("session data is not a MessagePack map with string keys: {0}")]
-    Data(String),
+    MessagePack(#[source] MessagePackError),
+}
+
+impl RecordError {
+    /// The decoder's error `e` as [`RecordError::MessagePack`].
+    pub(crate) fn msgpack(e: impl std::fmt::Display) -> RecordError {
+        RecordError::MessagePack(MessagePackError {
+            message: e.to_string(),
+        })
+    }
+}
+
+/// Why the MessagePack decoder (rmp, rmpv) refused the data part of a
+/// record: its description, which is the whole of what it says (the
+/// decoder's own error types hold an `std::io::Error` and could not be
+/// compared or cloned, as a [`RecordError`] can).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct MessagePackError {
+    message: String,
 }
 
 /// The fixed header of a record.
@@ -222,5 +285,45 @@ mod tests {
         let r = Record::decode(IVec::from(raw)).unwrap();
         assert_eq!(*r.header(), h);
         assert_eq!(decode_data(r.data()).unwrap(), d);
+    }
+
+    /// The C ABI and the bindings pass these messages on, and their tests
+    /// compare them: each data error reads as it did when they were all one
+    /// variant holding its text.
+    #[test]
+    fn data_error_messages_are_unchanged() {
+        let map = "session data is not a MessagePack map with string keys: ";
+        let cases = [
+            (RecordError::NotAMap, "not a map".to_owned()),
+            (RecordError::NonStringKey, "a key is not a string".into()),
+            (RecordError::NonUtf8Key, "a key is not valid UTF-8".into()),
+            (
+                RecordError::DuplicateKey("k\"".into()),
+                "the key \"k\\\"\" appears twice in the map".into(),
+            ),
+            (RecordError::TruncatedKey, "truncated key".into()),
+            (RecordError::TruncatedValue, "truncated value".into()),
+            (RecordError::ReservedMarker, "reserved marker 0xc1".into()),
+            (
+                RecordError::TooDeep,
+                format!("arrays and maps nested deeper than {MAX_NESTING} levels"),
+            ),
+            (RecordError::TrailingBytes(2), "2 trailing bytes".into()),
+        ];
+        for (e, detail) in cases {
+            assert_eq!(e.to_string(), format!("{map}{detail}"));
+        }
+        // The decoder's errors keep the decoder's words.
+        let short = [0x92, 0x01];
+        let rmpv_says = rmpv::decode::read_value(&mut &short[..]).unwrap_err();
+        assert_eq!(
+            decode_data(&short).unwrap_err().to_string(),
+            format!("{map}{rmpv_says}")
+        );
+        let rmp_says = rmp::decode::read_map_len(&mut &short[..]).unwrap_err();
+        assert_eq!(
+            encoded_entries(&short).unwrap_err().to_string(),
+            format!("{map}{rmp_says}")
+        );
     }
 }

@@ -18,7 +18,6 @@ type RawEntry<'a> = (&'a [u8], &'a [u8], &'a [u8]);
 /// `bytes` past it.
 #[inline(always)]
 fn next_entry<'a>(bytes: &mut &'a [u8]) -> Result<RawEntry<'a>, RecordError> {
-    let bad = |e: &dyn std::fmt::Display| RecordError::Data(e.to_string());
     let entry = *bytes;
     let mut rest = entry;
     let klen = match entry.first() {
@@ -27,11 +26,9 @@ fn next_entry<'a>(bytes: &mut &'a [u8]) -> Result<RawEntry<'a>, RecordError> {
             rest = &entry[1..];
             (m & 0x1f) as usize
         }
-        _ => rmp::decode::read_str_len(&mut rest).map_err(|e| bad(&e))? as usize,
+        _ => rmp::decode::read_str_len(&mut rest).map_err(RecordError::msgpack)? as usize,
     };
-    let key = rest
-        .get(..klen)
-        .ok_or_else(|| RecordError::Data("truncated key".into()))?;
+    let key = rest.get(..klen).ok_or(RecordError::TruncatedKey)?;
     let rest = &rest[klen..];
     let len = match scalar_len(rest) {
         Some(len) => len,
@@ -41,12 +38,8 @@ fn next_entry<'a>(bytes: &mut &'a [u8]) -> Result<RawEntry<'a>, RecordError> {
     Ok((key, &rest[..len], &entry[..entry.len() - bytes.len()]))
 }
 
-fn not_utf8() -> RecordError {
-    RecordError::Data("a key is not valid UTF-8".into())
-}
-
 fn utf8_key(key: &[u8]) -> Result<&str, RecordError> {
-    std::str::from_utf8(key).map_err(|_| not_utf8())
+    std::str::from_utf8(key).map_err(|_| RecordError::NonUtf8Key)
 }
 
 /// The walk behind [`for_each_entry`] and [`for_each_raw_entry`]: the map
@@ -56,12 +49,12 @@ fn walk_entries<'a>(
     mut bytes: &'a [u8],
     mut f: impl FnMut(RawEntry<'a>) -> Result<(), RecordError>,
 ) -> Result<(), RecordError> {
-    let n = rmp::decode::read_map_len(&mut bytes).map_err(|e| RecordError::Data(e.to_string()))?;
+    let n = rmp::decode::read_map_len(&mut bytes).map_err(RecordError::msgpack)?;
     for _ in 0..n {
         f(next_entry(&mut bytes)?)?;
     }
     if !bytes.is_empty() {
-        return Err(RecordError::Data(format!("{} trailing bytes", bytes.len())));
+        return Err(RecordError::TrailingBytes(bytes.len()));
     }
     Ok(())
 }
@@ -78,7 +71,7 @@ pub(crate) fn for_each_raw_entry<'a>(
 ) -> Result<(), RecordError> {
     walk_entries(bytes, |(k, _, entry)| {
         if !k.is_ascii() && std::str::from_utf8(k).is_err() {
-            return Err(not_utf8());
+            return Err(RecordError::NonUtf8Key);
         }
         f(k, entry);
         Ok(())
@@ -108,7 +101,7 @@ pub(crate) fn for_each_entry<'a>(
 /// [`decode_data`](super::decode_data) refuses to decode one), so the first
 /// match is the value. A map that is damaged before the key is an error.
 pub fn lookup_data(mut bytes: &[u8], key: &str) -> Result<Option<Value>, RecordError> {
-    let n = rmp::decode::read_map_len(&mut bytes).map_err(|e| RecordError::Data(e.to_string()))?;
+    let n = rmp::decode::read_map_len(&mut bytes).map_err(RecordError::msgpack)?;
     for _ in 0..n {
         let (k, mut value, _) = next_entry(&mut bytes)?;
         if k == key.as_bytes() {
@@ -118,19 +111,15 @@ pub fn lookup_data(mut bytes: &[u8], key: &str) -> Result<Option<Value>, RecordE
             // The value's nesting was checked by `next_entry`.
             return rmpv::decode::read_value_with_max_depth(&mut value, 2 * MAX_NESTING + 8)
                 .map(Some)
-                .map_err(|e| RecordError::Data(e.to_string()));
+                .map_err(RecordError::msgpack);
         }
         // Keys that do not match are compared as bytes: only a valid key
         // can equal `key`.
     }
     if !bytes.is_empty() {
-        return Err(RecordError::Data(format!("{} trailing bytes", bytes.len())));
+        return Err(RecordError::TrailingBytes(bytes.len()));
     }
     Ok(None)
-}
-
-pub(super) fn twice(k: &str) -> RecordError {
-    RecordError::Data(format!("the key {k:?} appears twice in the map"))
 }
 
 /// Refuses a map that has some key twice (the entries from
@@ -141,13 +130,13 @@ pub(crate) fn check_unique_keys(entries: &[(&str, &[u8])]) -> Result<(), RecordE
         // A handful of keys: comparing them pairwise beats hashing.
         for (i, (k, _)) in entries.iter().enumerate() {
             if entries[..i].iter().any(|(seen, _)| seen == k) {
-                return Err(twice(k));
+                return Err(RecordError::DuplicateKey((*k).to_owned()));
             }
         }
     } else {
         let mut seen = std::collections::HashSet::with_capacity(entries.len());
         if let Some((k, _)) = entries.iter().find(|(k, _)| !seen.insert(*k)) {
-            return Err(twice(k));
+            return Err(RecordError::DuplicateKey((*k).to_owned()));
         }
     }
     Ok(())
@@ -231,7 +220,7 @@ fn scalar_value(b: &[u8]) -> Option<Value> {
 /// errors.
 pub fn value_len(b: &[u8], levels: usize) -> Result<usize, RecordError> {
     use rmp::Marker as M;
-    let truncated = || RecordError::Data("truncated value".into());
+    let truncated = || RecordError::TruncatedValue;
     let be = |at: usize, n: usize| -> Result<usize, RecordError> {
         let bytes = b.get(at..at + n).ok_or_else(truncated)?;
         Ok(bytes.iter().fold(0usize, |acc, &x| (acc << 8) | x as usize))
@@ -262,16 +251,14 @@ pub fn value_len(b: &[u8], levels: usize) -> Result<usize, RecordError> {
         M::FixMap(n) => (1, 0, 2 * n as usize),
         M::Map16 => (3, 0, 2 * be(1, 2)?),
         M::Map32 => (5, 0, 2 * be(1, 4)?),
-        M::Reserved => return Err(RecordError::Data("reserved marker 0xc1".into())),
+        M::Reserved => return Err(RecordError::ReservedMarker),
     };
     let is_container = matches!(
         M::from_u8(first),
         M::FixArray(_) | M::Array16 | M::Array32 | M::FixMap(_) | M::Map16 | M::Map32
     );
     if is_container && levels == 0 {
-        return Err(RecordError::Data(format!(
-            "arrays and maps nested deeper than {MAX_NESTING} levels"
-        )));
+        return Err(RecordError::TooDeep);
     }
     let mut at = head + payload;
     if at > b.len() {
@@ -288,7 +275,7 @@ pub fn value_len(b: &[u8], levels: usize) -> Result<usize, RecordError> {
 pub fn declared_len(mut bytes: &[u8]) -> Result<usize, RecordError> {
     rmp::decode::read_map_len(&mut bytes)
         .map(|n| n as usize)
-        .map_err(|e| RecordError::Data(e.to_string()))
+        .map_err(RecordError::msgpack)
 }
 
 #[cfg(test)]
@@ -316,8 +303,12 @@ mod tests {
         }
         // A key twice: decoding the map refuses it, and so do writers.
         let dup = [0x82, 0xa1, b'k', 0x01, 0xa1, b'k', 0x02];
-        assert!(decode_data(&dup).is_err());
-        assert!(check_unique_keys(&encoded_entries(&dup).unwrap()).is_err());
+        let twice = RecordError::DuplicateKey("k".into());
+        assert_eq!(decode_data(&dup), Err(twice.clone()));
+        assert_eq!(
+            check_unique_keys(&encoded_entries(&dup).unwrap()),
+            Err(twice)
+        );
         assert!(check_unique_keys(&encoded_entries(&bytes).unwrap()).is_ok());
         // Past 32 keys the check hashes them.
         let many: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
@@ -328,7 +319,10 @@ mod tests {
         assert!(check_unique_keys(&entries).is_err());
         assert!(lookup_data(&[0x90], "k").is_err());
         assert!(lookup_data(&[0x81, 0x01, 0x02], "k").is_err());
-        assert!(lookup_data(&[0x80, 0x00], "k").is_err());
+        assert_eq!(
+            lookup_data(&[0x80, 0x00], "k"),
+            Err(RecordError::TrailingBytes(1))
+        );
     }
 
     /// A map `{"k": v}` where `v` is `levels` arrays (or maps) deep.
