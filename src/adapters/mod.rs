@@ -28,7 +28,7 @@ pub mod actix;
 pub mod tower;
 
 use crate::engine::Engine;
-use crate::error::{Error, Result};
+use crate::error::{DataError, Error, Result};
 use crate::expiry::Expiry;
 use crate::key::SessionKey;
 use crate::record::{decode_data, encode_data, encoded_len, nesting, Data, MAX_NESTING};
@@ -44,10 +44,7 @@ fn check_data(engine: &Engine, data: &Data) -> Result<()> {
         .check_entries(data.iter().map(|(k, v)| (k.as_str(), encoded_len(v))))?;
     for (k, v) in data {
         if nesting(v) >= MAX_NESTING {
-            return Err(Error::InvalidData(format!(
-                "value of {k:?} nests arrays/maps deeper than {}",
-                MAX_NESTING - 1
-            )));
+            return Err(Error::InvalidData(DataError::TooDeep { key: k.clone() }));
         }
     }
     Ok(())
