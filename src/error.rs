@@ -250,6 +250,83 @@ pub enum ConfigError {
     },
 }
 
+/// Why a database could not be opened: the cases of [`Error`] that opening
+/// one meets, as a type of its own. Each converts into the [`Error`]
+/// variant of the same name, with the same message (`?` in a function
+/// returning [`Result`] converts it), so the C result codes stay those of
+/// [`Error`].
+///
+/// [`crate::Engine::open`] and [`crate::SledStore::open`] still return
+/// [`Error`]; callers that match its `Locked` or `NotADatabase` are
+/// unaffected.
+// To be produced by the sled store's opening code (`check_is_database`,
+// `open_shared`, `open_handle` and `io_err` in src/store/sled.rs raise
+// exactly these cases), which `SledStore::open_with` would then convert
+// with `?`; returning it from the public opens would break the matches on
+// `Error::Locked`/`Error::NotADatabase` in src/bin/sessile.rs and tests/.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// A setting that cannot work, such as the cookie name, or a
+    /// compression setting other than the one the database was created
+    /// with ([`Error::InvalidConfig`]).
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(#[from] ConfigError),
+
+    /// The path is not a sessile database, and none is created there
+    /// ([`Error::NotADatabase`]).
+    #[error("{path:?} is not a sessile database: {found}")]
+    NotADatabase {
+        /// The path given.
+        path: PathBuf,
+        /// What is there instead.
+        found: NotADatabase,
+    },
+
+    /// Another process holds the database ([`Error::Locked`]).
+    #[error(
+        "database {path:?} is locked by another process{}: a sled database is open in one \
+         process at a time. With several worker processes (gunicorn -w N, a Node cluster), \
+         use a shared store (a redis:// URL, e.g. SESSILE_URL=redis://...) or run one worker \
+         with threads",
+        holder.map(|p| format!(" (pid {p})")).unwrap_or_default()
+    )]
+    #[non_exhaustive]
+    Locked {
+        /// The directory that could not be opened.
+        path: PathBuf,
+        /// The pid of the process holding it, as written in its
+        /// `sessile.lock` (`None`: not recorded there).
+        holder: Option<u32>,
+    },
+
+    /// The directory or its lock file could not be read, made or locked
+    /// ([`Error::Io`]).
+    #[error("I/O error on {path:?}: {source}")]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+
+    /// sled could not open its database ([`Error::Storage`]).
+    #[error("storage error: {0}")]
+    Storage(#[from] sled::Error),
+}
+
+impl From<OpenError> for Error {
+    fn from(e: OpenError) -> Error {
+        match e {
+            OpenError::InvalidConfig(e) => Error::InvalidConfig(e),
+            OpenError::NotADatabase { path, found } => Error::NotADatabase { path, found },
+            OpenError::Locked { path, holder } => Error::Locked { path, holder },
+            OpenError::Io { path, source } => Error::Io { path, source },
+            OpenError::Storage(e) => Error::Storage(e),
+        }
+    }
+}
+
 /// Which configured limit a [`Error::TooLarge`] refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -415,6 +492,32 @@ mod tests {
                 created_with: had,
             };
             assert_eq!(e.to_string(), expected);
+        }
+        // An open error reads as the error it becomes.
+        let path = PathBuf::from("/db");
+        let io = || std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        for e in [
+            OpenError::InvalidConfig(ConfigError::EmptyUrl),
+            OpenError::NotADatabase {
+                path: path.clone(),
+                found: NotADatabase::OtherFiles,
+            },
+            OpenError::Locked {
+                path: path.clone(),
+                holder: Some(7),
+            },
+            OpenError::Locked {
+                path: path.clone(),
+                holder: None,
+            },
+            OpenError::Io {
+                path: path.clone(),
+                source: io(),
+            },
+            OpenError::Storage(sled::Error::Io(io())),
+        ] {
+            let text = e.to_string();
+            assert_eq!(Error::from(e).to_string(), text);
         }
         for (e, text) in cases {
             let prefix = match e {

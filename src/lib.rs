@@ -52,7 +52,7 @@ pub use crate::adapters::tower::TowerStore;
 pub use crate::config::Config;
 pub use crate::cookie::{find_cookie, CookieConfig, ResponseCookie, SameSite};
 pub use crate::engine::Engine;
-pub use crate::error::{ConfigError, DataError, Error, Limit, NotADatabase, Result};
+pub use crate::error::{ConfigError, DataError, Error, Limit, NotADatabase, OpenError, Result};
 pub use crate::expiry::{
     from_ms, to_ms, Clock, Expiry, ExpiryError, ManualClock, SystemClock, MAX_AGE_S,
 };
