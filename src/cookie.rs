@@ -3,6 +3,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::error::ConfigError;
+
 /// The `SameSite` attribute of the session cookie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SameSite {
@@ -102,25 +104,17 @@ impl CookieConfig {
     /// Checks that the settings cannot produce a malformed or injected
     /// header: the name is a token, domain and path hold no `;` or control
     /// characters.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         if !is_token(&self.name) {
-            return Err(format!(
-                "cookie name {:?} is not an RFC 6265 token",
-                self.name
-            ));
+            return Err(ConfigError::CookieName(self.name.clone()));
         }
         if let Some(d) = &self.domain {
             if d.is_empty() || !is_attr_value(d) {
-                return Err(format!(
-                    "cookie domain {d:?} is not a valid attribute value"
-                ));
+                return Err(ConfigError::CookieDomain(d.clone()));
             }
         }
         if !is_attr_value(&self.path) {
-            return Err(format!(
-                "cookie path {:?} is not a valid attribute value",
-                self.path
-            ));
+            return Err(ConfigError::CookiePath(self.path.clone()));
         }
         Ok(())
     }

@@ -86,14 +86,15 @@ pub enum Error {
         source: rmpv::ext::Error,
     },
 
-    /// Session data keys must be UTF-8 text of at most the configured length.
+    /// Session data that a session cannot hold (see [`DataError`]).
     #[error("invalid data: {0}")]
-    InvalidData(String),
+    InvalidData(#[from] DataError),
 
-    /// A configuration value that cannot work (e.g. a cookie name that is
-    /// not a token, which would corrupt the `Set-Cookie` header).
+    /// A configuration value that cannot work (see [`ConfigError`]; e.g. a
+    /// cookie name that is not a token, which would corrupt the
+    /// `Set-Cookie` header).
     #[error("invalid configuration: {0}")]
-    InvalidConfig(String),
+    InvalidConfig(#[from] ConfigError),
 
     /// Every freshly generated key collided with an existing session.
     /// With 165-bit keys this means the random generator is broken.
@@ -154,6 +155,183 @@ pub enum Error {
     },
 }
 
+/// Why session data was refused ([`Error::InvalidData`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DataError {
+    /// A value nests arrays and maps deeper than a record may hold
+    /// ([`crate::MAX_NESTING`]` - 1` levels below the data map).
+    #[error(
+        "value of {key:?} nests arrays/maps deeper than {}",
+        crate::record::MAX_NESTING - 1
+    )]
+    TooDeep {
+        /// The session data key whose value was refused.
+        key: String,
+    },
+    /// Data given as encoded maps (a change given as the map loaded and the
+    /// map held now) that is not a well-formed map with string keys, each
+    /// once.
+    #[error(transparent)]
+    Map(crate::record::RecordError),
+}
+
+/// What is wrong with a configuration ([`Error::InvalidConfig`]): the
+/// cookie settings, a store URL, or a setting the database was created
+/// without.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The cookie name is not an RFC 6265 token.
+    #[error("cookie name {0:?} is not an RFC 6265 token")]
+    CookieName(String),
+    /// The cookie domain is empty, or holds a `;` or a control character.
+    #[error("cookie domain {0:?} is not a valid attribute value")]
+    CookieDomain(String),
+    /// The cookie path holds a `;` or a control character.
+    #[error("cookie path {0:?} is not a valid attribute value")]
+    CookiePath(String),
+    /// An empty string where a store URL was expected.
+    #[error("the store URL is empty")]
+    EmptyUrl,
+    /// A `sled://` URL with no directory after the scheme.
+    #[error("{0:?} names no directory (sled:///absolute/path or sled://relative/path)")]
+    NoDirectory(String),
+    /// A store URL whose scheme is none that sessile knows.
+    #[error("unknown store URL scheme {0:?}: use a path, sled://, redis:// or memory:")]
+    UnknownScheme(String),
+    /// A `redis://` URL given to a build without the `redis` feature.
+    #[error("{0:?}: this build of sessile has no Redis support (cargo feature `redis`)")]
+    NoRedisSupport(String),
+    /// A query option of a store URL whose value cannot be used, such as
+    /// `timeout_ms=0`.
+    #[error("{name}={value:?} in the store URL: expected {expected}")]
+    UrlOption {
+        /// The option (`connect_timeout_ms`, `timeout_ms`, `pool_size`).
+        name: String,
+        /// Its value, percent-decoded.
+        value: String,
+        /// What the option takes (`milliseconds > 0`, `a count`).
+        expected: &'static str,
+    },
+    /// A `%` in a store URL's query not followed by two hex digits (the
+    /// value as written).
+    #[error("bad percent-escape in the store URL: {0:?}")]
+    PercentEscape(String),
+    /// A value in a store URL's query that is not UTF-8 once
+    /// percent-decoded (the value as written).
+    #[error("the store URL's query is not UTF-8: {0:?}")]
+    QueryNotUtf8(String),
+    /// The Redis client refused the URL (shown without its password).
+    #[error("cannot use the Redis URL {url:?}: {source}")]
+    RedisUrl {
+        /// The URL, without password or query.
+        url: String,
+        /// The client's reason.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The Redis client found its settings unusable once connecting.
+    #[error("Redis URL {url:?}: {source}")]
+    RedisClient {
+        /// The URL, without password or query.
+        url: String,
+        /// The client's reason.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The database was created with the other compression setting, which
+    /// cannot change once a database exists.
+    #[error(
+        "the database at {} was created {} compression, and compression cannot change once a \
+         database exists (leave the option unset to follow the database, or move the \
+         sessions with `sessile export` and `sessile import`)",
+        path.display(),
+        if *created_with { "with" } else { "without" }
+    )]
+    Compression {
+        /// The database directory.
+        path: PathBuf,
+        /// Whether the database was created with compression.
+        created_with: bool,
+    },
+}
+
+/// Why a database could not be opened: the cases of [`Error`] that opening
+/// one meets, as a type of its own. Each converts into the [`Error`]
+/// variant of the same name, with the same message (`?` in a function
+/// returning [`Result`] converts it), so the C result codes stay those of
+/// [`Error`].
+///
+/// [`crate::Engine::open`] and [`crate::SledStore::open`] still return
+/// [`Error`]; callers that match its `Locked` or `NotADatabase` are
+/// unaffected.
+// To be produced by the sled store's opening code (`check_is_database`,
+// `open_shared`, `open_handle` and `io_err` in src/store/sled.rs raise
+// exactly these cases), which `SledStore::open_with` would then convert
+// with `?`; returning it from the public opens would break the matches on
+// `Error::Locked`/`Error::NotADatabase` in src/bin/sessile.rs and tests/.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// A setting that cannot work, such as the cookie name, or a
+    /// compression setting other than the one the database was created
+    /// with ([`Error::InvalidConfig`]).
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(#[from] ConfigError),
+
+    /// The path is not a sessile database, and none is created there
+    /// ([`Error::NotADatabase`]).
+    #[error("{path:?} is not a sessile database: {found}")]
+    NotADatabase {
+        /// The path given.
+        path: PathBuf,
+        /// What is there instead.
+        found: NotADatabase,
+    },
+
+    /// Another process holds the database ([`Error::Locked`]).
+    #[error(
+        "database {path:?} is locked by another process{}: a sled database is open in one \
+         process at a time. With several worker processes (gunicorn -w N, a Node cluster), \
+         use a shared store (a redis:// URL, e.g. SESSILE_URL=redis://...) or run one worker \
+         with threads",
+        holder.map(|p| format!(" (pid {p})")).unwrap_or_default()
+    )]
+    #[non_exhaustive]
+    Locked {
+        /// The directory that could not be opened.
+        path: PathBuf,
+        /// The pid of the process holding it, as written in its
+        /// `sessile.lock` (`None`: not recorded there).
+        holder: Option<u32>,
+    },
+
+    /// The directory or its lock file could not be read, made or locked
+    /// ([`Error::Io`]).
+    #[error("I/O error on {path:?}: {source}")]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+
+    /// sled could not open its database ([`Error::Storage`]).
+    #[error("storage error: {0}")]
+    Storage(#[from] sled::Error),
+}
+
+impl From<OpenError> for Error {
+    fn from(e: OpenError) -> Error {
+        match e {
+            OpenError::InvalidConfig(e) => Error::InvalidConfig(e),
+            OpenError::NotADatabase { path, found } => Error::NotADatabase { path, found },
+            OpenError::Locked { path, holder } => Error::Locked { path, holder },
+            OpenError::Io { path, source } => Error::Io { path, source },
+            OpenError::Storage(e) => Error::Storage(e),
+        }
+    }
+}
+
 /// Which configured limit a [`Error::TooLarge`] refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -207,3 +385,151 @@ impl std::fmt::Display for NotADatabase {
 
 /// `Result` with sessile's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The C ABI and the bindings pass these messages on, and their tests
+    /// compare them: each case reads as the text it replaced (the expected
+    /// strings are the `format!` calls that made them).
+    #[test]
+    fn messages_are_unchanged() {
+        let deep = crate::record::MAX_NESTING - 1;
+        let (key, url, s) = ("k\"", "sled://", "a%zz");
+        let cases: Vec<(Error, String)> = vec![
+            (
+                DataError::TooDeep { key: key.into() }.into(),
+                format!("value of {key:?} nests arrays/maps deeper than {deep}"),
+            ),
+            (
+                ConfigError::CookieName("a;b".into()).into(),
+                format!("cookie name {:?} is not an RFC 6265 token", "a;b"),
+            ),
+            (
+                ConfigError::CookieDomain("x;".into()).into(),
+                format!("cookie domain {:?} is not a valid attribute value", "x;"),
+            ),
+            (
+                ConfigError::CookiePath("/\n".into()).into(),
+                format!("cookie path {:?} is not a valid attribute value", "/\n"),
+            ),
+            (
+                ConfigError::EmptyUrl.into(),
+                "the store URL is empty".into(),
+            ),
+            (
+                ConfigError::NoDirectory(url.into()).into(),
+                format!(
+                    "{url:?} names no directory (sled:///absolute/path or sled://relative/path)"
+                ),
+            ),
+            (
+                ConfigError::UnknownScheme("ftp".into()).into(),
+                format!(
+                    "unknown store URL scheme {:?}: use a path, sled://, redis:// or memory:",
+                    "ftp"
+                ),
+            ),
+            (
+                ConfigError::NoRedisSupport(url.into()).into(),
+                format!(
+                    "{url:?}: this build of sessile has no Redis support (cargo feature `redis`)"
+                ),
+            ),
+            (
+                ConfigError::UrlOption {
+                    name: "timeout_ms".into(),
+                    value: "0".into(),
+                    expected: "milliseconds > 0",
+                }
+                .into(),
+                format!(
+                    "{}={:?} in the store URL: expected milliseconds > 0",
+                    "timeout_ms", "0"
+                ),
+            ),
+            (
+                ConfigError::UrlOption {
+                    name: "pool_size".into(),
+                    value: "x".into(),
+                    expected: "a count",
+                }
+                .into(),
+                format!("pool_size={:?} in the store URL: expected a count", "x"),
+            ),
+            (
+                ConfigError::PercentEscape(s.into()).into(),
+                format!("bad percent-escape in the store URL: {s:?}"),
+            ),
+            (
+                ConfigError::QueryNotUtf8(s.into()).into(),
+                format!("the store URL's query is not UTF-8: {s:?}"),
+            ),
+            (
+                ConfigError::RedisUrl {
+                    url: url.into(),
+                    source: "why".into(),
+                }
+                .into(),
+                format!("cannot use the Redis URL {url:?}: why"),
+            ),
+            (
+                ConfigError::RedisClient {
+                    url: url.into(),
+                    source: "why".into(),
+                }
+                .into(),
+                format!("Redis URL {url:?}: why"),
+            ),
+        ];
+        for had in [true, false] {
+            let path = PathBuf::from("/db");
+            let expected = format!(
+                "the database at {} was created {} compression, and compression cannot \
+                 change once a database exists (leave the option unset to follow the \
+                 database, or move the sessions with `sessile export` and `sessile import`)",
+                path.display(),
+                if had { "with" } else { "without" }
+            );
+            let e = ConfigError::Compression {
+                path,
+                created_with: had,
+            };
+            assert_eq!(e.to_string(), expected);
+        }
+        // An open error reads as the error it becomes.
+        let path = PathBuf::from("/db");
+        let io = || std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        for e in [
+            OpenError::InvalidConfig(ConfigError::EmptyUrl),
+            OpenError::NotADatabase {
+                path: path.clone(),
+                found: NotADatabase::OtherFiles,
+            },
+            OpenError::Locked {
+                path: path.clone(),
+                holder: Some(7),
+            },
+            OpenError::Locked {
+                path: path.clone(),
+                holder: None,
+            },
+            OpenError::Io {
+                path: path.clone(),
+                source: io(),
+            },
+            OpenError::Storage(sled::Error::Io(io())),
+        ] {
+            let text = e.to_string();
+            assert_eq!(Error::from(e).to_string(), text);
+        }
+        for (e, text) in cases {
+            let prefix = match e {
+                Error::InvalidData(_) => "invalid data: ",
+                _ => "invalid configuration: ",
+            };
+            assert_eq!(e.to_string(), format!("{prefix}{text}"));
+        }
+    }
+}

@@ -54,7 +54,7 @@ mod sys;
 pub use crate::config::Config;
 pub use crate::cookie::{find_cookie, CookieConfig, ResponseCookie, SameSite};
 pub use crate::engine::{Delta, Engine, SaveOptions};
-pub use crate::error::{Error, Limit, NotADatabase, Result};
+pub use crate::error::{ConfigError, DataError, Error, Limit, NotADatabase, OpenError, Result};
 pub use crate::expiry::{
     from_ms, to_ms, Clock, Expiry, ExpiryError, ManualClock, SystemClock, MAX_AGE_S,
 };
@@ -65,7 +65,9 @@ pub use rmpv::Value;
 
 // The stores, and what a store author implements (`Store`) and handles
 // (records and their format).
-pub use crate::record::{Header, Record, RecordError, FORMAT_VERSION, HEADER_LEN, MAX_NESTING};
+pub use crate::record::{
+    Header, MessagePackError, Record, RecordError, FORMAT_VERSION, HEADER_LEN, MAX_NESTING,
+};
 #[doc(hidden)]
 pub use crate::store::trees::parse_entry as parse_index_entry;
 pub use crate::store::{

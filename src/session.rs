@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::engine::Delta;
 use crate::engine::Engine;
-use crate::error::{Error, Limit, Result};
+use crate::error::{DataError, Error, Limit, Result};
 use crate::expiry::{from_ms, Expiry, ExpiryError, MAX_AGE_S};
 use crate::key::SessionKey;
 use crate::record::{
@@ -228,10 +228,7 @@ impl Session {
         let cfg = self.engine.config();
         let (max_value, max_keys) = (cfg.max_value_size, cfg.max_keys);
         if nesting(&value) >= MAX_NESTING {
-            return Err(Error::InvalidData(format!(
-                "value of {key:?} nests arrays/maps deeper than {}",
-                MAX_NESTING - 1
-            )));
+            return Err(Error::InvalidData(DataError::TooDeep { key: key.into() }));
         }
         let size = encoded_len(&value);
         if size > max_value {

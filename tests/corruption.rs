@@ -240,15 +240,15 @@ fn the_decoder_rejects_arbitrary_bytes_without_panicking() {
 
 #[test]
 fn session_data_must_be_a_map_with_string_keys() {
-    assert!(matches!(decode_data(&[0x90]), Err(RecordError::Data(_)))); // []
-    assert!(matches!(
+    assert_eq!(decode_data(&[0x90]), Err(RecordError::NotAMap)); // []
+    assert_eq!(
         decode_data(&[0x81, 0x01, 0x02]),
-        Err(RecordError::Data(_))
-    )); // {1: 2}
-    assert!(matches!(
+        Err(RecordError::NonStringKey)
+    ); // {1: 2}
+    assert_eq!(
         decode_data(&[0x80, 0x00]),
-        Err(RecordError::Data(_))
-    )); // trailing
+        Err(RecordError::TrailingBytes(1))
+    ); // trailing
     assert!(decode_data(&[0x80]).unwrap().is_empty());
     // Deeply nested arrays are refused, not a stack overflow.
     let mut deep = vec![0x81, 0xa1, b'a'];

@@ -14,7 +14,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
 use common::{config, saved_session, T0};
-use sessile::{Engine, Error, Expiry, ManualClock, NotADatabase, SledStore};
+use sessile::{ConfigError, Engine, Error, Expiry, ManualClock, NotADatabase, SledStore};
 
 #[test]
 fn reopen_after_close_keeps_everything() {
@@ -49,7 +49,12 @@ fn compression_is_fixed_when_the_database_is_created() {
     engine.close().unwrap();
 
     match Engine::open(config(&dir, &clock).compression(false)) {
-        Err(Error::InvalidConfig(msg)) => {
+        Err(Error::InvalidConfig(
+            e @ ConfigError::Compression {
+                created_with: true, ..
+            },
+        )) => {
+            let msg = e.to_string();
             assert!(msg.contains("created with compression"), "{msg}");
         }
         other => panic!("expected InvalidConfig, got {other:?}"),
@@ -68,7 +73,10 @@ fn compression_is_fixed_when_the_database_is_created() {
         .unwrap();
     assert!(matches!(
         Engine::open(config(&plain, &clock).compression(true)),
-        Err(Error::InvalidConfig(_))
+        Err(Error::InvalidConfig(ConfigError::Compression {
+            created_with: false,
+            ..
+        }))
     ));
 }
 

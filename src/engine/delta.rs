@@ -139,7 +139,7 @@ impl Delta {
         let (before_index, after_index) = (index(&before), index(&after));
         let decode = |mut bytes: &[u8]| {
             rmpv::decode::read_value_with_max_depth(&mut bytes, 2 * crate::record::MAX_NESTING + 8)
-                .map_err(|e| RecordError::Data(e.to_string()))
+                .map_err(RecordError::msgpack)
         };
         let mut delta = Delta::between(seen, now);
         for (k, raw) in &after {

@@ -19,7 +19,7 @@ use parking_lot::Mutex;
 
 use crate::config::Config;
 use crate::cookie::{find_cookie, ResponseCookie};
-use crate::error::{Error, Result};
+use crate::error::{ConfigError, Error, Result};
 use crate::expiry::from_ms;
 use crate::key::SessionKey;
 use crate::session::Session;
@@ -96,7 +96,7 @@ impl Engine {
             Some("memory") if url == "memory:" => Engine::memory(config),
             None => {
                 if url.is_empty() {
-                    return Err(Error::InvalidConfig("the store URL is empty".into()));
+                    return Err(ConfigError::EmptyUrl.into());
                 }
                 config.path = url.into();
                 Engine::open(config)
@@ -104,9 +104,7 @@ impl Engine {
             Some("sled") => {
                 let path = &url["sled://".len()..];
                 if path.is_empty() {
-                    return Err(Error::InvalidConfig(format!(
-                        "{url:?} names no directory (sled:///absolute/path or sled://relative/path)"
-                    )));
+                    return Err(ConfigError::NoDirectory(url.into()).into());
                 }
                 config.path = path.into();
                 Engine::open(config)
@@ -119,12 +117,10 @@ impl Engine {
                 Engine::with_store(config, Arc::new(store))
             }
             #[cfg(not(feature = "redis"))]
-            Some("redis" | "rediss" | "redis+unix" | "unix") => Err(Error::InvalidConfig(format!(
-                "{url:?}: this build of sessile has no Redis support (cargo feature `redis`)"
-            ))),
-            Some(other) => Err(Error::InvalidConfig(format!(
-                "unknown store URL scheme {other:?}: use a path, sled://, redis:// or memory:"
-            ))),
+            Some("redis" | "rediss" | "redis+unix" | "unix") => {
+                Err(ConfigError::NoRedisSupport(url.into()).into())
+            }
+            Some(other) => Err(ConfigError::UnknownScheme(other.into()).into()),
         }
     }
 

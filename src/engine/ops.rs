@@ -11,7 +11,7 @@ use std::cell::RefCell;
 
 use super::delta::map_entries;
 use super::Engine;
-use crate::error::{Error, Result};
+use crate::error::{DataError, Error, Result};
 use crate::expiry::Expiry;
 use crate::key::SessionKey;
 use crate::record::{
@@ -137,7 +137,7 @@ fn recall(key: &SessionKey) -> Option<Record> {
 }
 
 fn invalid(e: RecordError) -> Error {
-    Error::InvalidData(e.to_string())
+    Error::InvalidData(DataError::Map(e))
 }
 
 impl Engine {
@@ -178,10 +178,7 @@ impl Engine {
         config.check_entries(delta.set.iter().map(|(k, v)| (k.as_str(), encoded_len(v))))?;
         for (k, v) in &delta.set {
             if nesting(v) >= MAX_NESTING {
-                return Err(Error::InvalidData(format!(
-                    "value of {k:?} nests arrays/maps deeper than {}",
-                    MAX_NESTING - 1
-                )));
+                return Err(Error::InvalidData(DataError::TooDeep { key: k.clone() }));
             }
         }
         Ok(())

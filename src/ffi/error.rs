@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::ffi::c_char;
 
 use super::panic::boundary_value;
-use crate::error::Error;
+use crate::error::{ConfigError, DataError, Error};
 
 /// The outcome of a sessile call. `SESSILE_RESULT_OK` is 0; every other
 /// value is an error.
@@ -182,8 +182,8 @@ impl From<Error> for Fail {
             Error::Corrupt(_) => sessile_result::Corrupt,
             Error::Encode(_) => sessile_result::InvalidData,
             Error::WrongType { .. } => sessile_result::WrongType,
-            Error::InvalidData(_) => sessile_result::InvalidData,
-            Error::InvalidConfig(_) => sessile_result::InvalidArgument,
+            Error::InvalidData(e) => data_code(e),
+            Error::InvalidConfig(e) => config_code(e),
             Error::KeyCollision(_) => sessile_result::KeyCollision,
             Error::Closed => sessile_result::Closed,
             Error::Forked { .. } => sessile_result::Forked,
@@ -194,6 +194,34 @@ impl From<Error> for Fail {
             Error::InvalidExpiry(_) => sessile_result::InvalidArgument,
         };
         Fail::new(code, e.to_string())
+    }
+}
+
+/// The code of refused session data. Every case is listed, as in
+/// `From<Error>`, so that a new one cannot compile without a decision.
+fn data_code(e: &DataError) -> sessile_result {
+    match e {
+        DataError::TooDeep { .. } | DataError::Map(_) => sessile_result::InvalidData,
+    }
+}
+
+/// The code of a configuration that cannot work: an argument of the call
+/// that opened the engine (listed for the same reason as [`data_code`]).
+fn config_code(e: &ConfigError) -> sessile_result {
+    match e {
+        ConfigError::CookieName(_)
+        | ConfigError::CookieDomain(_)
+        | ConfigError::CookiePath(_)
+        | ConfigError::EmptyUrl
+        | ConfigError::NoDirectory(_)
+        | ConfigError::UnknownScheme(_)
+        | ConfigError::NoRedisSupport(_)
+        | ConfigError::UrlOption { .. }
+        | ConfigError::PercentEscape(_)
+        | ConfigError::QueryNotUtf8(_)
+        | ConfigError::RedisUrl { .. }
+        | ConfigError::RedisClient { .. }
+        | ConfigError::Compression { .. } => sessile_result::InvalidArgument,
     }
 }
 
@@ -314,5 +342,17 @@ mod tests {
             let name = code.c_name();
             assert!(name.starts_with(b"SESSILE_RESULT_") && name.ends_with(b"\0"));
         }
+    }
+
+    #[test]
+    fn refused_data_and_configuration_keep_their_codes() {
+        let data = Fail::from(Error::InvalidData(DataError::TooDeep { key: "k".into() }));
+        assert_eq!(data.code, sessile_result::InvalidData);
+        let config = Fail::from(Error::InvalidConfig(ConfigError::EmptyUrl));
+        assert_eq!(config.code, sessile_result::InvalidArgument);
+        assert_eq!(
+            config.message,
+            "invalid configuration: the store URL is empty"
+        );
     }
 }

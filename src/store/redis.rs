@@ -49,7 +49,7 @@ use parking_lot::Mutex;
 use sled::IVec;
 
 use super::{Change, Store, StoreStats, Sweep};
-use crate::error::{Error, Result};
+use crate::error::{ConfigError, Error, Result};
 use crate::key::SessionKey;
 use crate::record::{Header, Record};
 
@@ -104,28 +104,31 @@ impl RedisOptions {
                     .ok()
                     .filter(|&n| n > 0)
                     .map(Duration::from_millis)
-                    .ok_or_else(|| {
-                        Error::InvalidConfig(format!(
-                            "{name}={value:?} in the store URL: expected milliseconds > 0"
-                        ))
-                    })
+                    .ok_or_else(|| url_option(name, &value, "milliseconds > 0"))
             };
             match name {
                 "prefix" => opts.prefix = value.clone(),
                 "connect_timeout_ms" => opts.connect_timeout = ms()?,
                 "timeout_ms" => opts.io_timeout = ms()?,
                 "pool_size" => {
-                    opts.max_idle = value.parse().map_err(|_| {
-                        Error::InvalidConfig(format!(
-                            "pool_size={value:?} in the store URL: expected a count"
-                        ))
-                    })?
+                    opts.max_idle = value
+                        .parse()
+                        .map_err(|_| url_option(name, &value, "a count"))?
                 }
                 _ => {}
             }
         }
         Ok(opts)
     }
+}
+
+fn url_option(name: &str, value: &str, expected: &'static str) -> Error {
+    ConfigError::UrlOption {
+        name: name.into(),
+        value: value.into(),
+        expected,
+    }
+    .into()
 }
 
 fn percent_decode(s: &str) -> Result<String> {
@@ -139,9 +142,7 @@ fn percent_decode(s: &str) -> Result<String> {
                     .get(i + 1..i + 3)
                     .and_then(|h| std::str::from_utf8(h).ok())
                     .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or_else(|| {
-                        Error::InvalidConfig(format!("bad percent-escape in the store URL: {s:?}"))
-                    })?;
+                    .ok_or_else(|| ConfigError::PercentEscape(s.into()))?;
                 out.push(hex);
                 i += 3;
             }
@@ -155,8 +156,7 @@ fn percent_decode(s: &str) -> Result<String> {
             }
         }
     }
-    String::from_utf8(out)
-        .map_err(|_| Error::InvalidConfig(format!("the store URL's query is not UTF-8: {s:?}")))
+    String::from_utf8(out).map_err(|_| ConfigError::QueryNotUtf8(s.into()).into())
 }
 
 /// The URL as shown in messages: no password, no query.
@@ -304,8 +304,9 @@ impl RedisStore {
     /// [`Error::InvalidConfig`].
     pub fn open(url: &str, opts: &RedisOptions) -> Result<RedisStore> {
         let shown = display_url(url);
-        let client = Client::open(url).map_err(|e| {
-            Error::InvalidConfig(format!("cannot use the Redis URL {shown:?}: {e}"))
+        let client = Client::open(url).map_err(|e| ConfigError::RedisUrl {
+            url: shown.clone(),
+            source: Box::new(e),
         })?;
         let store = RedisStore {
             client,
@@ -352,7 +353,10 @@ impl RedisStore {
                 source: Box::new(e),
             }
         } else if e.kind() == ErrorKind::InvalidClientConfig {
-            Error::InvalidConfig(format!("Redis URL {store:?}: {e}"))
+            Error::InvalidConfig(ConfigError::RedisClient {
+                url: store,
+                source: Box::new(e),
+            })
         } else {
             Error::Backend {
                 store,

@@ -28,7 +28,7 @@ use parking_lot::{Mutex, RwLock};
 use sled::IVec;
 
 use super::trees::{time_prefix, Entry, KeyLocks, StorageFailures, TreeStore, Trees};
-use crate::error::{Error, Result};
+use crate::error::{ConfigError, Error, Result};
 use crate::sys::fork::ForkLocal;
 
 /// The durable store (the default): sled trees `sessions` and `expiry`.
@@ -259,13 +259,10 @@ fn open_shared(path: &Path, opts: &SledOptions, create: bool) -> Result<Arc<Shar
         .map_err(|e| io_err(&lock_path, e))?;
     let compression = match (opts.compression, created_with_compression(&canonical)) {
         (Some(wanted), Some(had)) if wanted != had => {
-            return Err(Error::InvalidConfig(format!(
-                "the database at {} was created {} compression, and compression cannot \
-                 change once a database exists (leave the option unset to follow the \
-                 database, or move the sessions with `sessile export` and `sessile import`)",
-                canonical.display(),
-                if had { "with" } else { "without" }
-            )))
+            return Err(Error::InvalidConfig(ConfigError::Compression {
+                path: canonical,
+                created_with: had,
+            }))
         }
         (Some(wanted), _) => wanted,
         (None, had) => had.unwrap_or(false),

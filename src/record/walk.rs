@@ -1,299 +1,14 @@
-//! The on-disk record: a fixed header followed by the session data as one
-//! MessagePack map. docs/FORMAT.md specifies the bytes.
-//!
-//! ```text
-//! offset size field
-//!      0    1 format version (1)
-//!      1    1 expiry policy kind: 0 default, 1 browser close, 2 seconds, 3 at
-//!      2    8 policy argument, i64 big-endian (seconds, or ms for `at`; else 0)
-//!     10    8 expires_at_ms, i64 big-endian: the absolute deadline
-//!     18    8 index_at_ms, i64 big-endian: when this record's index entry fires
-//!     26    4 CRC-32 (IEEE) of bytes 0..26 followed by the data, big-endian
-//!     30    … data: a MessagePack map with string keys
-//! ```
-
-use std::collections::btree_map::Entry;
-use std::collections::BTreeMap;
+//! The data part of a record as bytes: a hand-written MessagePack walker
+//! that finds one key ([`lookup_data`]), lists the entries
+//! ([`encoded_entries`]) and measures values ([`value_len`]) in place,
+//! without decoding or copying them. Loads and saves go through it on every
+//! request, so it skips rmpv's allocating decoder; its checks must admit
+//! exactly what [`decode_data`](super::decode_data) admits, which the tests
+//! at the end of this file hold it to, value kind by value kind.
 
 use rmpv::Value;
-use sled::IVec;
 
-use crate::expiry::Expiry;
-
-/// The current record format version.
-pub const FORMAT_VERSION: u8 = 1;
-/// Length of the fixed header.
-pub const HEADER_LEN: usize = 30;
-
-/// The deepest nesting of arrays and maps accepted inside session data
-/// (the data map itself is level 1). Deeper values are refused when set and
-/// when decoded, so a hostile record cannot exhaust the stack.
-pub const MAX_NESTING: usize = 64;
-
-/// Session data: string keys to MessagePack values.
-pub type Data = BTreeMap<String, Value>;
-
-/// Why a record's bytes could not be decoded.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum RecordError {
-    /// Shorter than the fixed header.
-    #[error("record is {0} bytes, shorter than the {HEADER_LEN}-byte header")]
-    Truncated(usize),
-    /// Written by a format version this build does not know.
-    #[error("unknown record format version {0}")]
-    UnknownVersion(u8),
-    /// An expiry policy kind outside 0..=3.
-    #[error("unknown expiry policy kind {0}")]
-    UnknownPolicy(u8),
-    /// The checksum does not match: the bytes were damaged.
-    #[error("checksum mismatch (stored {stored:#010x}, computed {computed:#010x})")]
-    Checksum {
-        /// The checksum in the header.
-        stored: u32,
-        /// The checksum of the bytes as read.
-        computed: u32,
-    },
-    /// The data part is not a MessagePack map with string keys.
-    #[error("session data is not a MessagePack map with string keys: {0}")]
-    Data(String),
-}
-
-/// The fixed header of a record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Header {
-    /// The session's expiry policy.
-    pub expiry: Expiry,
-    /// Absolute deadline, ms since the Unix epoch.
-    pub expires_at_ms: i64,
-    /// When the index entry filed for this record fires (≤ `expires_at_ms`).
-    pub index_at_ms: i64,
-}
-
-/// A decoded record: its header, and its raw bytes (the data part is decoded
-/// only on demand).
-#[derive(Debug, Clone)]
-pub struct Record {
-    header: Header,
-    raw: IVec,
-    /// Which write of its key this record was read after, when a store
-    /// knows (lets a later save skip re-reading an unchanged record).
-    pub(crate) token: Option<crate::store::ReadToken>,
-}
-
-impl Record {
-    /// Checks and decodes the header of `raw`, and verifies the checksum
-    /// over the header and the data. The data is not parsed.
-    pub fn decode(raw: &[u8]) -> Result<Record, RecordError> {
-        Record::parse(IVec::from(raw), true)
-    }
-
-    /// [`Record::decode`] of bytes a store holds, without copying them.
-    pub(crate) fn decode_stored(raw: IVec) -> Result<Record, RecordError> {
-        Record::parse(raw, true)
-    }
-
-    /// Checks and decodes the header of `raw` without verifying the
-    /// checksum: for bytes from storage that checks its own reads (sled
-    /// verifies a CRC-32 of every message it reads from its log, and a
-    /// damaged one never reaches a reader). The data is not parsed; it is
-    /// checked as it is read (`lookup_data`, `decode_data`).
-    pub(crate) fn decode_header(raw: IVec) -> Result<Record, RecordError> {
-        Record::parse(raw, false)
-    }
-
-    /// A record with `header` and the encoded data map `data`.
-    pub fn new(header: Header, data: &[u8]) -> Record {
-        Record::from_parts(header, IVec::from(Record::encode(&header, data)))
-    }
-
-    fn parse(raw: IVec, verify: bool) -> Result<Record, RecordError> {
-        let b: &[u8] = &raw;
-        if b.len() < HEADER_LEN {
-            return Err(RecordError::Truncated(b.len()));
-        }
-        if b[0] != FORMAT_VERSION {
-            return Err(RecordError::UnknownVersion(b[0]));
-        }
-        if verify {
-            let stored = u32::from_be_bytes(arr(&b[26..30]));
-            let computed = checksum(&b[..26], &b[HEADER_LEN..]);
-            if stored != computed {
-                return Err(RecordError::Checksum { stored, computed });
-            }
-        }
-        let arg = i64::from_be_bytes(arr(&b[2..10]));
-        let expiry = match b[1] {
-            0 => Expiry::Default,
-            1 => Expiry::BrowserClose,
-            2 => Expiry::Seconds(arg),
-            3 => Expiry::At(arg),
-            k => return Err(RecordError::UnknownPolicy(k)),
-        };
-        let header = Header {
-            expiry,
-            expires_at_ms: i64::from_be_bytes(arr(&b[10..18])),
-            index_at_ms: i64::from_be_bytes(arr(&b[18..26])),
-        };
-        Ok(Record {
-            header,
-            raw,
-            token: None,
-        })
-    }
-
-    /// A record from a header and the bytes `encode` made of it (no
-    /// checks: for the writer that just encoded them).
-    pub(crate) fn from_parts(header: Header, raw: IVec) -> Record {
-        Record {
-            header,
-            raw,
-            token: None,
-        }
-    }
-
-    /// Encodes a header and already-encoded data into record bytes.
-    pub fn encode(header: &Header, data: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(HEADER_LEN + data.len());
-        let (kind, arg) = match header.expiry {
-            Expiry::Default => (0u8, 0i64),
-            Expiry::BrowserClose => (1, 0),
-            Expiry::Seconds(s) => (2, s),
-            Expiry::At(at) => (3, at),
-        };
-        out.push(FORMAT_VERSION);
-        out.push(kind);
-        out.extend_from_slice(&arg.to_be_bytes());
-        out.extend_from_slice(&header.expires_at_ms.to_be_bytes());
-        out.extend_from_slice(&header.index_at_ms.to_be_bytes());
-        let crc = checksum(&out[..26], data);
-        out.extend_from_slice(&crc.to_be_bytes());
-        out.extend_from_slice(data);
-        out
-    }
-
-    /// The header.
-    pub fn header(&self) -> &Header {
-        &self.header
-    }
-
-    /// The data part: one MessagePack map.
-    pub fn data(&self) -> &[u8] {
-        &self.raw[HEADER_LEN..]
-    }
-
-    /// The whole record as stored.
-    pub fn raw(&self) -> &[u8] {
-        &self.raw
-    }
-
-    /// The whole record as stored, shared (no copy).
-    pub(crate) fn stored(&self) -> &IVec {
-        &self.raw
-    }
-
-    /// Whether the record is expired at `now_ms` (a deadline equal to now
-    /// counts as expired).
-    pub fn is_expired(&self, now_ms: i64) -> bool {
-        self.header.expires_at_ms <= now_ms
-    }
-}
-
-fn arr<const N: usize>(b: &[u8]) -> [u8; N] {
-    let mut a = [0u8; N];
-    a.copy_from_slice(b);
-    a
-}
-
-fn checksum(header: &[u8], data: &[u8]) -> u32 {
-    let mut h = crc32fast::Hasher::new();
-    h.update(header);
-    h.update(data);
-    h.finalize()
-}
-
-/// Encodes session data as a MessagePack map.
-pub fn encode_data(data: &Data) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 + data.len() * 16);
-    // Writing into a Vec cannot fail.
-    let _ = rmp::encode::write_map_len(&mut out, data.len() as u32);
-    for (k, v) in data {
-        let _ = rmp::encode::write_str(&mut out, k);
-        let _ = rmpv::encode::write_value(&mut out, v);
-    }
-    out
-}
-
-/// Decodes a MessagePack map with string keys. Trailing bytes, non-string
-/// keys, a key that appears twice and anything that is not a map are
-/// errors.
-pub fn decode_data(mut bytes: &[u8]) -> Result<Data, RecordError> {
-    // rmpv spends two units of depth per array/map level and up to three on
-    // a leaf: this bounds the recursion; the exact rule (what
-    // `Session::insert_value` and `value_len` accept) is checked below.
-    let value = rmpv::decode::read_value_with_max_depth(&mut bytes, 2 * MAX_NESTING + 8)
-        .map_err(|e| RecordError::Data(e.to_string()))?;
-    if !bytes.is_empty() {
-        return Err(RecordError::Data(format!("{} trailing bytes", bytes.len())));
-    }
-    let Value::Map(entries) = value else {
-        return Err(RecordError::Data("not a map".into()));
-    };
-    let mut data = Data::new();
-    for (k, v) in entries {
-        match k {
-            Value::String(s) => match s.into_str() {
-                Some(s) => {
-                    check_nesting(&v)?;
-                    match data.entry(s) {
-                        Entry::Vacant(slot) => {
-                            slot.insert(v);
-                        }
-                        Entry::Occupied(slot) => return Err(twice(slot.key())),
-                    }
-                }
-                None => return Err(RecordError::Data("a key is not valid UTF-8".into())),
-            },
-            _ => return Err(RecordError::Data("a key is not a string".into())),
-        }
-    }
-    Ok(data)
-}
-
-/// A value of the data map may nest arrays and maps `MAX_NESTING - 1`
-/// deep (the map itself is the first level).
-fn check_nesting(v: &Value) -> Result<(), RecordError> {
-    if nesting(v) >= MAX_NESTING {
-        return Err(RecordError::Data(format!(
-            "arrays and maps nested deeper than {MAX_NESTING} levels"
-        )));
-    }
-    Ok(())
-}
-
-/// How deeply arrays and maps nest in `v` (a scalar is 0). Stops counting
-/// past `MAX_NESTING + 1`.
-pub fn nesting(v: &Value) -> usize {
-    fn go(v: &Value, depth: usize) -> usize {
-        if depth > MAX_NESTING {
-            return depth;
-        }
-        match v {
-            Value::Array(items) => items
-                .iter()
-                .map(|i| go(i, depth + 1))
-                .max()
-                .unwrap_or(depth + 1),
-            Value::Map(pairs) => pairs
-                .iter()
-                .map(|(k, v)| go(k, depth + 1).max(go(v, depth + 1)))
-                .max()
-                .unwrap_or(depth + 1),
-            _ => depth,
-        }
-    }
-    go(v, 0)
-}
+use super::{RecordError, MAX_NESTING};
 
 /// One entry of an encoded map: the key's raw bytes (not yet checked to be
 /// UTF-8), its encoded value, and the whole entry as stored.
@@ -303,7 +18,6 @@ type RawEntry<'a> = (&'a [u8], &'a [u8], &'a [u8]);
 /// `bytes` past it.
 #[inline(always)]
 fn next_entry<'a>(bytes: &mut &'a [u8]) -> Result<RawEntry<'a>, RecordError> {
-    let bad = |e: &dyn std::fmt::Display| RecordError::Data(e.to_string());
     let entry = *bytes;
     let mut rest = entry;
     let klen = match entry.first() {
@@ -312,11 +26,9 @@ fn next_entry<'a>(bytes: &mut &'a [u8]) -> Result<RawEntry<'a>, RecordError> {
             rest = &entry[1..];
             (m & 0x1f) as usize
         }
-        _ => rmp::decode::read_str_len(&mut rest).map_err(|e| bad(&e))? as usize,
+        _ => rmp::decode::read_str_len(&mut rest).map_err(RecordError::msgpack)? as usize,
     };
-    let key = rest
-        .get(..klen)
-        .ok_or_else(|| RecordError::Data("truncated key".into()))?;
+    let key = rest.get(..klen).ok_or(RecordError::TruncatedKey)?;
     let rest = &rest[klen..];
     let len = match scalar_len(rest) {
         Some(len) => len,
@@ -326,12 +38,8 @@ fn next_entry<'a>(bytes: &mut &'a [u8]) -> Result<RawEntry<'a>, RecordError> {
     Ok((key, &rest[..len], &entry[..entry.len() - bytes.len()]))
 }
 
-fn not_utf8() -> RecordError {
-    RecordError::Data("a key is not valid UTF-8".into())
-}
-
 fn utf8_key(key: &[u8]) -> Result<&str, RecordError> {
-    std::str::from_utf8(key).map_err(|_| not_utf8())
+    std::str::from_utf8(key).map_err(|_| RecordError::NonUtf8Key)
 }
 
 /// The walk behind [`for_each_entry`] and [`for_each_raw_entry`]: the map
@@ -341,12 +49,12 @@ fn walk_entries<'a>(
     mut bytes: &'a [u8],
     mut f: impl FnMut(RawEntry<'a>) -> Result<(), RecordError>,
 ) -> Result<(), RecordError> {
-    let n = rmp::decode::read_map_len(&mut bytes).map_err(|e| RecordError::Data(e.to_string()))?;
+    let n = rmp::decode::read_map_len(&mut bytes).map_err(RecordError::msgpack)?;
     for _ in 0..n {
         f(next_entry(&mut bytes)?)?;
     }
     if !bytes.is_empty() {
-        return Err(RecordError::Data(format!("{} trailing bytes", bytes.len())));
+        return Err(RecordError::TrailingBytes(bytes.len()));
     }
     Ok(())
 }
@@ -363,7 +71,7 @@ pub(crate) fn for_each_raw_entry<'a>(
 ) -> Result<(), RecordError> {
     walk_entries(bytes, |(k, _, entry)| {
         if !k.is_ascii() && std::str::from_utf8(k).is_err() {
-            return Err(not_utf8());
+            return Err(RecordError::NonUtf8Key);
         }
         f(k, entry);
         Ok(())
@@ -374,8 +82,8 @@ pub(crate) fn for_each_raw_entry<'a>(
 /// with each key, its encoded value, and the whole entry as stored (key and
 /// value bytes). Values are measured in place ([`value_len`]), nothing is
 /// decoded or copied. Anything that is not a map with string keys, a value
-/// nested deeper than [`decode_data`] admits, and trailing bytes are
-/// errors.
+/// nested deeper than [`decode_data`](super::decode_data) admits, and
+/// trailing bytes are errors.
 pub(crate) fn for_each_entry<'a>(
     bytes: &'a [u8],
     mut f: impl FnMut(&'a str, &'a [u8], &'a [u8]),
@@ -389,11 +97,11 @@ pub(crate) fn for_each_entry<'a>(
 /// Finds one key in an encoded data map without decoding the rest: the
 /// walk stops at the key, and the values before it are skipped in place
 /// (strings and binaries are not copied). Keys are unique in stored data
-/// (writers refuse a map with a key twice, and [`decode_data`] refuses to
-/// decode one), so the first match is the value. A map that is damaged
-/// before the key is an error.
+/// (writers refuse a map with a key twice, and
+/// [`decode_data`](super::decode_data) refuses to decode one), so the first
+/// match is the value. A map that is damaged before the key is an error.
 pub fn lookup_data(mut bytes: &[u8], key: &str) -> Result<Option<Value>, RecordError> {
-    let n = rmp::decode::read_map_len(&mut bytes).map_err(|e| RecordError::Data(e.to_string()))?;
+    let n = rmp::decode::read_map_len(&mut bytes).map_err(RecordError::msgpack)?;
     for _ in 0..n {
         let (k, mut value, _) = next_entry(&mut bytes)?;
         if k == key.as_bytes() {
@@ -403,19 +111,15 @@ pub fn lookup_data(mut bytes: &[u8], key: &str) -> Result<Option<Value>, RecordE
             // The value's nesting was checked by `next_entry`.
             return rmpv::decode::read_value_with_max_depth(&mut value, 2 * MAX_NESTING + 8)
                 .map(Some)
-                .map_err(|e| RecordError::Data(e.to_string()));
+                .map_err(RecordError::msgpack);
         }
         // Keys that do not match are compared as bytes: only a valid key
         // can equal `key`.
     }
     if !bytes.is_empty() {
-        return Err(RecordError::Data(format!("{} trailing bytes", bytes.len())));
+        return Err(RecordError::TrailingBytes(bytes.len()));
     }
     Ok(None)
-}
-
-fn twice(k: &str) -> RecordError {
-    RecordError::Data(format!("the key {k:?} appears twice in the map"))
 }
 
 /// Refuses a map that has some key twice (the entries from
@@ -426,13 +130,13 @@ pub(crate) fn check_unique_keys(entries: &[(&str, &[u8])]) -> Result<(), RecordE
         // A handful of keys: comparing them pairwise beats hashing.
         for (i, (k, _)) in entries.iter().enumerate() {
             if entries[..i].iter().any(|(seen, _)| seen == k) {
-                return Err(twice(k));
+                return Err(RecordError::DuplicateKey((*k).to_owned()));
             }
         }
     } else {
         let mut seen = std::collections::HashSet::with_capacity(entries.len());
         if let Some((k, _)) = entries.iter().find(|(k, _)| !seen.insert(*k)) {
-            return Err(twice(k));
+            return Err(RecordError::DuplicateKey((*k).to_owned()));
         }
     }
     Ok(())
@@ -509,13 +213,14 @@ fn scalar_value(b: &[u8]) -> Option<Value> {
 
 /// The length in bytes of the one MessagePack value at the start of `b`,
 /// found without decoding or copying anything. Its arrays and maps may nest
-/// `levels` deep (a scalar is 0 levels), which is what [`decode_data`]
-/// admits for a value of the data map when `levels` is `MAX_NESTING - 1`.
+/// `levels` deep (a scalar is 0 levels), which is what
+/// [`decode_data`](super::decode_data) admits for a value of the data map
+/// when `levels` is `MAX_NESTING - 1`.
 /// A truncated value, the reserved marker `0xc1` and deeper nesting are
 /// errors.
 pub fn value_len(b: &[u8], levels: usize) -> Result<usize, RecordError> {
     use rmp::Marker as M;
-    let truncated = || RecordError::Data("truncated value".into());
+    let truncated = || RecordError::TruncatedValue;
     let be = |at: usize, n: usize| -> Result<usize, RecordError> {
         let bytes = b.get(at..at + n).ok_or_else(truncated)?;
         Ok(bytes.iter().fold(0usize, |acc, &x| (acc << 8) | x as usize))
@@ -546,16 +251,14 @@ pub fn value_len(b: &[u8], levels: usize) -> Result<usize, RecordError> {
         M::FixMap(n) => (1, 0, 2 * n as usize),
         M::Map16 => (3, 0, 2 * be(1, 2)?),
         M::Map32 => (5, 0, 2 * be(1, 4)?),
-        M::Reserved => return Err(RecordError::Data("reserved marker 0xc1".into())),
+        M::Reserved => return Err(RecordError::ReservedMarker),
     };
     let is_container = matches!(
         M::from_u8(first),
         M::FixArray(_) | M::Array16 | M::Array32 | M::FixMap(_) | M::Map16 | M::Map32
     );
     if is_container && levels == 0 {
-        return Err(RecordError::Data(format!(
-            "arrays and maps nested deeper than {MAX_NESTING} levels"
-        )));
+        return Err(RecordError::TooDeep);
     }
     let mut at = head + payload;
     if at > b.len() {
@@ -572,30 +275,13 @@ pub fn value_len(b: &[u8], levels: usize) -> Result<usize, RecordError> {
 pub fn declared_len(mut bytes: &[u8]) -> Result<usize, RecordError> {
     rmp::decode::read_map_len(&mut bytes)
         .map(|n| n as usize)
-        .map_err(|e| RecordError::Data(e.to_string()))
-}
-
-/// The encoded size of one value.
-pub fn encoded_len(v: &Value) -> usize {
-    let mut counter = Counter(0);
-    let _ = rmpv::encode::write_value(&mut counter, v);
-    counter.0
-}
-
-struct Counter(usize);
-impl std::io::Write for Counter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len();
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+        .map_err(RecordError::msgpack)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::{decode_data, encode_data, Data};
 
     #[test]
     fn lookup_agrees_with_full_decoding() {
@@ -617,8 +303,12 @@ mod tests {
         }
         // A key twice: decoding the map refuses it, and so do writers.
         let dup = [0x82, 0xa1, b'k', 0x01, 0xa1, b'k', 0x02];
-        assert!(decode_data(&dup).is_err());
-        assert!(check_unique_keys(&encoded_entries(&dup).unwrap()).is_err());
+        let twice = RecordError::DuplicateKey("k".into());
+        assert_eq!(decode_data(&dup), Err(twice.clone()));
+        assert_eq!(
+            check_unique_keys(&encoded_entries(&dup).unwrap()),
+            Err(twice)
+        );
         assert!(check_unique_keys(&encoded_entries(&bytes).unwrap()).is_ok());
         // Past 32 keys the check hashes them.
         let many: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
@@ -629,7 +319,10 @@ mod tests {
         assert!(check_unique_keys(&entries).is_err());
         assert!(lookup_data(&[0x90], "k").is_err());
         assert!(lookup_data(&[0x81, 0x01, 0x02], "k").is_err());
-        assert!(lookup_data(&[0x80, 0x00], "k").is_err());
+        assert_eq!(
+            lookup_data(&[0x80, 0x00], "k"),
+            Err(RecordError::TrailingBytes(1))
+        );
     }
 
     /// A map `{"k": v}` where `v` is `levels` arrays (or maps) deep.
@@ -734,20 +427,5 @@ mod tests {
             }
         }
         assert!(value_len(&[0xdd, 0xff, 0xff, 0xff, 0xff], 4).is_err());
-    }
-
-    #[test]
-    fn round_trip() {
-        let mut d = Data::new();
-        d.insert("a".into(), Value::from(1));
-        let h = Header {
-            expiry: Expiry::Seconds(5),
-            expires_at_ms: 10,
-            index_at_ms: 9,
-        };
-        let raw = Record::encode(&h, &encode_data(&d));
-        let r = Record::decode(&raw).unwrap();
-        assert_eq!(*r.header(), h);
-        assert_eq!(decode_data(r.data()).unwrap(), d);
     }
 }
