@@ -118,7 +118,7 @@ pub enum Error {
 
     /// The storage layer (sled) failed.
     #[error("storage error: {0}")]
-    Storage(#[from] sled::Error),
+    Storage(StorageError),
 
     /// An I/O error outside the storage layer (opening the directory).
     #[error("I/O error on {path:?}: {source}")]
@@ -317,7 +317,7 @@ pub enum OpenError {
 
     /// sled could not open its database ([`Error::Storage`]).
     #[error("storage error: {0}")]
-    Storage(#[from] sled::Error),
+    Storage(StorageError),
 }
 
 impl From<OpenError> for Error {
@@ -329,6 +329,38 @@ impl From<OpenError> for Error {
             OpenError::Io { path, source } => Error::Io { path, source },
             OpenError::Storage(e) => Error::Storage(e),
         }
+    }
+}
+
+/// A failure of the storage layer (sled), as it reported it. Its own type
+/// so that no sled type is part of sessile's API.
+#[derive(Debug)]
+pub struct StorageError(sled::Error);
+
+impl StorageError {
+    /// Whether the storage found its files damaged (sled's checksums did
+    /// not match), rather than failing to read or write them.
+    pub fn is_corruption(&self) -> bool {
+        matches!(self.0, sled::Error::Corruption { .. })
+    }
+}
+
+impl std::fmt::Display for StorageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for StorageError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl Error {
+    /// A failure of sled's.
+    pub(crate) fn storage(e: sled::Error) -> Error {
+        Error::Storage(StorageError(e))
     }
 }
 
@@ -519,7 +551,7 @@ mod tests {
                 path: path.clone(),
                 source: io(),
             },
-            OpenError::Storage(sled::Error::Io(io())),
+            OpenError::Storage(StorageError(sled::Error::Io(io()))),
         ] {
             let text = e.to_string();
             assert_eq!(Error::from(e).to_string(), text);

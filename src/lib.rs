@@ -54,7 +54,9 @@ mod sys;
 pub use crate::config::Config;
 pub use crate::cookie::{find_cookie, CookieConfig, ResponseCookie, SameSite};
 pub use crate::engine::{Delta, Engine, SaveOptions};
-pub use crate::error::{ConfigError, DataError, Error, Limit, NotADatabase, OpenError, Result};
+pub use crate::error::{
+    ConfigError, DataError, Error, Limit, NotADatabase, OpenError, Result, StorageError,
+};
 pub use crate::expiry::{
     from_ms, to_ms, Clock, Expiry, ExpiryError, ManualClock, SystemClock, MAX_AGE_S,
 };

@@ -187,7 +187,7 @@ impl From<Error> for Fail {
             Error::KeyCollision(_) => sessile_result::KeyCollision,
             Error::Closed => sessile_result::Closed,
             Error::Forked { .. } => sessile_result::Forked,
-            Error::Storage(sled::Error::Corruption { .. }) => sessile_result::Corrupt,
+            Error::Storage(e) if e.is_corruption() => sessile_result::Corrupt,
             Error::Storage(_) | Error::Io { .. } | Error::Backend { .. } => sessile_result::Io,
             Error::Unavailable { .. } => sessile_result::Unavailable,
             Error::NotADatabase { .. } => sessile_result::NotADatabase,

@@ -314,11 +314,11 @@ fn open_handle(path: &Path, opts: &SledOptions, compression: bool) -> Result<Han
                 std::thread::sleep(RELEASE_POLL);
                 waited += RELEASE_POLL;
             }
-            Err(e) => return Err(Error::Storage(e)),
+            Err(e) => return Err(Error::storage(e)),
         }
     };
-    let sessions = db.open_tree("sessions")?;
-    let expiry = db.open_tree("expiry")?;
+    let sessions = db.open_tree("sessions").map_err(Error::storage)?;
+    let expiry = db.open_tree("expiry").map_err(Error::storage)?;
     Ok(Handle {
         db,
         sessions,
@@ -339,7 +339,7 @@ impl SharedDb {
         let Some(handle) = guard.as_ref() else {
             return Err(self.unavailable());
         };
-        Ok(f(handle)?)
+        f(handle).map_err(Error::storage)
     }
 
     /// Runs the write (or flush) `f` on sled's handle, noting an I/O error
@@ -355,7 +355,7 @@ impl SharedDb {
             if let sled::Error::Io(ref io) = e {
                 self.note_failure(io);
             }
-            Error::Storage(e)
+            Error::storage(e)
         })
     }
 
@@ -382,7 +382,7 @@ impl SharedDb {
                 self.note_failure(io);
             }
             self.unflushed.fetch_or(had, SeqCst);
-            Error::Storage(e)
+            Error::storage(e)
         })
     }
 
