@@ -84,8 +84,8 @@ impl Config {
     }
 
     /// Checks the settings that could otherwise break a response header.
-    pub fn validate(&self) -> crate::Result<()> {
-        self.cookie.validate().map_err(crate::Error::InvalidConfig)
+    pub fn validate(&self) -> Result<(), crate::ConfigError> {
+        self.cookie.validate()
     }
 
     /// The database directory.

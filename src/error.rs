@@ -255,20 +255,13 @@ pub enum ConfigError {
     },
 }
 
-/// Why a database could not be opened: the cases of [`Error`] that opening
-/// one meets, as a type of its own. Each converts into the [`Error`]
-/// variant of the same name, with the same message (`?` in a function
-/// returning [`Result`] converts it), so the C result codes stay those of
-/// [`Error`].
-///
-/// [`crate::Engine::open`] and [`crate::SledStore::open`] still return
-/// [`Error`]; callers that match its `Locked` or `NotADatabase` are
-/// unaffected.
-// To be produced by the sled store's opening code (`check_is_database`,
-// `open_shared`, `open_handle` and `io_err` in src/store/sled.rs raise
-// exactly these cases), which `SledStore::open_with` would then convert
-// with `?`; returning it from the public opens would break the matches on
-// `Error::Locked`/`Error::NotADatabase` in src/bin/sessile.rs and tests/.
+/// Why a database could not be opened ([`crate::Engine::open`],
+/// `SledStore::open`, `SledStore::open_existing`): the
+/// cases opening meets, as a type of its own. Each converts into the
+/// [`Error`] variant of the same name, with the same message (`?` in a
+/// function returning [`Result`] converts it), so the C result codes stay
+/// those of [`Error`]; [`crate::Engine::open_url`], which opens any store,
+/// returns [`Error`].
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum OpenError {
@@ -338,6 +331,10 @@ impl From<OpenError> for Error {
 pub struct StorageError(sled::Error);
 
 impl StorageError {
+    pub(crate) fn new(e: sled::Error) -> StorageError {
+        StorageError(e)
+    }
+
     /// Whether the storage found its files damaged (sled's checksums did
     /// not match), rather than failing to read or write them.
     pub fn is_corruption(&self) -> bool {

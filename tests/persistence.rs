@@ -14,7 +14,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
 use common::{config, saved_session, T0};
-use sessile::{ConfigError, Engine, Error, Expiry, ManualClock, NotADatabase, SledStore};
+use sessile::{ConfigError, Engine, Expiry, ManualClock, NotADatabase, OpenError, SledStore};
 
 #[test]
 fn reopen_after_close_keeps_everything() {
@@ -49,7 +49,7 @@ fn compression_is_fixed_when_the_database_is_created() {
     engine.close().unwrap();
 
     match Engine::open(config(&dir, &clock).compression(false)) {
-        Err(Error::InvalidConfig(
+        Err(OpenError::InvalidConfig(
             e @ ConfigError::Compression {
                 created_with: true, ..
             },
@@ -73,7 +73,7 @@ fn compression_is_fixed_when_the_database_is_created() {
         .unwrap();
     assert!(matches!(
         Engine::open(config(&plain, &clock).compression(true)),
-        Err(Error::InvalidConfig(ConfigError::Compression {
+        Err(OpenError::InvalidConfig(ConfigError::Compression {
             created_with: false,
             ..
         }))
@@ -143,7 +143,7 @@ fn a_path_held_by_another_process_is_locked() {
 
     let err = Engine::open(sessile::Config::new(&path)).unwrap_err();
     match &err {
-        Error::Locked {
+        OpenError::Locked {
             path: p, holder, ..
         } => {
             assert_eq!(p, &path.canonicalize().unwrap());
@@ -194,7 +194,7 @@ fn a_file_or_a_folder_of_other_things_is_not_a_database() {
     std::fs::write(&file, "print('hi')\n").unwrap();
     let err = Engine::open(sessile::Config::new(&file)).unwrap_err();
     assert!(
-        matches!(&err, Error::NotADatabase { path, found: NotADatabase::File } if *path == file),
+        matches!(&err, OpenError::NotADatabase { path, found: NotADatabase::File } if *path == file),
         "{err:?}"
     );
     assert!(
@@ -211,7 +211,7 @@ fn a_file_or_a_folder_of_other_things_is_not_a_database() {
     assert!(
         matches!(
             &err,
-            Error::NotADatabase {
+            OpenError::NotADatabase {
                 found: NotADatabase::OtherFiles,
                 ..
             }
@@ -233,7 +233,7 @@ fn a_file_or_a_folder_of_other_things_is_not_a_database() {
         .compression(None);
     assert!(matches!(
         SledStore::open(&project, &opts),
-        Err(Error::NotADatabase { .. })
+        Err(OpenError::NotADatabase { .. })
     ));
 }
 
@@ -265,7 +265,7 @@ fn a_missing_or_empty_directory_becomes_a_database_and_reopens() {
     let fresh = dir.path().join("fresh");
     assert!(matches!(
         SledStore::open_existing(&fresh, &opts),
-        Err(Error::NotADatabase {
+        Err(OpenError::NotADatabase {
             found: NotADatabase::Nothing,
             ..
         })

@@ -224,13 +224,13 @@ fn open(path: &Path, create: bool) -> Outcome<SledStore> {
         SledStore::open_existing(path, &opts)
     };
     store.map_err(|e| match e {
-        sessile::Error::Locked { path, holder, .. } => Failure::Error(format!(
+        sessile::OpenError::Locked { path, holder, .. } => Failure::Error(format!(
             "database {} is held by another process{} (a sled database is open \
              in one process at a time); stop that process and try again",
             path.display(),
             holder.map(|p| format!(" (pid {p})")).unwrap_or_default()
         )),
-        e @ sessile::Error::NotADatabase { .. } => Failure::Error(e.to_string()),
+        e @ sessile::OpenError::NotADatabase { .. } => Failure::Error(e.to_string()),
         e => Failure::Error(format!("cannot open database {}: {e}", path.display())),
     })
 }

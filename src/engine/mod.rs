@@ -19,7 +19,7 @@ use parking_lot::Mutex;
 
 use crate::config::Config;
 use crate::cookie::{find_cookie, ResponseCookie};
-use crate::error::{ConfigError, Error, Result};
+use crate::error::{ConfigError, Error, OpenError, Result};
 use crate::expiry::from_ms;
 use crate::key::SessionKey;
 use crate::session::Session;
@@ -63,11 +63,12 @@ impl Drop for Inner {
 impl Engine {
     /// Opens (creating if needed) the sled database at `config`'s path.
     /// Opening a path this process already has open shares one database.
-    /// Another process holding it gives [`Error::Locked`].
-    pub fn open(config: Config) -> Result<Engine> {
+    /// Another process holding it gives [`OpenError::Locked`]; a path
+    /// that holds something else, [`OpenError::NotADatabase`].
+    pub fn open(config: Config) -> std::result::Result<Engine, OpenError> {
         config.validate()?;
         let store = SledStore::open(&config.path, &config.sled)?;
-        Engine::with_store(config, Arc::new(store))
+        Ok(Engine::start(config, Arc::new(store)))
     }
 
     /// Opens the store that `url` names, with `config`'s other settings
@@ -99,7 +100,7 @@ impl Engine {
                     return Err(ConfigError::EmptyUrl.into());
                 }
                 config.path = url.into();
-                Engine::open(config)
+                Ok(Engine::open(config)?)
             }
             Some("sled") => {
                 let path = &url["sled://".len()..];
@@ -107,7 +108,7 @@ impl Engine {
                     return Err(ConfigError::NoDirectory(url.into()).into());
                 }
                 config.path = path.into();
-                Engine::open(config)
+                Ok(Engine::open(config)?)
             }
             #[cfg(feature = "redis")]
             Some("redis" | "rediss" | "redis+unix" | "unix") => {
@@ -134,11 +135,16 @@ impl Engine {
     /// the cookie settings could not produce a valid header.
     pub fn with_store(config: Config, store: Arc<dyn Store>) -> Result<Engine> {
         config.validate()?;
+        Ok(Engine::start(config, store))
+    }
+
+    /// An engine over `store` under the valid `config`, its reaper started.
+    fn start(config: Config, store: Arc<dyn Store>) -> Engine {
         let reaper = config
             .reaper_interval
             .map(|every| Reaper::start(store.clone(), &config, every));
         let failures = store_failures(&store);
-        Ok(Engine {
+        Engine {
             inner: Arc::new(Inner {
                 config,
                 store,
@@ -146,7 +152,7 @@ impl Engine {
                 generation: crate::sys::fork::generation(),
                 failures_flushed: AtomicU64::new(failures),
             }),
-        })
+        }
     }
 
     /// The configuration.

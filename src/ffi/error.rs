@@ -172,6 +172,12 @@ impl Fail {
 /// What an export body returns: `Ok(())` or the failure to report.
 pub(crate) type FfiResult = Result<(), Fail>;
 
+impl From<crate::error::OpenError> for Fail {
+    fn from(e: crate::error::OpenError) -> Fail {
+        Fail::from(Error::from(e))
+    }
+}
+
 impl From<Error> for Fail {
     fn from(e: Error) -> Fail {
         let code = match &e {

@@ -60,9 +60,9 @@ pub struct StoreStats {
 /// Proof that a record is still the one a caller read: taken when the
 /// record is read or written, and checked by the next update of its key.
 ///
-/// The invariant, stated once: a [`TreeStore`] keeps a table of key-lock
-/// stripes, each counting the writes made under its lock (the count is
-/// bumped after a write, while the lock is still held). A token is (the
+/// The invariant, stated once: the tree store (sled, memory) keeps a table
+/// of key-lock stripes, each counting the writes made under its lock (the
+/// count is bumped after a write, while the lock is still held). A token is (the
 /// table's identity, the stripe's count when the record was read, or the
 /// count its own write will leave). An update that holds the stripe's lock
 /// and finds the count equal to the token's knows that no key of that

@@ -4,7 +4,7 @@
 //! one process per directory. So every `SledStore` for a path shares one
 //! [`sled::Db`], found through a process-wide registry keyed by the
 //! canonical path; another process holding the directory is reported as
-//! [`Error::Locked`] before sled is asked.
+//! [`OpenError::Locked`] before sled is asked.
 //!
 //! After a write to its log fails (a full disk), sled writes nothing more
 //! until its handle is dropped. So the shared database owns sled's handle
@@ -28,7 +28,9 @@ use parking_lot::{Mutex, RwLock};
 use sled::IVec;
 
 use super::trees::{time_prefix, Entry, KeyLocks, StorageFailures, TreeStore, Trees};
-use crate::error::{ConfigError, Error, Result};
+use crate::error::{ConfigError, Error, OpenError, Result, StorageError};
+
+type OpenResult<T> = std::result::Result<T, OpenError>;
 use crate::sys::fork::ForkLocal;
 
 /// The durable store (the default): sled trees `sessions` and `expiry`.
@@ -162,7 +164,11 @@ static OPEN: ForkLocal<Mutex<HashMap<PathBuf, Weak<SharedDb>>>> =
     ForkLocal::new(|| Mutex::new(HashMap::new()));
 
 fn io_err(path: &Path, source: std::io::Error) -> Error {
-    Error::Io {
+    open_io_err(path, source).into()
+}
+
+fn open_io_err(path: &Path, source: std::io::Error) -> OpenError {
+    OpenError::Io {
         path: path.to_path_buf(),
         source,
     }
@@ -180,8 +186,8 @@ fn is_database_file(name: &std::ffi::OsStr) -> bool {
 /// a file, or a directory of other things (a project folder given by
 /// mistake). With `create`, a missing or empty directory is fine (it
 /// becomes a database); without, only an existing database is.
-fn check_is_database(path: &Path, create: bool) -> Result<()> {
-    let not = |found| Error::NotADatabase {
+fn check_is_database(path: &Path, create: bool) -> OpenResult<()> {
+    let not = |found| OpenError::NotADatabase {
         path: path.to_path_buf(),
         found,
     };
@@ -194,11 +200,11 @@ fn check_is_database(path: &Path, create: bool) -> Result<()> {
         Err(_) if path.exists() && !path.is_dir() => {
             return Err(not(crate::error::NotADatabase::File))
         }
-        Err(e) => return Err(io_err(path, e)),
+        Err(e) => return Err(open_io_err(path, e)),
     };
     let mut names = Vec::new();
     for entry in entries {
-        names.push(entry.map_err(|e| io_err(path, e))?.file_name());
+        names.push(entry.map_err(|e| open_io_err(path, e))?.file_name());
     }
     // sled's settings and log: a database, whatever else sits beside them.
     let has_db = path.join("conf").is_file() && path.join("db").is_file();
@@ -217,10 +223,10 @@ fn lock_holder(lock_path: &Path) -> Option<u32> {
     std::fs::read_to_string(lock_path).ok()?.trim().parse().ok()
 }
 
-fn open_shared(path: &Path, opts: &SledOptions, create: bool) -> Result<Arc<SharedDb>> {
+fn open_shared(path: &Path, opts: &SledOptions, create: bool) -> OpenResult<Arc<SharedDb>> {
     check_is_database(path, create)?;
-    std::fs::create_dir_all(path).map_err(|e| io_err(path, e))?;
-    let canonical = path.canonicalize().map_err(|e| io_err(path, e))?;
+    std::fs::create_dir_all(path).map_err(|e| open_io_err(path, e))?;
+    let canonical = path.canonicalize().map_err(|e| open_io_err(path, e))?;
     // Declared before the registry's guard, so dropped after it: dropping
     // the last handle of a database takes the registry's lock itself.
     let _stale: Option<Arc<SharedDb>>;
@@ -240,26 +246,26 @@ fn open_shared(path: &Path, opts: &SledOptions, create: bool) -> Result<Arc<Shar
         .truncate(false)
         .write(true)
         .open(&lock_path)
-        .map_err(|e| io_err(&lock_path, e))?;
+        .map_err(|e| open_io_err(&lock_path, e))?;
     match lock_file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
-            return Err(Error::Locked {
+            return Err(OpenError::Locked {
                 holder: lock_holder(&lock_path),
                 path: canonical,
             })
         }
-        Err(TryLockError::Error(e)) => return Err(io_err(&lock_path, e)),
+        Err(TryLockError::Error(e)) => return Err(open_io_err(&lock_path, e)),
     }
     // The holder's pid, so that the next process refused can name it. The
     // lock is advisory on the open file, not on its contents.
     lock_file
         .set_len(0)
         .and_then(|()| writeln!(lock_file, "{}", std::process::id()))
-        .map_err(|e| io_err(&lock_path, e))?;
+        .map_err(|e| open_io_err(&lock_path, e))?;
     let compression = match (opts.compression, created_with_compression(&canonical)) {
         (Some(wanted), Some(had)) if wanted != had => {
-            return Err(Error::InvalidConfig(ConfigError::Compression {
+            return Err(OpenError::InvalidConfig(ConfigError::Compression {
                 path: canonical,
                 created_with: had,
             }))
@@ -290,7 +296,7 @@ fn open_shared(path: &Path, opts: &SledOptions, create: bool) -> Result<Arc<Shar
 
 /// Opens sled on `path` (whose `sessile.lock` the caller holds) and its two
 /// trees.
-fn open_handle(path: &Path, opts: &SledOptions, compression: bool) -> Result<Handle> {
+fn open_handle(path: &Path, opts: &SledOptions, compression: bool) -> OpenResult<Handle> {
     let config = sled::Config::new()
         .path(path)
         .cache_capacity(opts.cache_capacity)
@@ -306,7 +312,7 @@ fn open_handle(path: &Path, opts: &SledOptions, compression: bool) -> Result<Han
             Ok(db) => break db,
             Err(sled::Error::Io(ref io)) if io.to_string().contains("could not acquire lock") => {
                 if waited >= RELEASE_WAIT {
-                    return Err(Error::Locked {
+                    return Err(OpenError::Locked {
                         holder: Some(std::process::id()),
                         path: path.to_path_buf(),
                     });
@@ -314,11 +320,15 @@ fn open_handle(path: &Path, opts: &SledOptions, compression: bool) -> Result<Han
                 std::thread::sleep(RELEASE_POLL);
                 waited += RELEASE_POLL;
             }
-            Err(e) => return Err(Error::storage(e)),
+            Err(e) => return Err(OpenError::Storage(StorageError::new(e))),
         }
     };
-    let sessions = db.open_tree("sessions").map_err(Error::storage)?;
-    let expiry = db.open_tree("expiry").map_err(Error::storage)?;
+    let sessions = db
+        .open_tree("sessions")
+        .map_err(|e| OpenError::Storage(StorageError::new(e)))?;
+    let expiry = db
+        .open_tree("expiry")
+        .map_err(|e| OpenError::Storage(StorageError::new(e)))?;
     Ok(Handle {
         db,
         sessions,
@@ -513,25 +523,25 @@ impl TreeStore<SledTrees> {
     /// Opens (creating if needed) the database directory `path`. Opening a
     /// path this process already has open shares the same database (and its
     /// first options), unless that directory was deleted meanwhile: then
-    /// a new database is made there. Fails with [`Error::Locked`] when
+    /// a new database is made there. Fails with [`OpenError::Locked`] when
     /// another process holds it.
     ///
     /// A missing or empty directory becomes a new database; a file, or a
     /// directory with other things in it and no database, is
-    /// [`Error::NotADatabase`].
-    pub fn open(path: impl AsRef<Path>, opts: &SledOptions) -> Result<SledStore> {
+    /// [`OpenError::NotADatabase`].
+    pub fn open(path: impl AsRef<Path>, opts: &SledOptions) -> OpenResult<SledStore> {
         Self::open_with(path.as_ref(), opts, true)
     }
 
     /// Opens the existing database directory `path`, as [`SledStore::open`]
     /// does, but creates nothing: anything that is not a database already
     /// (missing, empty, a file, another directory) is
-    /// [`Error::NotADatabase`]. For tools that only read or clean.
-    pub fn open_existing(path: impl AsRef<Path>, opts: &SledOptions) -> Result<SledStore> {
+    /// [`OpenError::NotADatabase`]. For tools that only read or clean.
+    pub fn open_existing(path: impl AsRef<Path>, opts: &SledOptions) -> OpenResult<SledStore> {
         Self::open_with(path.as_ref(), opts, false)
     }
 
-    fn open_with(path: &Path, opts: &SledOptions, create: bool) -> Result<SledStore> {
+    fn open_with(path: &Path, opts: &SledOptions, create: bool) -> OpenResult<SledStore> {
         let shared = open_shared(path, opts, create)?;
         Ok(TreeStore::with_trees(SledTrees { shared }))
     }
