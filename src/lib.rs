@@ -76,3 +76,20 @@ pub use sled::IVec;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// Record-format internals for the fuzz targets (`fuzz/`) and benches:
+/// feature `internals`, off by default. Not a stable API.
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::record::{
+        check_unique_keys, decode_data, encode_data, encoded_entries, for_each_raw_entry,
+        lookup_data, Record, RecordError, MAX_NESTING,
+    };
+    pub use crate::store::Delta;
+
+    /// [`Record::decode`] (checksum verified) on bytes, not sled's `IVec`.
+    pub fn decode_record(raw: &[u8]) -> Result<Record, RecordError> {
+        Record::decode(sled::IVec::from(raw))
+    }
+}

@@ -342,7 +342,7 @@ fn walk_entries<'a>(
 /// Session keys are ASCII, which is checked a word at a time;
 /// `str::from_utf8`, which [`for_each_entry`] needs to make a `&str`, costs
 /// ~90 instructions on a 15-byte key, and saves walk every stored entry.
-pub(crate) fn for_each_raw_entry<'a>(
+pub fn for_each_raw_entry<'a>(
     bytes: &'a [u8],
     mut f: impl FnMut(&'a [u8], &'a [u8]),
 ) -> Result<(), RecordError> {
@@ -406,7 +406,7 @@ fn twice(k: &str) -> RecordError {
 /// Refuses a map that has some key twice (the entries from
 /// [`encoded_entries`]). Writers check this, so that a key's value is the
 /// same whichever way the map is read.
-pub(crate) fn check_unique_keys(entries: &[(&str, &[u8])]) -> Result<(), RecordError> {
+pub fn check_unique_keys(entries: &[(&str, &[u8])]) -> Result<(), RecordError> {
     if entries.len() <= 32 {
         // A handful of keys: comparing them pairwise beats hashing.
         for (i, (k, _)) in entries.iter().enumerate() {
