@@ -213,6 +213,12 @@ pub fn encode_data(data: &Data) -> Vec<u8> {
 /// keys, a key that appears twice and anything that is not a map are
 /// errors.
 pub fn decode_data(mut bytes: &[u8]) -> Result<Data, RecordError> {
+    // rmpv reads the marker 0xc1, which MessagePack never uses, as nil; the
+    // walk in place (`value_len`) refuses it, and so does decoding. Where
+    // the byte appears at all, the walk tells whether it is a marker.
+    if bytes.contains(&0xc1) {
+        walk_entries(bytes, |_| Ok(()))?;
+    }
     // rmpv spends two units of depth per array/map level and up to three on
     // a leaf: this bounds the recursion; the exact rule (what
     // `Session::insert_value` and `value_len` accept) is checked below.
@@ -688,6 +694,9 @@ mod tests {
             );
         }
         assert!(value_len(&[0xc1], 4).is_err());
+        // rmpv reads it as nil; decoding refuses it as the walk does.
+        assert!(decode_data(&[0x81, 0xa1, b'k', 0x91, 0xc1]).is_err());
+        assert!(decode_data(&[0x81, 0xa1, b'k', 0xc4, 0x01, 0xc1]).is_ok());
         // The fast decoder agrees with rmpv's wherever it answers.
         for v in &values {
             let mut bytes = Vec::new();
