@@ -123,13 +123,20 @@ clean:
 ## make fuzz: 60 s per cargo-fuzz target (installs cargo-fuzz if missing;
 ## RUSTC_BOOTSTRAP lets the stable toolchain use the sanitizer flags)
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = record_decode cookie_parse key_validate engine_ops
+FUZZ_TARGETS = $(basename $(notdir $(wildcard fuzz/fuzz_targets/*.rs)))
 .PHONY: fuzz
 fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	cd fuzz && for t in $(FUZZ_TARGETS); do \
 	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
+
+## make fuzz-smoke: builds every fuzz target and runs each for 12 s, its
+## regression inputs and seeds first (what CI runs; no cargo-fuzz needed,
+## nightly: fuzz/smoke.sh)
+.PHONY: fuzz-smoke
+fuzz-smoke:
+	fuzz/smoke.sh
 
 ## make crash-test ROUNDS=N: the kill -9 crash-consistency test, N rounds
 ## (make test runs 20)

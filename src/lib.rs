@@ -78,19 +78,36 @@ pub use crate::store::{
 #[cfg(feature = "redis")]
 pub use crate::store::{RedisOptions, RedisStore};
 
-/// Storage internals for the benches' floors (raw sled operations on the
-/// store's own trees), fuzz targets and tests that plant damage: not a
-/// stable API, off by default (cargo feature `internals`).
+/// Internals for the benches' floors (raw sled operations on the store's
+/// own trees), the fuzz targets (`fuzz/`: the record format and its
+/// walker) and tests that plant damage: cargo feature `internals`, off by
+/// default. Not a stable API.
 #[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod internals {
+    pub use crate::engine::Delta;
+    pub use crate::record::{
+        check_unique_keys, decode_data, encode_data, encoded_entries, for_each_raw_entry,
+        lookup_data, Record, RecordError, MAX_NESTING,
+    };
     pub use crate::store::trees::{entry as index_entry, parse_entry, Trees, ENTRY_LEN};
     pub use sled::IVec;
 
-    /// [`Record::decode`](crate::Record::decode) without the checksum, as
-    /// loads from sled read records.
-    pub fn decode_header(raw: &[u8]) -> Result<crate::Record, crate::RecordError> {
-        crate::Record::decode_header(IVec::from(raw))
+    /// The change from the encoded map `seen` to `now`, worked out now
+    /// (what a save does when the stored data is no longer `seen`).
+    pub fn delta_diff(seen: &[u8], now: &[u8]) -> Result<Delta, RecordError> {
+        Delta::diff(seen, now)
+    }
+
+    /// [`Record::decode`] (checksum verified).
+    pub fn decode_record(raw: &[u8]) -> Result<Record, RecordError> {
+        Record::decode(raw)
+    }
+
+    /// [`Record::decode`] without the checksum, as loads from sled read
+    /// records.
+    pub fn decode_header(raw: &[u8]) -> Result<Record, RecordError> {
+        Record::decode_header(IVec::from(raw))
     }
 }
 

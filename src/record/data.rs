@@ -34,6 +34,12 @@ pub fn encode_data(data: &Data) -> Vec<u8> {
 /// keys, a key that appears twice and anything that is not a map are
 /// errors.
 pub fn decode_data(mut bytes: &[u8]) -> Result<Data, RecordError> {
+    // rmpv reads the marker 0xc1, which MessagePack never uses, as nil; the
+    // walk in place (`walk.rs`) refuses it, and so does decoding. Where the
+    // byte appears at all, the walk tells whether it is a marker.
+    if bytes.contains(&0xc1) {
+        super::walk::for_each_raw_entry(bytes, |_, _| {})?;
+    }
     // rmpv spends two units of depth per array/map level and up to three on
     // a leaf: this bounds the recursion; the exact rule (what
     // `Session::insert_value` and `value_len` accept) is checked below.

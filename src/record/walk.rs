@@ -65,7 +65,7 @@ fn walk_entries<'a>(
 /// Session keys are ASCII, which is checked a word at a time;
 /// `str::from_utf8`, which [`for_each_entry`] needs to make a `&str`, costs
 /// ~90 instructions on a 15-byte key, and saves walk every stored entry.
-pub(crate) fn for_each_raw_entry<'a>(
+pub fn for_each_raw_entry<'a>(
     bytes: &'a [u8],
     mut f: impl FnMut(&'a [u8], &'a [u8]),
 ) -> Result<(), RecordError> {
@@ -125,7 +125,7 @@ pub fn lookup_data(mut bytes: &[u8], key: &str) -> Result<Option<Value>, RecordE
 /// Refuses a map that has some key twice (the entries from
 /// [`encoded_entries`]). Writers check this, so that a key's value is the
 /// same whichever way the map is read.
-pub(crate) fn check_unique_keys(entries: &[(&str, &[u8])]) -> Result<(), RecordError> {
+pub fn check_unique_keys(entries: &[(&str, &[u8])]) -> Result<(), RecordError> {
     if entries.len() <= 32 {
         // A handful of keys: comparing them pairwise beats hashing.
         for (i, (k, _)) in entries.iter().enumerate() {
@@ -396,6 +396,9 @@ mod tests {
             );
         }
         assert!(value_len(&[0xc1], 4).is_err());
+        // rmpv reads it as nil; decoding refuses it as the walk does.
+        assert!(decode_data(&[0x81, 0xa1, b'k', 0x91, 0xc1]).is_err());
+        assert!(decode_data(&[0x81, 0xa1, b'k', 0xc4, 0x01, 0xc1]).is_ok());
         // The fast decoder agrees with rmpv's wherever it answers.
         for v in &values {
             let mut bytes = Vec::new();
