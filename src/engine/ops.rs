@@ -15,13 +15,16 @@ use crate::error::{DataError, Error, Result};
 use crate::expiry::Expiry;
 use crate::key::SessionKey;
 use crate::record::{
-    check_unique_keys, encoded_len, for_each_raw_entry, nesting, Header, Record, RecordError,
-    HEADER_LEN, MAX_NESTING,
+    check_unique_keys, decode_data, encoded_len, for_each_raw_entry, nesting, Header, Record,
+    RecordError, HEADER_LEN, MAX_NESTING,
 };
 use crate::Delta;
 
 /// How many fresh keys a create tries before giving up.
 const CREATE_ATTEMPTS: u32 = 10;
+
+/// How many records one step of a walk over the store reads.
+const SCAN_PAGE: usize = 256;
 
 /// How many times an upsert retries when another writer creates or deletes
 /// the same session between its steps.
@@ -367,6 +370,74 @@ impl Engine {
             return Err(Error::SessionDeleted);
         }
         Ok((new, rec))
+    }
+
+    /// Calls `visit` with each live session (its key and record) stored
+    /// under a key after `after` (from the first when `None`), in key
+    /// order, until `visit` returns `false`. Returns whether the walk
+    /// reached the end of the store. Records that expired, are damaged, or
+    /// sit under a key that is not a session key are skipped: a listing
+    /// shows what a load would return.
+    ///
+    /// This reads the whole store, page by page (memory stays constant):
+    /// it is for listings and maintenance (express-session's `all`,
+    /// `length`; an admin page), not for the request path.
+    pub fn for_each_session<E: From<Error>>(
+        &self,
+        after: Option<&SessionKey>,
+        mut visit: impl FnMut(&SessionKey, &Record) -> std::result::Result<bool, E>,
+    ) -> std::result::Result<bool, E> {
+        let store = self.store();
+        let mut cursor: Option<Vec<u8>> = after.map(|k| k.as_bytes().to_vec());
+        loop {
+            let page = store.scan(cursor.as_deref(), SCAN_PAGE)?;
+            let last = page.len() < SCAN_PAGE;
+            // One clock reading per page: a session that expires mid-page
+            // is listed as it was when the page was read.
+            let now = self.now_ms();
+            for (raw_key, raw) in page {
+                let key = SessionKey::from_bytes(&raw_key);
+                cursor = Some(raw_key);
+                let Ok(key) = key else { continue };
+                let Ok(record) = Record::decode(&raw) else {
+                    continue;
+                };
+                if record.is_expired(now) || decode_data(record.data()).is_err() {
+                    continue;
+                }
+                if !visit(&key, &record)? {
+                    return Ok(false);
+                }
+            }
+            if last {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// Deletes every stored session (express-session's `clear`); returns
+    /// how many there were. Records under keys that are not session keys
+    /// were not written by sessile and are left alone. Reads the whole
+    /// store, as [`Engine::for_each_session`].
+    pub fn delete_all(&self) -> Result<u64> {
+        let store = self.store();
+        let mut removed: u64 = 0;
+        let mut cursor: Option<Vec<u8>> = None;
+        loop {
+            let page = store.scan(cursor.as_deref(), SCAN_PAGE)?;
+            let last = page.len() < SCAN_PAGE;
+            for (raw_key, _) in page {
+                if let Ok(key) = SessionKey::from_bytes(&raw_key) {
+                    if store.delete(&key)? {
+                        removed += 1;
+                    }
+                }
+                cursor = Some(raw_key);
+            }
+            if last {
+                return Ok(removed);
+            }
+        }
     }
 
     fn flush_if(&self, options: SaveOptions) -> Result<()> {

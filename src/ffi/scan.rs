@@ -15,70 +15,19 @@ use super::expiry::sessile_expiry;
 use super::key::parse_key;
 use super::panic::boundary;
 use super::ptr::{arg_bytes, arg_out, arg_ref, to_c};
-use crate::engine::Engine;
 use crate::key::SessionKey;
-use crate::record::{decode_data, Record};
-
-/// How many raw records one step of a walk reads from the store.
-const BATCH: usize = 256;
-
-/// A live session met during a walk.
-struct Live {
-    key: SessionKey,
-    record: Record,
-}
-
-/// Walks the stored records after `after` in key order and calls `visit`
-/// with each live one (unexpired by the engine's clock, undamaged, its data
-/// a map) until `visit` returns `false`. Returns whether the walk reached
-/// the end of the store.
-///
-/// Records that expire, are damaged, or are not under a well-formed key are
-/// skipped: a listing shows what a load would return.
-fn walk(
-    engine: &Engine,
-    after: Option<SessionKey>,
-    mut visit: impl FnMut(Live) -> Result<bool, Fail>,
-) -> Result<bool, Fail> {
-    let store = engine.store();
-    let mut cursor: Option<Vec<u8>> = after.map(|k| k.as_bytes().to_vec());
-    loop {
-        let page = store.scan(cursor.as_deref(), BATCH)?;
-        let last = page.len() < BATCH;
-        // One clock reading per batch: a session that expires mid-batch is
-        // listed as it was when the batch was read.
-        let now = engine.now_ms();
-        for (raw_key, raw) in page {
-            cursor = Some(raw_key.to_vec());
-            let Ok(key) = SessionKey::from_bytes(&raw_key) else {
-                continue;
-            };
-            let Ok(record) = Record::decode(&raw) else {
-                continue;
-            };
-            if record.is_expired(now) || decode_data(record.data()).is_err() {
-                continue;
-            }
-            if !visit(Live { key, record })? {
-                return Ok(false);
-            }
-        }
-        if last {
-            return Ok(true);
-        }
-    }
-}
+use crate::record::Record;
 
 /// Appends one page entry: `[key, data, expiry_kind, expiry_value,
 /// expires_at_ms]`.
-fn encode_entry(out: &mut Vec<u8>, live: &Live) {
-    let header = live.record.header();
+fn encode_entry(out: &mut Vec<u8>, key: &SessionKey, record: &Record) {
+    let header = record.header();
     let expiry = sessile_expiry::from_policy(header.expiry);
     // Writing into a Vec cannot fail.
     let _ = rmp::encode::write_array_len(out, 5);
-    let _ = rmp::encode::write_str(out, live.key.as_str());
-    // The data part is already one MessagePack map (checked by `walk`).
-    out.extend_from_slice(live.record.data());
+    let _ = rmp::encode::write_str(out, key.as_str());
+    // The data part is already one MessagePack map (checked by the walk).
+    out.extend_from_slice(record.data());
     let _ = rmp::encode::write_uint(out, u64::from(expiry.kind));
     let _ = rmp::encode::write_sint(out, expiry.value);
     let _ = rmp::encode::write_sint(out, header.expires_at_ms);
@@ -145,12 +94,11 @@ pub unsafe extern "C" fn sessile_store_scan(
         let mut entries = Vec::new();
         let mut count: usize = 0;
         let mut last_key = None;
-        let at_end = walk(&engine, after, |live| {
-            encode_entry(&mut entries, &live);
+        let at_end = engine.for_each_session(after.as_ref(), |key, record| {
+            encode_entry(&mut entries, key, record);
             count += 1;
-            let full = count == limit;
-            last_key = Some(live.key);
-            Ok(!full)
+            last_key = Some(key.clone());
+            Ok::<_, Fail>(count < limit)
         })?;
         let len = u32::try_from(count)
             .map_err(|_| Fail::invalid("`limit` is over 4294967295 sessions"))?;
@@ -195,9 +143,9 @@ pub unsafe extern "C" fn sessile_store_count(
         let out = arg_out!(count_out)?;
         let engine = engine.get()?;
         let mut n: u64 = 0;
-        walk(&engine, None, |_| {
+        engine.for_each_session(None, |_, _| {
             n += 1;
-            Ok(true)
+            Ok::<_, Fail>(true)
         })?;
         out.write(n);
         Ok(())
@@ -230,30 +178,7 @@ pub unsafe extern "C" fn sessile_store_delete_all(
         let engine = arg_ref!(engine)?;
         let out = arg_out!(removed_out)?;
         let engine = engine.get()?;
-        out.write(delete_all(&engine)?);
+        out.write(engine.delete_all()?);
         Ok(())
     })
-}
-
-fn delete_all(engine: &Engine) -> Result<u64, Fail> {
-    let store = engine.store();
-    let mut removed: u64 = 0;
-    let mut cursor: Option<Vec<u8>> = None;
-    loop {
-        let page = store.scan(cursor.as_deref(), BATCH)?;
-        let last = page.len() < BATCH;
-        for (raw_key, _) in page {
-            cursor = Some(raw_key.to_vec());
-            // Every record is stored under a well-formed key; anything else
-            // was not written by sessile and is left alone.
-            if let Ok(key) = SessionKey::from_bytes(&raw_key) {
-                if store.delete(&key)? {
-                    removed += 1;
-                }
-            }
-        }
-        if last {
-            return Ok(removed);
-        }
-    }
 }
