@@ -31,8 +31,10 @@ redis-server:
 # their tests run with the features on.
 ADAPTERS = tower-sessions,actix-session
 
+# `internals`: the tests and benches that reach the raw trees under a store
+# (tests/corruption.rs; `cargo test --all-targets` runs the benches once, quickly).
 test-rust: redis-server
-	$(CARGO) test --all-targets --features cli
+	$(CARGO) test --all-targets --features cli,internals
 	$(CARGO) test --doc
 	$(CARGO) test --features $(ADAPTERS) --lib --test tower_sessions --test actix_session
 	$(CARGO) test --features $(ADAPTERS) --doc -- adapters
@@ -96,10 +98,10 @@ dist-check-node:
 
 ## make bench: criterion benchmarks and the side-by-side scripts
 bench: bench-python bench-node
-	$(CARGO) bench --bench hot_path
+	$(CARGO) bench --features internals --bench hot_path
 	python3 benches/ratios.py
-	$(CARGO) bench --bench scale
-	$(CARGO) bench --bench scale -- --compression
+	$(CARGO) bench --features internals --bench scale
+	$(CARGO) bench --features internals --bench scale -- --compression
 
 ## make bench-python: one Django request cycle with sessile.django against
 ## Django's db (SQLite), cache (locmem, Redis), file and signed_cookies

@@ -62,10 +62,14 @@ pub use crate::record::{
     MAX_NESTING,
 };
 pub use crate::session::{Session, TEST_COOKIE_NAME, TEST_COOKIE_VALUE};
-pub use crate::store::{entry as index_entry, parse_entry as parse_index_entry};
+/// Storage internals for tests, fuzz targets and benches (feature
+/// `internals`): not a stable API.
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub use crate::store::internals;
 pub use crate::store::{
-    Delta, Entry, KeyLocks, MemoryStore, MemoryTrees, SledOptions, SledStore, SledTrees,
-    StorageFailures, Store, StoreStats, Sweep, TreeStore, Trees, WriteCtx, ENTRY_LEN,
+    CheckFinding, CheckReport, Delta, KeyLocks, MemoryStore, RecordDamage, SledOptions, SledStore,
+    StorageFailures, Store, StoreStats, Sweep, TreeStore, WriteCtx,
 };
 #[cfg(feature = "redis")]
 pub use crate::store::{RedisOptions, RedisStore};

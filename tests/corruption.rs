@@ -3,15 +3,20 @@
 //! never panics, and does not stop the sweeper or harm other sessions. A
 //! byte damaged in sled's file on disk is never served. Also: the record
 //! decoder rejects arbitrary bytes cleanly.
+//!
+//! Records are damaged in place under a running engine through the raw
+//! trees, so this test needs the feature `internals` (`make test` turns
+//! it on).
 
 mod common;
 
 use std::sync::Arc;
 
 use common::{saved_session, sled, Fixture};
+use sessile::internals::Trees;
 use sessile::{
     decode_data, Engine, Error, IVec, ManualClock, MemoryStore, Record, RecordError, SessionKey,
-    SledOptions, SledStore, Trees,
+    SledOptions, SledStore,
 };
 
 /// Damages the record of `key` in place, through the sled trees under the

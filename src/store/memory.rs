@@ -105,8 +105,4 @@ impl Trees for MemoryTrees {
     fn record_count(&self) -> Result<usize> {
         Ok(self.sessions.read().len())
     }
-
-    fn index_count(&self) -> Result<usize> {
-        Ok(self.expiry.lock().len())
-    }
 }

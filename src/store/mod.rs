@@ -4,6 +4,9 @@
 //! `RedisStore` (feature `redis`, `redis.rs`) keeps the same records in a
 //! Redis server shared by several processes.
 
+mod check;
+#[cfg(feature = "internals")]
+pub mod internals;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
@@ -17,13 +20,15 @@ use std::fmt::Debug;
 use ::sled::IVec;
 use rmpv::Value;
 
-pub use self::memory::{MemoryStore, MemoryTrees};
+pub use self::check::{CheckFinding, CheckReport, RecordDamage};
+pub use self::memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisOptions, RedisStore};
-pub use self::sled::{SledOptions, SledStore, SledTrees};
-pub use self::trees::{
-    entry, parse_entry, Entry, KeyLocks, StorageFailures, TreeStore, Trees, ENTRY_LEN,
-};
+pub use self::sled::{SledOptions, SledStore};
+// The raw trees (`Trees`, `SledTrees`, `MemoryTrees`) and index entries
+// stay inside the crate: outside, only `internals` (feature `internals`)
+// reaches them.
+pub use self::trees::{KeyLocks, StorageFailures, TreeStore};
 
 use crate::error::Result;
 use crate::expiry::Expiry;

@@ -628,11 +628,6 @@ impl Trees for SledTrees {
         self.shared.with(|h| Ok(h.sessions.len()))
     }
 
-    fn index_count(&self) -> Result<usize> {
-        self.check()?;
-        self.shared.with(|h| Ok(h.expiry.len()))
-    }
-
     fn recover(&self) {
         self.shared.recover();
     }

@@ -16,6 +16,13 @@
 //! and an in-process lock gives the same atomicity. Measured here, sled's
 //! get + compare_and_swap costs about 3-4x a get + insert (see
 //! `benches/hot_path.rs`, `floor/sled get+cas`), and saves are the hot path.
+//!
+//! Outside the crate only [`TreeStore`] (as `SledStore` and `MemoryStore`)
+//! and its `Store` operations are public: the trees, the index entries and
+//! the raw accessors below bypass these invariants. `TreeStore::check`
+//! (check.rs) verifies and repairs them. The `pub` items here that are not
+//! re-exported (`Trees`, `Entry`, `entry`, …) are reachable from outside
+//! only with the feature `internals`, for tests and benches (internals.rs).
 
 use std::fmt::Debug;
 use std::sync::atomic::{
@@ -183,8 +190,6 @@ pub trait Trees: Send + Sync + Debug {
     fn flush(&self) -> Result<()>;
     /// Number of records.
     fn record_count(&self) -> Result<usize>;
-    /// Number of index entries.
-    fn index_count(&self) -> Result<usize>;
     /// Whether the storage itself detects damaged bytes on every read, so
     /// that loads need not verify each record's checksum again (sled: every
     /// message in its log carries a CRC-32, checked whenever sled reads it
@@ -203,7 +208,8 @@ pub trait Trees: Send + Sync + Debug {
     }
 }
 
-/// Counts of storage failures (see [`Trees::failures`]).
+/// Counts of storage failures: how often the storage stopped accepting
+/// writes, and recovered (see [`StoreStats`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StorageFailures {
     /// Times the storage stopped accepting writes (once each time, not per
@@ -216,8 +222,10 @@ pub struct StorageFailures {
     pub recoveries: u64,
 }
 
-/// A [`Store`] over a pair of [`Trees`]. See [`super::SledStore`] and
-/// [`super::MemoryStore`].
+/// A [`Store`] over a pair of ordered trees: records, and an expiry index
+/// of time-ordered entries (DESIGN.md §3). See [`super::SledStore`] and
+/// [`super::MemoryStore`]; [`TreeStore::check`] verifies the two trees
+/// against each other.
 #[derive(Debug)]
 pub struct TreeStore<T> {
     pub(super) trees: T,
@@ -274,70 +282,58 @@ impl<T: Trees> TreeStore<T> {
         }
     }
 
-    /// The underlying trees (for tools that inspect or repair them).
-    pub fn trees(&self) -> &T {
-        &self.trees
-    }
-
-    /// The number of index entries (live, early or stale).
-    pub fn index_count(&self) -> Result<usize> {
-        self.trees.index_count()
-    }
-
-    // Raw access for inspection and repair tools (`sessile check`). These
-    // bypass invariants 1-3: use them only on a database no engine is
-    // writing to, and leave the invariants true when done.
+    // Raw access for `check` (check.rs). These bypass invariants 1-3: take
+    // the key's lock around any write, and leave the invariants true.
 
     /// The record stored under `key` exactly as stored: expired, damaged or
     /// under a key that is not a valid session key.
-    pub fn get_raw(&self, key: &[u8]) -> Result<Option<IVec>> {
+    pub(crate) fn get_raw(&self, key: &[u8]) -> Result<Option<IVec>> {
         self.trees.get(key)
     }
 
     /// Removes the record stored under `key`, leaving the index alone.
     /// Returns the bytes removed.
-    pub fn remove_raw(&self, key: &[u8]) -> Result<Option<IVec>> {
+    pub(crate) fn remove_raw(&self, key: &[u8]) -> Result<Option<IVec>> {
         self.remove_record(key)
     }
 
     /// Up to `limit` index entries after `after` (from the start when
     /// `None`), oldest first, as stored (a damaged entry may have the wrong
     /// length; [`parse_entry`] tells).
-    pub fn index_scan(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<IVec>> {
+    pub(crate) fn index_scan(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<IVec>> {
         self.trees.index_scan(after, limit)
     }
 
     /// Whether the index holds the entry for `key` at `fire_at_ms`.
-    pub fn index_contains(&self, fire_at_ms: i64, key: &[u8]) -> Result<bool> {
+    pub(crate) fn index_contains(&self, fire_at_ms: i64, key: &[u8]) -> Result<bool> {
         // `Trees` has no point lookup on the index, and `index_scan` starts
         // strictly after a bound. Start after the entry less its last byte:
-        // only entries sharing that prefix sort between it and the one
-        // sought, a few dozen at most.
+        // only entries sharing that prefix (the same millisecond and the
+        // same first 31 bytes of key) sort between it and the one sought,
+        // so the first entry read is almost always the answer. Reading one
+        // entry at a time keeps the usual case to one read (pages of 64
+        // made `sessile check` about five times slower).
         let want = entry(fire_at_ms, key);
         let mut after = want[..ENTRY_LEN - 1].to_vec();
         loop {
-            let page = self.trees.index_scan(Some(&after), 64)?;
-            for e in &page {
-                match e[..].cmp(&want[..]) {
-                    std::cmp::Ordering::Less => {}
-                    std::cmp::Ordering::Equal => return Ok(true),
-                    std::cmp::Ordering::Greater => return Ok(false),
-                }
-            }
-            match page.last() {
-                Some(last) if page.len() == 64 => after = last.to_vec(),
-                _ => return Ok(false),
+            let Some(e) = self.trees.index_scan(Some(&after), 1)?.pop() else {
+                return Ok(false);
+            };
+            match e[..].cmp(&want[..]) {
+                std::cmp::Ordering::Less => after = e.to_vec(),
+                std::cmp::Ordering::Equal => return Ok(true),
+                std::cmp::Ordering::Greater => return Ok(false),
             }
         }
     }
 
     /// Files the index entry for `key` at `fire_at_ms`.
-    pub fn index_insert(&self, fire_at_ms: i64, key: &[u8]) -> Result<()> {
+    pub(crate) fn index_insert(&self, fire_at_ms: i64, key: &[u8]) -> Result<()> {
         self.file(fire_at_ms, key)
     }
 
     /// Removes one index entry, given as stored (malformed ones too).
-    pub fn index_remove(&self, entry: &[u8]) -> Result<()> {
+    pub(crate) fn index_remove(&self, entry: &[u8]) -> Result<()> {
         self.index_writes.fetch_add(1, Relaxed);
         self.trees.index_remove(entry)
     }
