@@ -31,6 +31,8 @@ redis-server:
 # their tests run with the features on.
 ADAPTERS = tower-sessions,actix-session
 
+# `internals`: the tests and benches that reach the raw trees under a store
+# (tests/corruption.rs; `cargo test --all-targets` runs the benches once, quickly).
 test-rust: redis-server
 	$(CARGO) test --all-targets --features cli,internals
 	$(CARGO) test --doc

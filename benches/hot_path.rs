@@ -14,6 +14,9 @@
 //! Shapes: records of ~200 B and ~2 KB in a store of 10 k sessions; with
 //! `SESSILE_BENCH_LARGE=1` also 1 M sessions. Threads: gets and sets from
 //! 1 and 2 threads (the machine has 2 cores).
+//!
+//! `cargo bench --features internals --bench hot_path`: the floors reach
+//! the raw trees through `sessile::internals`.
 
 use std::hint::black_box;
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Prints the hot path as ratios to the storage floor, from the figures
-criterion wrote for `cargo bench --bench hot_path` (the same run), and
+criterion wrote for `cargo bench --features internals --bench hot_path` (the same run), and
 checks them against the targets of the benchmarks issue."""
 
 import json
@@ -44,7 +44,7 @@ def main() -> int:
 
     shapes = sorted(p.name for p in (ROOT / "hot_path" / "get").glob("*k_*") if p.is_dir())
     if not shapes:
-        print("no criterion results: run `cargo bench --bench hot_path` first", file=sys.stderr)
+        print("no criterion results: run `cargo bench --features internals --bench hot_path` first", file=sys.stderr)
         return 1
     pairs = paired()
     say(f"{'shape':<10} {'operation':<8} {'engine':>10} {'floor':>10} {'ratio':>7} {'target':>7}     "

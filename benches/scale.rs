@@ -7,8 +7,10 @@
 //! the fill on a terminal. Under `cargo bench` the table is also written
 //! to `benches/results/scale.txt`.
 //!
-//! `cargo bench --bench scale` (part of `make bench`), or
-//! `cargo bench --bench scale -- --sessions 10000000` for the long run;
+//! `cargo bench --features internals --bench scale` (part of `make
+//! bench`; the floors reach the raw trees through `sessile::internals`), or
+//! `cargo bench --features internals --bench scale -- --sessions 10000000`
+//! for the long run;
 //! `--cache-mb N` sets sled's cache (default: the engine's default);
 //! `--compression` creates the database compressed
 //! (`benches/results/scale_compression.txt`).
@@ -93,8 +95,9 @@ struct Row {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this
-    // binary without it: then only a quick smoke run at 10 k.
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` (with the
+    // feature `internals`, as `make test` runs it) runs this binary without
+    // it: then only a quick smoke run at 10 k.
     let default = if args.iter().any(|a| a == "--bench") {
         1_000_000
     } else {

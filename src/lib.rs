@@ -70,10 +70,9 @@ pub use rmpv::Value;
 pub use crate::record::{
     Header, MessagePackError, Record, RecordError, FORMAT_VERSION, HEADER_LEN, MAX_NESTING,
 };
-#[doc(hidden)]
-pub use crate::store::trees::parse_entry as parse_index_entry;
 pub use crate::store::{
-    Change, MemoryStore, ReadToken, SledOptions, SledStore, Store, StoreStats, Sweep,
+    Change, CheckFinding, CheckReport, MemoryStore, ReadToken, RecordDamage, SledOptions,
+    SledStore, Store, StoreStats, Sweep,
 };
 #[cfg(feature = "redis")]
 pub use crate::store::{RedisOptions, RedisStore};
@@ -90,7 +89,7 @@ pub mod internals {
         check_unique_keys, decode_data, encode_data, encoded_entries, for_each_raw_entry,
         lookup_data, Record, RecordError, MAX_NESTING,
     };
-    pub use crate::store::trees::{entry as index_entry, parse_entry, Trees, ENTRY_LEN};
+    pub use crate::store::internals::*;
     pub use sled::IVec;
 
     /// The change from the encoded map `seen` to `now`, worked out now

@@ -19,7 +19,6 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value as Json;
-use sessile::internals::index_entry;
 use sessile::{
     decode_data, encode_data, to_ms, Config, Data, Engine, Expiry, Header, Record, SessionKey,
     SledOptions, SledStore, Store, Value,
@@ -382,29 +381,32 @@ fn check_finds_planted_faults_and_repair_fixes_them() {
                 Expiry::At(later),
             );
         }
-        // 2: its record loses its index entry (nothing would sweep it).
-        store
-            .index_remove(&index_entry(later, key(2).as_bytes()))
-            .unwrap();
-        // 3: its index entry loses its record.
-        store.remove_raw(key(3).as_bytes()).unwrap();
         // 6: data that passes the checksum but is not a map.
         put(store, &key(6), &[0x01], Expiry::At(later));
     });
     {
-        // Behind the store's back, with sled itself: 5's bytes damaged on
-        // disk (checksum mismatch), and an index entry of the wrong length.
+        // Behind the store's back, with sled itself: 2's record loses its
+        // index entry (nothing would sweep it), 3's index entry loses its
+        // record, 5's bytes are damaged on disk (checksum mismatch), and an
+        // index entry of the wrong length appears.
         let db = sled::Config::new().path(&f.db).open().unwrap();
         let sessions = db.open_tree("sessions").unwrap();
+        let expiry = db.open_tree("expiry").unwrap();
+        // An index entry ends with its session's key (docs/FORMAT.md).
+        let entry_of_2 = expiry
+            .iter()
+            .keys()
+            .map(Result::unwrap)
+            .find(|e| e.ends_with(key(2).as_bytes()))
+            .unwrap();
+        expiry.remove(entry_of_2).unwrap();
+        sessions.remove(key(3).as_bytes()).unwrap();
         let mut raw = sessions.get(key(5).as_bytes()).unwrap().unwrap().to_vec();
         *raw.last_mut().unwrap() ^= 0xff;
         sessions.insert(key(5).as_bytes(), raw).unwrap();
-        db.open_tree("expiry")
-            .unwrap()
-            .insert(b"short", &[])
-            .unwrap();
+        expiry.insert(b"short", &[]).unwrap();
         db.flush().unwrap();
-        drop((sessions, db));
+        drop((sessions, expiry, db));
         released(&f.db);
     }
 

@@ -3,6 +3,10 @@
 //! never panics, and does not stop the sweeper or harm other sessions. A
 //! byte damaged in sled's file on disk is never served. Also: the record
 //! decoder rejects arbitrary bytes cleanly.
+//!
+//! Records are damaged in place under a running engine through the raw
+//! trees, so this test needs the feature `internals` (`make test` turns
+//! it on).
 
 mod common;
 

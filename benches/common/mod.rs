@@ -70,7 +70,7 @@ pub fn engine_on_sled(path: &Path, config: Config) -> (Engine, Arc<SledStore>) {
 /// `Tree::insert_inner`: "short-circuit a no-op set"), so writing a record
 /// back as it was would measure no write at all.
 pub fn rewritten(record: &[u8], later_ms: i64) -> Vec<u8> {
-    let rec = Record::decode(record.into()).expect("a stored record");
+    let rec = Record::decode(record).expect("a stored record");
     let mut header = *rec.header();
     header.expires_at_ms += later_ms;
     Record::encode(&header, rec.data())

@@ -8,11 +8,16 @@ use std::ops::Bound;
 use parking_lot::{Mutex, RwLock};
 use sled::IVec;
 
-use super::trees::{time_prefix, Entry, KeyLocks, TreeStore, Trees};
+use super::trees::{time_prefix, tree_store, Entry, KeyLocks, TreeStore, Trees};
 use crate::error::Result;
 
-/// The in-memory store.
-pub type MemoryStore = TreeStore<MemoryTrees>;
+tree_store!(
+    /// The in-memory store: the sled store's algorithm over a map and an
+    /// ordered set. Nothing survives the process; for tests and for
+    /// programs that keep sessions only while they run.
+    MemoryStore,
+    MemoryTrees
+);
 
 /// A hash map of records and an ordered set of index entries.
 #[derive(Debug, Default)]
@@ -22,14 +27,14 @@ pub struct MemoryTrees {
     locks: KeyLocks,
 }
 
-impl TreeStore<MemoryTrees> {
+impl MemoryStore {
     /// An empty in-memory store.
     pub fn new() -> MemoryStore {
-        TreeStore::with_trees(MemoryTrees::default())
+        MemoryStore(TreeStore::with_trees(MemoryTrees::default()))
     }
 }
 
-impl Default for TreeStore<MemoryTrees> {
+impl Default for MemoryStore {
     fn default() -> Self {
         Self::new()
     }

@@ -5,6 +5,9 @@
 //! (`trees.rs`); `RedisStore` (feature `redis`, `redis.rs`) keeps the same
 //! records in a Redis server shared by several processes.
 
+mod check;
+#[cfg(feature = "internals")]
+pub mod internals;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
@@ -13,10 +16,14 @@ pub(crate) mod trees;
 
 use std::fmt::Debug;
 
+pub use self::check::{CheckFinding, CheckReport, RecordDamage};
 pub use self::memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisOptions, RedisStore};
 pub use self::sled::{SledOptions, SledStore};
+// The raw trees (`Trees`, `SledTrees`, `MemoryTrees`) and index entries
+// stay inside the crate: outside, only `internals` (feature `internals`)
+// reaches them.
 
 use crate::error::Result;
 use crate::key::SessionKey;

@@ -27,14 +27,17 @@ use std::time::{Duration, Instant};
 use parking_lot::{Mutex, RwLock};
 use sled::IVec;
 
-use super::trees::{time_prefix, Entry, KeyLocks, StorageFailures, TreeStore, Trees};
+use super::trees::{time_prefix, tree_store, Entry, KeyLocks, StorageFailures, TreeStore, Trees};
 use crate::error::{ConfigError, Error, OpenError, Result, StorageError};
 
 type OpenResult<T> = std::result::Result<T, OpenError>;
 use crate::sys::fork::ForkLocal;
 
-/// The durable store (the default): sled trees `sessions` and `expiry`.
-pub type SledStore = TreeStore<SledTrees>;
+tree_store!(
+    /// The durable store (the default): sled trees `sessions` and `expiry`.
+    SledStore,
+    SledTrees
+);
 
 /// Settings for opening a sled database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -519,7 +522,7 @@ pub struct SledTrees {
     shared: Arc<SharedDb>,
 }
 
-impl TreeStore<SledTrees> {
+impl SledStore {
     /// Opens (creating if needed) the database directory `path`. Opening a
     /// path this process already has open shares the same database (and its
     /// first options), unless that directory was deleted meanwhile: then
@@ -543,22 +546,22 @@ impl TreeStore<SledTrees> {
 
     fn open_with(path: &Path, opts: &SledOptions, create: bool) -> OpenResult<SledStore> {
         let shared = open_shared(path, opts, create)?;
-        Ok(TreeStore::with_trees(SledTrees { shared }))
+        Ok(SledStore(TreeStore::with_trees(SledTrees { shared })))
     }
 
     /// The canonical path of the database directory.
     pub fn path(&self) -> &Path {
-        &self.trees.shared.path
+        &self.0.trees.shared.path
     }
 
     /// Whether two stores share one underlying sled database.
     pub fn shares_db_with(&self, other: &SledStore) -> bool {
-        Arc::ptr_eq(&self.trees.shared, &other.trees.shared)
+        Arc::ptr_eq(&self.0.trees.shared, &other.0.trees.shared)
     }
 
     /// Bytes on disk used by the database.
     pub fn size_on_disk(&self) -> Result<u64> {
-        self.trees.shared.with(|h| h.db.size_on_disk())
+        self.0.trees.shared.with(|h| h.db.size_on_disk())
     }
 }
 

@@ -16,6 +16,13 @@
 //! and an in-process lock gives the same atomicity. Measured here, sled's
 //! get + compare_and_swap costs about 3-4x a get + insert (see
 //! `benches/hot_path.rs`, `floor/sled get+cas`), and saves are the hot path.
+//!
+//! Outside the crate only [`TreeStore`] (as `SledStore` and `MemoryStore`)
+//! and its `Store` operations are public: the trees, the index entries and
+//! the raw accessors below bypass these invariants. `TreeStore::check`
+//! (check.rs) verifies and repairs them. The `pub` items here that are not
+//! re-exported (`Trees`, `Entry`, `entry`, …) are reachable from outside
+//! only with the feature `internals`, for tests and benches (internals.rs).
 
 use std::fmt::Debug;
 use std::sync::atomic::{
@@ -199,7 +206,8 @@ pub trait Trees: Send + Sync + Debug {
     }
 }
 
-/// Counts of storage failures (see [`Trees::failures`]).
+/// Counts of storage failures: how often the storage stopped accepting
+/// writes, and recovered (see [`StoreStats`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StorageFailures {
     /// Times the storage stopped accepting writes (once each time, not per
@@ -212,11 +220,13 @@ pub struct StorageFailures {
     pub recoveries: u64,
 }
 
-/// A [`Store`] over a pair of [`Trees`]. See [`super::SledStore`] and
-/// [`super::MemoryStore`].
+/// A [`Store`] over a pair of ordered trees: records, and an expiry index
+/// of time-ordered entries (DESIGN.md §3). See [`super::SledStore`] and
+/// [`super::MemoryStore`]; [`TreeStore::check`] verifies the two trees
+/// against each other.
 #[derive(Debug)]
 pub struct TreeStore<T> {
-    pub(super) trees: T,
+    pub(crate) trees: T,
     record_writes: AtomicU64,
     index_writes: AtomicU64,
     corrupt: AtomicU64,
@@ -270,70 +280,58 @@ impl<T: Trees> TreeStore<T> {
         }
     }
 
-    /// The underlying trees (for tools that inspect or repair them).
-    pub fn trees(&self) -> &T {
-        &self.trees
-    }
-
-    /// The number of index entries (live, early or stale).
-    pub fn index_count(&self) -> Result<usize> {
-        self.trees.index_count()
-    }
-
-    // Raw access for inspection and repair tools (`sessile check`). These
-    // bypass invariants 1-3: use them only on a database no engine is
-    // writing to, and leave the invariants true when done.
+    // Raw access for `check` (check.rs). These bypass invariants 1-3: take
+    // the key's lock around any write, and leave the invariants true.
 
     /// The record stored under `key` exactly as stored: expired, damaged or
     /// under a key that is not a valid session key.
-    pub fn get_raw(&self, key: &[u8]) -> Result<Option<IVec>> {
+    pub(crate) fn get_raw(&self, key: &[u8]) -> Result<Option<IVec>> {
         self.trees.get(key)
     }
 
     /// Removes the record stored under `key`, leaving the index alone.
     /// Returns the bytes removed.
-    pub fn remove_raw(&self, key: &[u8]) -> Result<Option<IVec>> {
+    pub(crate) fn remove_raw(&self, key: &[u8]) -> Result<Option<IVec>> {
         self.remove_record(key)
     }
 
     /// Up to `limit` index entries after `after` (from the start when
     /// `None`), oldest first, as stored (a damaged entry may have the wrong
     /// length; [`parse_entry`] tells).
-    pub fn index_scan(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<IVec>> {
+    pub(crate) fn index_scan(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<IVec>> {
         self.trees.index_scan(after, limit)
     }
 
     /// Whether the index holds the entry for `key` at `fire_at_ms`.
-    pub fn index_contains(&self, fire_at_ms: i64, key: &[u8]) -> Result<bool> {
+    pub(crate) fn index_contains(&self, fire_at_ms: i64, key: &[u8]) -> Result<bool> {
         // `Trees` has no point lookup on the index, and `index_scan` starts
         // strictly after a bound. Start after the entry less its last byte:
-        // only entries sharing that prefix sort between it and the one
-        // sought, a few dozen at most.
+        // only entries sharing that prefix (the same millisecond and the
+        // same first 31 bytes of key) sort between it and the one sought,
+        // so the first entry read is almost always the answer. Reading one
+        // entry at a time keeps the usual case to one read (pages of 64
+        // made `sessile check` about five times slower).
         let want = entry(fire_at_ms, key);
         let mut after = want[..ENTRY_LEN - 1].to_vec();
         loop {
-            let page = self.trees.index_scan(Some(&after), 64)?;
-            for e in &page {
-                match e[..].cmp(&want[..]) {
-                    std::cmp::Ordering::Less => {}
-                    std::cmp::Ordering::Equal => return Ok(true),
-                    std::cmp::Ordering::Greater => return Ok(false),
-                }
-            }
-            match page.last() {
-                Some(last) if page.len() == 64 => after = last.to_vec(),
-                _ => return Ok(false),
+            let Some(e) = self.trees.index_scan(Some(&after), 1)?.pop() else {
+                return Ok(false);
+            };
+            match e[..].cmp(&want[..]) {
+                std::cmp::Ordering::Less => after = e.to_vec(),
+                std::cmp::Ordering::Equal => return Ok(true),
+                std::cmp::Ordering::Greater => return Ok(false),
             }
         }
     }
 
     /// Files the index entry for `key` at `fire_at_ms`.
-    pub fn index_insert(&self, fire_at_ms: i64, key: &[u8]) -> Result<()> {
+    pub(crate) fn index_insert(&self, fire_at_ms: i64, key: &[u8]) -> Result<()> {
         self.file(fire_at_ms, key)
     }
 
     /// Removes one index entry, given as stored (malformed ones too).
-    pub fn index_remove(&self, entry: &[u8]) -> Result<()> {
+    pub(crate) fn index_remove(&self, entry: &[u8]) -> Result<()> {
         self.index_writes.fetch_add(1, Relaxed);
         self.trees.index_remove(entry)
     }
@@ -564,3 +562,124 @@ impl<T: Trees> Store for TreeStore<T> {
         self.corrupt.fetch_add(1, Relaxed);
     }
 }
+
+/// Makes `$name`, a store of its own type over a [`TreeStore`] of
+/// `$trees` (`SledStore`, `MemoryStore`): its own type, not an alias, so
+/// that its documentation shows its methods. The [`Store`] contract, the
+/// check and the counts are the tree store's, forwarded.
+macro_rules! tree_store {
+    ($(#[$doc:meta])* $name:ident, $trees:ty) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name(pub(crate) $crate::store::trees::TreeStore<$trees>);
+
+        impl $crate::store::Store for $name {
+            fn load(
+                &self,
+                key: &$crate::SessionKey,
+                now_ms: i64,
+            ) -> $crate::Result<Option<$crate::Record>> {
+                self.0.load(key, now_ms)
+            }
+
+            fn create(
+                &self,
+                key: &$crate::SessionKey,
+                record: $crate::Record,
+                now_ms: i64,
+            ) -> $crate::Result<Option<$crate::Record>> {
+                self.0.create(key, record, now_ms)
+            }
+
+            fn update(
+                &self,
+                key: &$crate::SessionKey,
+                seen: Option<&$crate::Record>,
+                now_ms: i64,
+                change: &mut $crate::store::Change<'_>,
+            ) -> $crate::Result<$crate::Record> {
+                self.0.update(key, seen, now_ms, change)
+            }
+
+            fn delete(&self, key: &$crate::SessionKey) -> $crate::Result<bool> {
+                self.0.delete(key)
+            }
+
+            fn sweep(&self, now_ms: i64, budget: usize) -> $crate::Result<$crate::Sweep> {
+                self.0.sweep(now_ms, budget)
+            }
+
+            fn scan(
+                &self,
+                after: Option<&[u8]>,
+                limit: usize,
+            ) -> $crate::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+                self.0.scan(after, limit)
+            }
+
+            fn flush(&self) -> $crate::Result<()> {
+                self.0.flush()
+            }
+
+            fn len(&self) -> $crate::Result<usize> {
+                self.0.len()
+            }
+
+            fn stats(&self) -> $crate::StoreStats {
+                self.0.stats()
+            }
+
+            fn count_damaged(&self) {
+                self.0.count_damaged()
+            }
+        }
+
+        impl $name {
+            /// Walks the records, then the expiry index, against the store's
+            /// invariants, and with `repair` restores them: removes damaged records,
+            /// files the missing index entries, and removes malformed entries and
+            /// entries without a record, then flushes. See [`CheckReport`]($crate::CheckReport) for what
+            /// is found, and `sessile check` (docs/CLI.md) for the same as a
+            /// command.
+            ///
+            /// Without `repair` nothing is written. Either way the store may be in
+            /// use meanwhile: each finding is confirmed, and repaired, under its
+            /// key's write lock. The check reads every record and every index
+            /// entry, one page at a time, and looks each record's entry up: it
+            /// takes time proportional to the store (about half a minute for a
+            /// million sessions on sled, release build, 2 cores).
+            ///
+            /// An error stops the walk; what was repaired until then stays
+            /// repaired (each repair keeps the invariants), and running the check
+            /// again finishes the job.
+            ///
+            /// ```
+            /// use sessile::MemoryStore;
+            ///
+            /// let store = MemoryStore::new();
+            /// let report = store.check(false)?;
+            /// assert_eq!((report.records, report.faults()), (0, 0));
+            /// # Ok::<(), sessile::Error>(())
+            /// ```
+            pub fn check(&self, repair: bool) -> $crate::Result<$crate::CheckReport> {
+                self.0.check(repair)
+            }
+
+            /// The number of entries in the expiry index (live, filed early
+            /// by the lazy index, or stale): for `sessile stats`. Reads the
+            /// whole index.
+            pub fn index_len(&self) -> $crate::Result<usize> {
+                self.0.trees.index_count()
+            }
+
+            /// The trees under this store (feature `internals`): to plant
+            /// damage in a test, or to measure the storage floor in a bench.
+            #[cfg(feature = "internals")]
+            #[doc(hidden)]
+            pub fn trees(&self) -> &$trees {
+                &self.0.trees
+            }
+        }
+    };
+}
+pub(crate) use tree_store;

@@ -44,25 +44,23 @@ pub fn clear_expired(store: &SledStore, json: bool) -> Outcome {
 }
 
 /// `sessile flush-all --yes`: every record, then every index entry (the
-/// order the store's invariants ask for: entries go last).
+/// order the store's invariants ask for: entries go last). Sessions go
+/// through `Store::delete`; then the store's repairing check removes what
+/// `delete` cannot name (records under keys that are not session keys)
+/// and every index entry left (a damaged record's, stale ones).
 pub fn flush_all(store: &SledStore) -> Outcome {
-    let mut removed = 0usize;
+    let mut removed = 0u64;
     for_each_record(store, |key, _| {
-        if store.remove_raw(key)?.is_some() {
-            removed += 1;
+        if let Ok(key) = SessionKey::from_bytes(key) {
+            if store.delete(&key)? {
+                removed += 1;
+            }
         }
         Ok(true)
     })?;
-    loop {
-        let page = store.index_scan(None, PAGE)?;
-        if page.is_empty() {
-            break;
-        }
-        for entry in &page {
-            store.index_remove(entry)?;
-        }
-    }
-    store.flush()?;
+    // Flushes what it and the deletes wrote.
+    let rest = store.check(true)?;
+    removed += rest.damaged_records;
     let mut out = io::stdout().lock();
     writeln!(out, "removed {removed} sessions")?;
     Ok(out.flush()?)

@@ -292,9 +292,15 @@ fn import_line(store: &SledStore, text: &[u8]) -> Result<Imported, Refused> {
         _ => {}
     }
     // Never overwrite: a key already present, live, expired or damaged,
-    // is left as it is.
-    if store.get_raw(key.as_bytes())?.is_some() {
-        return Ok(Imported::Exists);
+    // is left as it is. A load as of the earliest time there is finds a
+    // record whatever its deadline (all but one due at that very instant,
+    // which is expired at every time, so counts as absent), and a damaged
+    // one as an error: one lookup (a scan from just before the key, as
+    // `get` does, made a million-line import a fifth slower).
+    match store.load(&key, i64::MIN) {
+        Ok(Some(_)) | Err(sessile::Error::Corrupt(_)) => return Ok(Imported::Exists),
+        Ok(None) => {}
+        Err(e) => return Err(e.into()),
     }
     // The session came out of a database: whatever limit the application
     // configures was applied when it was written.

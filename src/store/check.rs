@@ -1,0 +1,410 @@
+//! Integrity checking and repair of a [`TreeStore`] (`SledStore::check`,
+//! `MemoryStore::check`; the `sessile check` command prints its report).
+//!
+//! Two passes, in the store's own order: the records first, then the
+//! index (an entry goes after its record), against the invariants of
+//! trees.rs:
+//! - a *damaged record*: a key that is not a session key, or bytes that do
+//!   not decode (checksum, version, policy, data that is not a MessagePack
+//!   map with string keys). No engine can serve it: a fault. Repair
+//!   removes it; its index entry, if any, is then an entry without a
+//!   record, which the index pass finds and removes.
+//! - a *record without its index entry* (none at the record's
+//!   `index_at_ms`, invariant 1): nothing would ever sweep it. A fault.
+//!   Repair files the entry (the record is there already, so the entry
+//!   comes after it: it is the missing half, not a replacement).
+//! - a *malformed index entry* (wrong length): the engine never writes one.
+//!   A fault. Repair removes it.
+//! - an *index entry without a record*: what invariant 2 allows (a crash
+//!   between two writes, or the lazy index: a deadline moved earlier leaves
+//!   the old entry, which outlives its record once the session is deleted).
+//!   Not a fault; the sweeper drops it when due. Repair removes it now.
+//! - a *stale* entry, whose record points at another entry: the lazy index.
+//!   Only counted.
+//!
+//! The check is safe beside an engine using the same store: each finding
+//! is confirmed, and repaired, under its key's write lock (invariant 3), so
+//! a save or sweep moving an entry while the check walks past it is not
+//! taken for a fault.
+
+use sled::IVec;
+
+use super::trees::{parse_entry, TreeStore, Trees};
+use crate::error::Result;
+use crate::key::{InvalidKey, SessionKey};
+use crate::record::{decode_data, Record, RecordError};
+
+/// Records or index entries read per page: one page in memory at a time,
+/// whatever the size of the store (the findings aside).
+const PAGE: usize = 1000;
+
+/// What [`SledStore::check`](crate::SledStore::check) (or
+/// `MemoryStore::check`) found, and with `repair`, fixed.
+///
+/// The counts cover the whole store; [`CheckReport::findings`] lists each
+/// finding but the stale entries (which are normal, and may be many).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CheckReport {
+    /// Records examined (damaged ones included).
+    pub records: u64,
+    /// Index entries examined (live, stale, malformed or without a record).
+    pub index_entries: u64,
+    /// Index entries whose record points at another entry (the lazy index
+    /// leaves them; the sweeper drops them when due). Not a fault, not
+    /// repaired.
+    pub stale_entries: u64,
+    /// Records no engine can serve ([`CheckFinding::DamagedRecord`]): a
+    /// fault.
+    pub damaged_records: u64,
+    /// Records without the index entry at their `index_at_ms`
+    /// ([`CheckFinding::RecordWithoutEntry`]): a fault.
+    pub records_without_entry: u64,
+    /// Index entries of the wrong length
+    /// ([`CheckFinding::MalformedEntry`]): a fault.
+    pub malformed_entries: u64,
+    /// Index entries whose record is gone
+    /// ([`CheckFinding::EntryWithoutRecord`]): not a fault.
+    pub entries_without_record: u64,
+    /// Every finding, in the order found: records in key order, then index
+    /// entries in index order.
+    pub findings: Vec<CheckFinding>,
+    /// The check ran with `repair`: every finding was fixed (and flushed).
+    pub repaired: bool,
+}
+
+impl CheckReport {
+    /// The findings that break the store's invariants: damaged records,
+    /// records without their index entry and malformed index entries.
+    /// (Entries without a record and stale entries are not faults.)
+    pub fn faults(&self) -> u64 {
+        self.damaged_records + self.records_without_entry + self.malformed_entries
+    }
+}
+
+/// One thing [`SledStore::check`](crate::SledStore::check) found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CheckFinding {
+    /// A record no engine can serve. A fault; repair removes it.
+    DamagedRecord {
+        /// The key it is stored under, as stored.
+        key: IVec,
+        /// What is wrong with it.
+        damage: RecordDamage,
+    },
+    /// A readable record with no index entry at its `index_at_ms`: nothing
+    /// would ever sweep it. A fault; repair files the entry.
+    RecordWithoutEntry {
+        /// The session's key.
+        key: SessionKey,
+        /// When the missing entry fires (the record's `index_at_ms`), ms
+        /// since the Unix epoch.
+        index_at_ms: i64,
+    },
+    /// An index entry of the wrong length: the engine never writes one. A
+    /// fault; repair removes it.
+    MalformedEntry {
+        /// The entry as stored.
+        entry: IVec,
+    },
+    /// An index entry whose record is gone. Not a fault (the sweeper drops
+    /// it when due); repair removes it.
+    EntryWithoutRecord {
+        /// The key part of the entry, as stored.
+        key: IVec,
+        /// When the entry fires, ms since the Unix epoch.
+        at_ms: i64,
+    },
+}
+
+impl CheckFinding {
+    /// Whether this finding breaks the store's invariants (see
+    /// [`CheckReport::faults`]).
+    pub fn is_fault(&self) -> bool {
+        !matches!(self, CheckFinding::EntryWithoutRecord { .. })
+    }
+}
+
+/// Why a stored record can never be served.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordDamage {
+    /// It is stored under a key that is not a session key.
+    #[error("not a valid session key: {0}")]
+    InvalidKey(InvalidKey),
+    /// Its bytes do not decode: header, checksum, or data that is not a
+    /// MessagePack map with string keys.
+    #[error("{0}")]
+    Record(RecordError),
+}
+
+impl<T: Trees> TreeStore<T> {
+    /// See the stores' `check` (`tree_store!` in trees.rs).
+    pub(crate) fn check(&self, repair: bool) -> Result<CheckReport> {
+        self.trees.recover();
+        let mut report = CheckReport {
+            repaired: repair,
+            ..CheckReport::default()
+        };
+        self.check_records(repair, &mut report)?;
+        self.check_index(repair, &mut report)?;
+        if repair {
+            self.trees.flush()?;
+        }
+        Ok(report)
+    }
+
+    /// The records pass. A damaged record removed here leaves its entry
+    /// behind, for the index pass to find.
+    fn check_records(&self, repair: bool, report: &mut CheckReport) -> Result<()> {
+        let mut after: Option<IVec> = None;
+        loop {
+            let page = self.trees.scan(after.as_deref(), PAGE)?;
+            let full = page.len() == PAGE;
+            for (key, raw) in page {
+                report.records += 1;
+                if self.record_finding(&key, raw)?.is_some() {
+                    self.confirm_record(&key, repair, report)?;
+                }
+                after = Some(key);
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Looks again at the record under `key`, now under its lock, and
+    /// reports (and repairs) what is still wrong with it.
+    fn confirm_record(&self, key: &[u8], repair: bool, report: &mut CheckReport) -> Result<()> {
+        let _guard = self.trees.locks().lock(key);
+        let Some(raw) = self.get_raw(key)? else {
+            // Deleted meanwhile.
+            return Ok(());
+        };
+        let Some(finding) = self.record_finding(key, raw)? else {
+            // Rewritten meanwhile (a save moved its entry).
+            return Ok(());
+        };
+        match &finding {
+            CheckFinding::DamagedRecord { .. } => {
+                report.damaged_records += 1;
+                if repair {
+                    self.remove_raw(key)?;
+                }
+            }
+            CheckFinding::RecordWithoutEntry { index_at_ms, .. } => {
+                report.records_without_entry += 1;
+                if repair {
+                    self.index_insert(*index_at_ms, key)?;
+                }
+            }
+            CheckFinding::MalformedEntry { .. } | CheckFinding::EntryWithoutRecord { .. } => {}
+        }
+        report.findings.push(finding);
+        Ok(())
+    }
+
+    /// What is wrong with the record `raw` stored under `key`, if anything.
+    fn record_finding(&self, key: &[u8], raw: IVec) -> Result<Option<CheckFinding>> {
+        let damaged = |damage| {
+            Ok(Some(CheckFinding::DamagedRecord {
+                key: IVec::from(key),
+                damage,
+            }))
+        };
+        let session_key = match SessionKey::from_bytes(key) {
+            Ok(k) => k,
+            Err(e) => return damaged(RecordDamage::InvalidKey(e)),
+        };
+        // The checksum too, whether or not the trees check their reads, and
+        // the data: a record that fails either cannot be served.
+        let rec = match Record::decode_stored(raw).and_then(|rec| {
+            decode_data(rec.data())?;
+            Ok(rec)
+        }) {
+            Ok(rec) => rec,
+            Err(e) => return damaged(RecordDamage::Record(e)),
+        };
+        let at = rec.header().index_at_ms;
+        if self.index_contains(at, key)? {
+            return Ok(None);
+        }
+        Ok(Some(CheckFinding::RecordWithoutEntry {
+            key: session_key,
+            index_at_ms: at,
+        }))
+    }
+
+    /// The index pass.
+    fn check_index(&self, repair: bool, report: &mut CheckReport) -> Result<()> {
+        let mut after: Option<IVec> = None;
+        loop {
+            let page = self.index_scan(after.as_deref(), PAGE)?;
+            let full = page.len() == PAGE;
+            for entry in page {
+                report.index_entries += 1;
+                self.check_entry(&entry, repair, report)?;
+                after = Some(entry);
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    fn check_entry(&self, entry: &IVec, repair: bool, report: &mut CheckReport) -> Result<()> {
+        let Some((at, key)) = parse_entry(entry) else {
+            // No writer makes one of these: no lock to take.
+            report.malformed_entries += 1;
+            if repair {
+                self.index_remove(entry)?;
+            }
+            report.findings.push(CheckFinding::MalformedEntry {
+                entry: entry.clone(),
+            });
+            return Ok(());
+        };
+        if let Some(raw) = self.get_raw(key)? {
+            // A damaged record was reported by the records pass.
+            if matches!(Record::decode_stored(raw), Ok(rec) if rec.header().index_at_ms != at) {
+                report.stale_entries += 1;
+            }
+            return Ok(());
+        }
+        // Confirmed under the key's lock: a create files its entry, then
+        // writes its record, and a delete removes its record, then its
+        // entry, under that lock.
+        let _guard = self.trees.locks().lock(key);
+        if self.get_raw(key)?.is_some() || !self.index_contains(at, key)? {
+            return Ok(());
+        }
+        report.entries_without_record += 1;
+        if repair {
+            self.index_remove(entry)?;
+        }
+        report.findings.push(CheckFinding::EntryWithoutRecord {
+            key: IVec::from(key),
+            at_ms: at,
+        });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The memory store's check, with damage planted through its trees
+    //! (tests/check.rs plants it in sled's files and checks a `SledStore`).
+
+    use super::*;
+    use crate::expiry::Expiry;
+    use crate::record::{encode_data, Data, Header};
+    use crate::store::trees::entry;
+    use crate::store::{MemoryStore, Store};
+
+    const NOW: i64 = 1_767_225_600_000;
+
+    /// A record of `data` under the default policy, written at `NOW`.
+    fn record(data: &Data) -> crate::Record {
+        let at = NOW + 3_600_000;
+        let header = Header {
+            expiry: Expiry::Default,
+            expires_at_ms: at,
+            index_at_ms: at,
+        };
+        crate::Record::new(header, &encode_data(data))
+    }
+
+    fn key(n: u64) -> SessionKey {
+        SessionKey::parse(&format!("{n:032}")).unwrap()
+    }
+
+    fn store_with(n: u64) -> MemoryStore {
+        let store = MemoryStore::new();
+        for i in 1..=n {
+            let mut data = Data::new();
+            data.insert("n".into(), i.into());
+            store.create(&key(i), record(&data), NOW).unwrap().unwrap();
+        }
+        store
+    }
+
+    fn header(store: &MemoryStore, k: &SessionKey) -> Header {
+        *store.load(k, NOW).unwrap().unwrap().header()
+    }
+
+    fn assert_healthy(store: &MemoryStore, keys: &[u64]) {
+        let report = store.check(false).unwrap();
+        assert_eq!(report.faults(), 0, "{report:?}");
+        assert!(report.findings.is_empty(), "{report:?}");
+        for &i in keys {
+            let rec = store.load(&key(i), NOW).unwrap().unwrap();
+            assert_eq!(decode_data(rec.data()).unwrap()["n"], i.into());
+        }
+    }
+
+    #[test]
+    fn every_kind_of_damage_is_found_then_repaired() {
+        let store = store_with(6);
+        let t = &store.0.trees;
+        // 2: its record loses its index entry.
+        let h2 = header(&store, &key(2));
+        t.index_remove(&entry(h2.index_at_ms, key(2).as_bytes()))
+            .unwrap();
+        // 3: its record goes, its entry stays.
+        let h3 = header(&store, &key(3));
+        t.remove(key(3).as_bytes()).unwrap();
+        // 4: a flipped byte (the memory store keeps no checksum of its own).
+        let mut raw = t.get(key(4).as_bytes()).unwrap().unwrap().to_vec();
+        *raw.last_mut().unwrap() ^= 0x01;
+        t.insert(key(4).as_bytes(), raw.into()).unwrap();
+        // A record under a key that is not a session key. (A malformed
+        // entry cannot be planted through `Trees`, which files whole
+        // entries: tests/check.rs plants one in sled.)
+        let good = t.get(key(1).as_bytes()).unwrap().unwrap();
+        t.insert(b"NOT-A-KEY", good).unwrap();
+
+        let found = store.check(false).unwrap();
+        assert_eq!(found, store.check(false).unwrap(), "a check writes nothing");
+        assert_eq!(
+            (
+                found.records,
+                found.damaged_records,
+                found.records_without_entry,
+                found.malformed_entries,
+                found.entries_without_record,
+                found.faults(),
+                found.repaired
+            ),
+            (6, 2, 1, 0, 1, 3, false),
+            "{found:?}"
+        );
+        assert!(found.findings.contains(&CheckFinding::RecordWithoutEntry {
+            key: key(2),
+            index_at_ms: h2.index_at_ms
+        }));
+        assert!(found.findings.contains(&CheckFinding::EntryWithoutRecord {
+            key: IVec::from(key(3).as_bytes()),
+            at_ms: h3.index_at_ms
+        }));
+        assert!(found.findings.iter().any(|f| matches!(
+            f,
+            CheckFinding::DamagedRecord {
+                key: k,
+                damage: RecordDamage::Record(RecordError::Checksum { .. })
+            } if &k[..] == key(4).as_bytes()
+        )));
+        assert!(found.findings.contains(&CheckFinding::DamagedRecord {
+            key: IVec::from(&b"NOT-A-KEY"[..]),
+            damage: RecordDamage::InvalidKey(InvalidKey::Length(9)),
+        }));
+
+        let fixed = store.check(true).unwrap();
+        assert!(fixed.repaired);
+        // The damaged record's entry is found and removed as well.
+        assert_eq!(fixed.entries_without_record, 2, "{fixed:?}");
+        assert_healthy(&store, &[1, 2, 5, 6]);
+        assert_eq!(store.check(false).unwrap().index_entries, 4);
+    }
+}
