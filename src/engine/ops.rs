@@ -1,8 +1,9 @@
 //! The store-level operations: what a framework adapter (a Django
 //! `SessionBase`, an express-session `Store`, tower-sessions, actix-session)
 //! does with sessions by key. Written once, here: [`Session`], the Rust
-//! adapters, the C ABI and the CLI all call these, and the stores below
-//! only load, create-if-absent and update-with-a-closure.
+//! adapters and the C ABI all call these, and the stores below only load,
+//! create-if-absent and update-with-a-closure. (The `sessile` CLI works on
+//! a closed database's `SledStore` itself.)
 //!
 //! [`Session`]: crate::Session
 
