@@ -19,13 +19,7 @@ pub enum Error {
     /// process per directory). Use a shared store (Redis) for several
     /// processes. The message says so, and names the holder's pid when its
     /// lock file tells it.
-    #[error(
-        "database {path:?} is locked by another process{}: a sled database is open in one \
-         process at a time. With several worker processes (gunicorn -w N, a Node cluster), \
-         use a shared store (a redis:// URL, e.g. SESSILE_URL=redis://...) or run one worker \
-         with threads",
-        holder.map(|p| format!(" (pid {p})")).unwrap_or_default()
-    )]
+    #[error("{}", locked(path, *holder))]
     #[non_exhaustive]
     Locked {
         /// The directory that could not be opened.
@@ -282,13 +276,7 @@ pub enum OpenError {
     },
 
     /// Another process holds the database ([`Error::Locked`]).
-    #[error(
-        "database {path:?} is locked by another process{}: a sled database is open in one \
-         process at a time. With several worker processes (gunicorn -w N, a Node cluster), \
-         use a shared store (a redis:// URL, e.g. SESSILE_URL=redis://...) or run one worker \
-         with threads",
-        holder.map(|p| format!(" (pid {p})")).unwrap_or_default()
-    )]
+    #[error("{}", locked(path, *holder))]
     #[non_exhaustive]
     Locked {
         /// The directory that could not be opened.
@@ -323,6 +311,18 @@ impl From<OpenError> for Error {
             OpenError::Storage(e) => Error::Storage(e),
         }
     }
+}
+
+/// The message of [`Error::Locked`] and [`OpenError::Locked`]: what to do
+/// instead, since several processes cannot share a directory.
+fn locked(path: &std::path::Path, holder: Option<u32>) -> String {
+    format!(
+        "database {path:?} is locked by another process{}: a sled database is open in one \
+         process at a time. With several worker processes (gunicorn -w N, a Node cluster), \
+         use a shared store (a redis:// URL, e.g. SESSILE_URL=redis://...) or run one worker \
+         with threads",
+        holder.map(|p| format!(" (pid {p})")).unwrap_or_default()
+    )
 }
 
 /// A failure of the storage layer (sled), as it reported it. Its own type

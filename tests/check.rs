@@ -18,21 +18,24 @@
 //! outside the library reaches the store's raw trees. (The memory store's
 //! check has a unit test in src/store/check.rs.)
 
-use std::fs::TryLockError;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{open, released, with_store};
 use sessile::{
     decode_data, encode_data, CheckFinding, CheckReport, Data, Expiry, Header, Record,
-    RecordDamage, RecordError, SessionKey, SledOptions, SledStore, Store, Value,
+    RecordDamage, RecordError, SessionKey, SledStore, Store, Value,
 };
 use sled::IVec;
 
 /// 2026-01-01T00:00:00Z: the stores here have no clock; every write and
 /// load says what time it is.
 const T0: i64 = 1_767_225_600_000;
+/// The writes each writer makes beside the checks.
+const WRITES: u64 = 4000;
 /// The healthy sessions each test starts with.
 const SESSIONS: u64 = 4;
 /// A key that is not a session key (32 bytes, but upper case).
@@ -78,40 +81,6 @@ fn data(n: u64) -> Vec<u8> {
     let mut d = Data::new();
     d.insert("n".into(), Value::from(n));
     encode_data(&d)
-}
-
-fn open(db: &Path) -> SledStore {
-    let opts = SledOptions::default()
-        .cache_capacity(8 * 1024 * 1024)
-        .flush_every_ms(None)
-        .compression(None);
-    SledStore::open(db, &opts).unwrap()
-}
-
-/// Waits until this process no longer holds the database (sled lets go of
-/// its file a moment after the last handle is dropped).
-fn released(db: &Path) {
-    let file = std::fs::File::open(db.join("db")).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        match file.try_lock() {
-            Ok(()) => return,
-            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(1))
-            }
-            Err(e) => panic!("{} is still held: {e}", db.display()),
-        }
-    }
-}
-
-/// Runs `f` on the store, then closes it.
-fn with_store<R>(db: &Path, f: impl FnOnce(&SledStore) -> R) -> R {
-    let store = open(db);
-    let out = f(&store);
-    store.flush().unwrap();
-    drop(store);
-    released(db);
-    out
 }
 
 /// Damages the closed database with sled itself: `f` gets the trees
@@ -409,7 +378,7 @@ fn a_check_beside_writers_finds_no_fault_that_is_not_there() {
             let (store, stop) = (store.clone(), stop.clone());
             std::thread::spawn(move || {
                 let mut i = 0u64;
-                while !stop.load(Ordering::Relaxed) {
+                while !stop.load(Ordering::Relaxed) && i < WRITES {
                     let k = key(w * 1_000_000 + i % 50);
                     let now = T0 + i as i64 * 1000;
                     match i % 4 {
@@ -436,16 +405,20 @@ fn a_check_beside_writers_finds_no_fault_that_is_not_there() {
             })
         })
         .collect();
-    let deadline = Instant::now() + Duration::from_secs(2);
+    // Checks (every other one repairing) for as long as the writers have
+    // work: a fixed amount of it, not a time.
     let mut checks = 0;
-    while Instant::now() < deadline {
+    loop {
         let r = store.check(checks % 2 == 1).unwrap();
         assert_eq!(r.faults(), 0, "{r:?}");
         checks += 1;
+        if checks >= 2 && writers.iter().all(|w| w.is_finished()) {
+            break;
+        }
     }
     stop.store(true, Ordering::Relaxed);
     let ops: u64 = writers.into_iter().map(|w| w.join().unwrap()).sum();
-    assert!(ops > 100 && checks > 2, "{ops} writes, {checks} checks");
+    assert_eq!(ops, 2 * WRITES, "{ops} writes beside {checks} checks");
     let r = store.check(false).unwrap();
     assert_eq!(r.faults(), 0, "{r:?}");
 }

@@ -12,16 +12,18 @@
 //! database). Expiry uses deadlines well in the past or the future of the
 //! real clock, since the binary reads the system clock.
 
-use std::fs::TryLockError;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::SystemTime;
 
+mod common;
+
+use common::{open, released, with_store};
 use serde_json::Value as Json;
 use sessile::{
     decode_data, encode_data, to_ms, Config, Data, Engine, Expiry, Header, Record, SessionKey,
-    SledOptions, SledStore, Store, Value,
+    SledStore, Store, Value,
 };
 
 const DAY_MS: i64 = 86_400_000;
@@ -33,44 +35,6 @@ fn now() -> i64 {
 /// A valid session key made from a number, so tests can name sessions.
 fn key(n: u64) -> SessionKey {
     SessionKey::parse(&format!("{n:032}")).unwrap()
-}
-
-fn open(db: &Path) -> SledStore {
-    let opts = SledOptions::default()
-        .cache_capacity(8 * 1024 * 1024)
-        .flush_every_ms(None)
-        .compression(None);
-    SledStore::open(db, &opts).unwrap()
-}
-
-/// Runs `f` on the store opened in this process, then closes it so that
-/// the binary can open the database.
-fn with_store<T>(db: &Path, f: impl FnOnce(&SledStore) -> T) -> T {
-    let store = open(db);
-    let out = f(&store);
-    store.flush().unwrap();
-    drop(store);
-    released(db);
-    out
-}
-
-/// Waits until this process no longer holds the database. sled closes its
-/// file (and so drops its lock) when its last background write finishes,
-/// which may be a moment after the handle is dropped; a child started
-/// sooner would find the database held.
-fn released(db: &Path) {
-    let file = std::fs::File::open(db.join("db")).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        match file.try_lock() {
-            // Unlocked again when `file` closes.
-            Ok(()) => return,
-            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(1))
-            }
-            Err(e) => panic!("{} is still held: {e}", db.display()),
-        }
-    }
 }
 
 /// A record of `bytes` under `expiry`, written now with Django's default

@@ -8,8 +8,13 @@ pub mod redis;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use std::fs::TryLockError;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
 use sessile::{
-    Change, Config, Engine, ManualClock, MemoryStore, Record, SessionKey, Store, StoreStats, Sweep,
+    Change, Config, Engine, ManualClock, MemoryStore, Record, SessionKey, SledOptions, SledStore,
+    Store, StoreStats, Sweep,
 };
 
 /// 2026-01-01T00:00:00Z, where every manual clock starts.
@@ -130,5 +135,45 @@ impl Store for CountingStore {
     }
     fn count_damaged(&self) {
         self.inner.count_damaged()
+    }
+}
+
+/// The sled store on `db` (an 8 MiB cache, no background flush), for tests
+/// that close the database and open it again, or hand it to the CLI.
+pub fn open(db: &Path) -> SledStore {
+    let opts = SledOptions::default()
+        .cache_capacity(8 * 1024 * 1024)
+        .flush_every_ms(None)
+        .compression(None);
+    SledStore::open(db, &opts).unwrap()
+}
+
+/// Runs `f` on the store opened in this process, then closes it, so that
+/// another opener (the CLI, sled itself) can have the database.
+pub fn with_store<R>(db: &Path, f: impl FnOnce(&SledStore) -> R) -> R {
+    let store = open(db);
+    let out = f(&store);
+    store.flush().unwrap();
+    drop(store);
+    released(db);
+    out
+}
+
+/// Waits until this process no longer holds the database. sled closes its
+/// file (and so drops its lock) when its last background write finishes,
+/// which may be a moment after the handle is dropped; an opener started
+/// sooner would find the database held.
+pub fn released(db: &Path) {
+    let file = std::fs::File::open(db.join("db")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match file.try_lock() {
+            // Unlocked again when `file` closes.
+            Ok(()) => return,
+            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(1))
+            }
+            Err(e) => panic!("{} is still held: {e}", db.display()),
+        }
     }
 }
