@@ -81,6 +81,15 @@
 #define SESSILE_SAVE_CLEAR 4
 
 /**
+ * Save flag, `sessile_store_save` and `sessile_store_save_diff`: create
+ * the session under the key given, atomically, only if no live session
+ * has it; otherwise `SESSILE_RESULT_KEY_COLLISION` and nothing is written
+ * (Django's `save(must_create=True)`, whose `CreateError` this is). Not
+ * with `SESSILE_SAVE_UPSERT`.
+ */
+#define SESSILE_SAVE_CREATE_ONLY 8
+
+/**
  * The version of the C ABI described by this header. It changes only when
  * a change breaks existing callers (a function removed or its signature or
  * meaning changed); additions keep it. A binding checks at load time that
@@ -1875,9 +1884,13 @@ sessile_result sessile_store_create(const struct sessile_engine *engine,
  * `save(must_create=False)` on an existing key) a missing or expired
  * session is `SESSILE_RESULT_SESSION_DELETED` and nothing is written, so a
  * session deleted by a logout elsewhere is never brought back.
- * `SESSILE_SAVE_DURABLE` flushes to disk before returning.
+ * `SESSILE_SAVE_CREATE_ONLY` writes only a session that is not there
+ * (Django's `save(must_create=True)`). `SESSILE_SAVE_DURABLE` flushes to
+ * disk before returning.
  *
  * Returns `SESSILE_RESULT_OK`; `SESSILE_RESULT_SESSION_DELETED`;
+ * `SESSILE_RESULT_KEY_COLLISION` (with `SESSILE_SAVE_CREATE_ONLY`: a live
+ * session has the key);
  * `SESSILE_RESULT_INVALID_KEY`; `SESSILE_RESULT_INVALID_DATA`;
  * `SESSILE_RESULT_TOO_LARGE`; `SESSILE_RESULT_INVALID_ARGUMENT` (unknown
  * expiry kind or flag); `SESSILE_RESULT_CORRUPT` (the stored record is

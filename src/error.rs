@@ -95,6 +95,12 @@ pub enum Error {
     #[error("could not find a free session key after {0} attempts")]
     KeyCollision(u32),
 
+    /// A create-only save ([`crate::SaveOptions::create_only`]) found a
+    /// live session under the key it was given: nothing was written
+    /// (Django's `CreateError`).
+    #[error("a live session already has this key")]
+    SessionExists,
+
     /// This process is a fork of the one that opened the database. A sled
     /// database cannot be shared across a fork, nor can a Redis store's
     /// connections (parent and child would read each other's replies); the

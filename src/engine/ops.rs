@@ -44,6 +44,10 @@ pub struct SaveOptions {
     /// Write the database to disk before returning, so the save survives a
     /// crash of the process or the machine.
     pub durable: bool,
+    /// Create the session under the key given, atomically, only if no live
+    /// session has it; otherwise [`Error::SessionExists`] and nothing is
+    /// written (Django's `save(must_create=True)`). It overrides `upsert`.
+    pub create_only: bool,
 }
 
 impl SaveOptions {
@@ -56,6 +60,12 @@ impl SaveOptions {
     /// With [`SaveOptions::durable`].
     pub fn durable(mut self) -> SaveOptions {
         self.durable = true;
+        self
+    }
+
+    /// With [`SaveOptions::create_only`].
+    pub fn create_only(mut self) -> SaveOptions {
+        self.create_only = true;
         self
     }
 }
@@ -267,10 +277,21 @@ impl Engine {
     /// what is stored. A session that was deleted (a logout elsewhere) or
     /// expired is not brought back: [`Error::SessionDeleted`], and nothing
     /// is written; with [`SaveOptions::upsert`] it is created under `key`
-    /// instead. Returns the record written.
+    /// instead; with [`SaveOptions::create_only`] only a session that is
+    /// not there is written, under `key`, from the change alone. Returns
+    /// the record written.
     pub fn save(&self, key: &SessionKey, change: &Delta, options: SaveOptions) -> Result<Record> {
         self.check_change(change)?;
-        let rec = self.save_seen(key, change, recall(key).as_ref(), options.upsert)?;
+        let rec = if options.create_only {
+            let ctx = self.write_ctx();
+            let expiry = change.expiry.unwrap_or_default();
+            let rec = ctx.record(ctx.new_header(expiry), &change.created())?;
+            self.store()
+                .create(key, rec, ctx.now_ms)?
+                .ok_or(Error::SessionExists)?
+        } else {
+            self.save_seen(key, change, recall(key).as_ref(), options.upsert)?
+        };
         remember(key, &rec);
         self.flush_if(options)?;
         Ok(rec)

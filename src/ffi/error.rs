@@ -190,7 +190,7 @@ impl From<Error> for Fail {
             Error::WrongType { .. } => sessile_result::WrongType,
             Error::InvalidData(e) => data_code(e),
             Error::InvalidConfig(e) => config_code(e),
-            Error::KeyCollision(_) => sessile_result::KeyCollision,
+            Error::KeyCollision(_) | Error::SessionExists => sessile_result::KeyCollision,
             Error::Closed => sessile_result::Closed,
             Error::Forked { .. } => sessile_result::Forked,
             Error::Storage(e) if e.is_corruption() => sessile_result::Corrupt,

@@ -29,6 +29,12 @@ pub const SESSILE_SAVE_DURABLE: u32 = 2;
 /// Save flag, `sessile_store_save_delta` only: drop every stored key before
 /// applying the removals and the new values.
 pub const SESSILE_SAVE_CLEAR: u32 = 4;
+/// Save flag, `sessile_store_save` and `sessile_store_save_diff`: create
+/// the session under the key given, atomically, only if no live session
+/// has it; otherwise `SESSILE_RESULT_KEY_COLLISION` and nothing is written
+/// (Django's `save(must_create=True)`, whose `CreateError` this is). Not
+/// with `SESSILE_SAVE_UPSERT`.
+pub const SESSILE_SAVE_CREATE_ONLY: u32 = 8;
 
 fn check_flags(flags: u32, allowed: u32) -> FfiResult {
     if flags & !allowed != 0 {
@@ -36,6 +42,12 @@ fn check_flags(flags: u32, allowed: u32) -> FfiResult {
             "unknown or unsupported flag bits {:#x}",
             flags & !allowed
         )));
+    }
+    let both = SESSILE_SAVE_UPSERT | SESSILE_SAVE_CREATE_ONLY;
+    if flags & both == both {
+        return Err(Fail::invalid(
+            "SESSILE_SAVE_CREATE_ONLY and SESSILE_SAVE_UPSERT exclude each other",
+        ));
     }
     Ok(())
 }
@@ -45,6 +57,7 @@ fn options(flags: u32) -> SaveOptions {
     SaveOptions {
         upsert: flags & SESSILE_SAVE_UPSERT != 0,
         durable: flags & SESSILE_SAVE_DURABLE != 0,
+        create_only: flags & SESSILE_SAVE_CREATE_ONLY != 0,
     }
 }
 
@@ -255,9 +268,13 @@ pub unsafe extern "C" fn sessile_store_create(
 /// `save(must_create=False)` on an existing key) a missing or expired
 /// session is `SESSILE_RESULT_SESSION_DELETED` and nothing is written, so a
 /// session deleted by a logout elsewhere is never brought back.
-/// `SESSILE_SAVE_DURABLE` flushes to disk before returning.
+/// `SESSILE_SAVE_CREATE_ONLY` writes only a session that is not there
+/// (Django's `save(must_create=True)`). `SESSILE_SAVE_DURABLE` flushes to
+/// disk before returning.
 ///
 /// Returns `SESSILE_RESULT_OK`; `SESSILE_RESULT_SESSION_DELETED`;
+/// `SESSILE_RESULT_KEY_COLLISION` (with `SESSILE_SAVE_CREATE_ONLY`: a live
+/// session has the key);
 /// `SESSILE_RESULT_INVALID_KEY`; `SESSILE_RESULT_INVALID_DATA`;
 /// `SESSILE_RESULT_TOO_LARGE`; `SESSILE_RESULT_INVALID_ARGUMENT` (unknown
 /// expiry kind or flag); `SESSILE_RESULT_CORRUPT` (the stored record is
@@ -286,7 +303,10 @@ pub unsafe extern "C" fn sessile_store_save(
         let key = key.cast::<u8>();
         let key = arg_bytes!(key, key_len)?;
         let data = arg_bytes!(data, data_len)?;
-        check_flags(flags, SESSILE_SAVE_UPSERT | SESSILE_SAVE_DURABLE)?;
+        check_flags(
+            flags,
+            SESSILE_SAVE_UPSERT | SESSILE_SAVE_DURABLE | SESSILE_SAVE_CREATE_ONLY,
+        )?;
         let expiry = expiry.to_policy(true)?;
         let key = parse_key(key)?;
         let change = with_expiry(Delta::replace(decode_map(data)?), expiry);
@@ -400,7 +420,10 @@ pub unsafe extern "C" fn sessile_store_save_diff(
         let key = arg_bytes!(key, key_len)?;
         let seen = arg_bytes!(seen, seen_len)?;
         let data = arg_bytes!(data, data_len)?;
-        check_flags(flags, SESSILE_SAVE_UPSERT | SESSILE_SAVE_DURABLE)?;
+        check_flags(
+            flags,
+            SESSILE_SAVE_UPSERT | SESSILE_SAVE_DURABLE | SESSILE_SAVE_CREATE_ONLY,
+        )?;
         let expiry = expiry.to_policy(true)?;
         let key = parse_key(key)?;
         let change = between(seen, data, expiry);

@@ -277,6 +277,29 @@ macro_rules! store_conformance {
             }
 
             #[test]
+            fn a_create_only_save_writes_only_a_key_nobody_holds() {
+                let t = make();
+                let key = SessionKey::generate();
+                let only = SaveOptions::default().create_only();
+                t.engine.save(&key, &change(&[("a", 1)]), only).unwrap();
+                assert!(matches!(
+                    t.engine.save(&key, &change(&[("b", 2)]), only),
+                    Err(Error::SessionExists)
+                ));
+                assert_eq!(t.pairs(&key), vec![("a".into(), 1)]);
+                // It wins over an upsert asked for with it.
+                let both = SaveOptions::default().create_only().upsert();
+                assert!(matches!(
+                    t.engine.save(&key, &change(&[("b", 2)]), both),
+                    Err(Error::SessionExists)
+                ));
+                // A session that is gone frees its key.
+                t.store.delete(&key).unwrap();
+                t.engine.save(&key, &change(&[("b", 2)]), only).unwrap();
+                assert_eq!(t.pairs(&key), vec![("b".into(), 2)]);
+            }
+
+            #[test]
             fn expiry_moves_with_each_save_and_policy_changes_stick() {
                 let t = make();
                 let key = t.new_session(&[], Expiry::Seconds(60));

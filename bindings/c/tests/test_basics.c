@@ -33,7 +33,8 @@ _Static_assert(SESSILE_EXPIRY_KIND_DEFAULT == 0 && SESSILE_EXPIRY_KIND_BROWSER_C
 _Static_assert(SESSILE_SAMESITE_OMIT == 0 && SESSILE_SAMESITE_LAX == 1 &&
                    SESSILE_SAMESITE_STRICT == 2 && SESSILE_SAMESITE_NONE == 3,
                "fixed numbers");
-_Static_assert(SESSILE_SAVE_UPSERT == 1 && SESSILE_SAVE_DURABLE == 2 && SESSILE_SAVE_CLEAR == 4,
+_Static_assert(SESSILE_SAVE_UPSERT == 1 && SESSILE_SAVE_DURABLE == 2 && SESSILE_SAVE_CLEAR == 4 &&
+                   SESSILE_SAVE_CREATE_ONLY == 8,
                "fixed numbers");
 _Static_assert(SESSILE_RESPONSE_VARY_COOKIE == 1 && SESSILE_RESPONSE_SAVED == 2, "fixed numbers");
 _Static_assert(SESSILE_KEY_LEN == 32, "key length");

@@ -41,6 +41,7 @@
     X(save_replaces_the_data_and_slides_the_deadline)              \
     X(save_never_resurrects_a_deleted_session)                     \
     X(upsert_creates_under_the_callers_key)                        \
+    X(create_only_writes_only_a_key_nobody_holds)                  \
     X(parallel_saves_keep_both_keys)                               \
     X(save_diff_writes_only_what_changed_since_the_load)           \
     X(cycle_key_moves_the_stored_data_and_never_a_deleted_session) \

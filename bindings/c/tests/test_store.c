@@ -164,6 +164,35 @@ void test_upsert_creates_under_the_callers_key(void) {
     sessile_engine_free(e);
 }
 
+void test_create_only_writes_only_a_key_nobody_holds(void) {
+    sessile_engine *e = memory_engine();
+    REQUIRE_OK(e ? SESSILE_RESULT_OK : SESSILE_RESULT_IO);
+    /* Django's save(must_create=True): a caller-chosen key, refused when
+     * taken, in one step (no exists-then-save race). */
+    sessile_buf *key = NULL;
+    REQUIRE_OK(sessile_key_generate(&key));
+    CHECK_OK(sessile_store_save(e, KEY(key), A1, sizeof A1, KEEP, SESSILE_SAVE_CREATE_ONLY));
+    CHECK(load_is(e, key, A1, sizeof A1) == T0 + TWO_WEEKS_MS);
+    CHECK_RC(sessile_store_save(e, KEY(key), B2, sizeof B2, KEEP, SESSILE_SAVE_CREATE_ONLY),
+             SESSILE_RESULT_KEY_COLLISION);
+    CHECK(last_error_has("already has this key"));
+    CHECK_RC(sessile_store_save_diff(e, KEY(key), NULL, 0, B2, sizeof B2, KEEP,
+                                     SESSILE_SAVE_CREATE_ONLY),
+             SESSILE_RESULT_KEY_COLLISION);
+    CHECK(load_is(e, key, A1, sizeof A1) == T0 + TWO_WEEKS_MS);
+    /* With upsert it means nothing: refused before anything is read. */
+    CHECK_RC(sessile_store_save(e, KEY(key), B2, sizeof B2, KEEP,
+                                SESSILE_SAVE_CREATE_ONLY | SESSILE_SAVE_UPSERT),
+             SESSILE_RESULT_INVALID_ARGUMENT);
+    /* Once the session is gone, the key may be created again. */
+    CHECK_OK(sessile_store_delete(e, KEY(key)));
+    CHECK_OK(sessile_store_save_diff(e, KEY(key), NULL, 0, B2, sizeof B2, KEEP,
+                                     SESSILE_SAVE_CREATE_ONLY));
+    CHECK(load_is(e, key, B2, sizeof B2) == T0 + TWO_WEEKS_MS);
+    sessile_buf_free(key);
+    sessile_engine_free(e);
+}
+
 void test_parallel_saves_keep_both_keys(void) {
     sessile_engine *e = memory_engine();
     REQUIRE_OK(e ? SESSILE_RESULT_OK : SESSILE_RESULT_IO);

@@ -71,6 +71,41 @@ def test_save_must_create_on_existing_key_is_create_error(fresh_path):
     assert SessionStore(first.session_key).load() == {"a": 1}
 
 
+def test_racing_must_create_saves_of_one_key_let_exactly_one_win(fresh_path):
+    # Django's contract for save(must_create=True): CreateError if the key
+    # is taken. Decided by the store in one step, so of several requests
+    # creating the same key at once exactly one wins and its data alone is
+    # stored (an exists() check then a save would let several "win" and
+    # merge their data).
+    import threading
+
+    from sessile import generate_key
+
+    for _ in range(20):
+        key = generate_key()
+        barrier = threading.Barrier(4)
+        outcome = {}
+
+        def create(n):
+            store = SessionStore(key)
+            store._session_cache = {"writer": n}
+            barrier.wait()
+            try:
+                store.save(must_create=True)
+                outcome[n] = "created"
+            except CreateError:
+                outcome[n] = "refused"
+
+        threads = [threading.Thread(target=create, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        winners = [n for n, o in outcome.items() if o == "created"]
+        assert len(winners) == 1, outcome
+        assert SessionStore(key).load() == {"writer": winners[0]}
+
+
 def test_save_after_delete_elsewhere_is_update_error_and_not_resurrected(fresh_path):
     store = SessionStore()
     store["a"] = 1

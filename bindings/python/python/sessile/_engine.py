@@ -231,7 +231,8 @@ class Engine:
             out.data = ffi.new("uint8_t[]", out.cap)
 
     def save_diff(self, key: str, seen: bytes, data: Mapping[str, Any] | bytes,
-                  expiry: ExpiryLike = KEEP, *, upsert: bool = False, durable: bool = False) -> bytes:
+                  expiry: ExpiryLike = KEEP, *, upsert: bool = False, durable: bool = False,
+                  create_only: bool = False) -> bytes:
         """Saves ``data`` (the whole session) as a change from ``seen``.
 
         ``seen`` is what ``load_raw`` returned (or what this returned on the
@@ -239,10 +240,15 @@ class Engine:
         differs are written and only the keys that disappeared are removed,
         so parallel requests that change different keys both keep their
         change. Returns the packed ``data``: the ``seen`` of the next save.
+        With ``create_only`` the session is created under ``key`` only if
+        no live session has it, atomically; otherwise ``KeyCollision`` and
+        nothing is written (Django's ``save(must_create=True)``).
         """
         raw = key.encode() if type(key) is str else _text(key, "a session key")
         packed = data if isinstance(data, bytes) else pack_map(data)
-        flags = (lib.SESSILE_SAVE_UPSERT if upsert else 0) | (lib.SESSILE_SAVE_DURABLE if durable else 0)
+        flags = ((lib.SESSILE_SAVE_UPSERT if upsert else 0)
+                 | (lib.SESSILE_SAVE_DURABLE if durable else 0)
+                 | (lib.SESSILE_SAVE_CREATE_ONLY if create_only else 0))
         _check(lib.sessile_store_save_diff(self._handle, raw, len(raw), seen, len(seen), packed, len(packed),
                                            _c_expiry(expiry), flags))
         return packed

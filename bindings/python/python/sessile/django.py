@@ -203,12 +203,12 @@ class SessionStore(SessionBase):
         expiry = self._expiry_for(data)
         key = self._session_key
         if must_create:
-            # A caller-chosen key: Django's contract is CreateError if taken.
-            if engine.exists(key):
-                raise CreateError
+            # A caller-chosen key: Django's contract is CreateError if taken,
+            # decided atomically by the store (two racing creates of one key:
+            # one wins, the other raises).
             try:
-                self._seen = engine.save_diff(key, b"", data, expiry, upsert=True)
-            except _errors.InvalidKey as exc:
+                self._seen = engine.save_diff(key, b"", data, expiry, create_only=True)
+            except (_errors.KeyCollision, _errors.InvalidKey) as exc:
                 raise CreateError from exc
         else:
             try:
