@@ -64,6 +64,31 @@ def test_untouched_session_sets_no_cookie(app):
     assert "Set-Cookie" not in response.headers
 
 
+def test_a_request_that_never_touches_the_session_leaves_it_unaccessed(app):
+    # As with Flask's own session: `accessed` (and so `Vary: Cookie`) means
+    # the application reached the session, not that the interface read it
+    # while saving (should_set_cookie asks `permanent`).
+    seen = []
+    interface = app.session_interface
+    save = interface.save_session
+
+    def recording_save(app_, session_, response):
+        save(app_, session_, response)
+        seen.append(session_.accessed)
+
+    interface.save_session = recording_save
+
+    @app.get("/plain")
+    def plain():
+        return "no session here"
+
+    client = app.test_client()
+    client.get("/visit")
+    response = client.get("/plain")
+    assert seen == [True, False]
+    assert "Cookie" not in response.headers.get("Vary", "")
+
+
 def test_logout_deletes_record_and_cookie(app):
     client = app.test_client()
     client.post("/login/alice")

@@ -14,7 +14,9 @@ keys changed during the request.
 from __future__ import annotations
 
 import os
+import re
 from datetime import datetime, timezone
+from importlib.metadata import version
 from typing import Any
 
 from flask.sessions import SessionInterface, SessionMixin
@@ -25,13 +27,32 @@ from ._engine import Engine
 from ._values import MAX_AGE_S, Expiry, pack_value, to_ms
 
 
+def _context_tracks_access() -> bool:
+    """Whether Flask marks the session accessed itself: from 3.1.3 its request
+    context does, whenever the application reaches ``flask.session``, and its
+    own session class no longer does on reads. Before, each session class
+    marked itself on every read, as Flask's did."""
+    numbers = [int(n) for n in re.findall(r"\d+", version("flask"))[:3]]
+    return tuple(numbers + [0] * (3 - len(numbers))) >= (3, 1, 3)
+
+
+_CONTEXT_TRACKS_ACCESS = _context_tracks_access()
+
+
 class SessileSession(CallbackDict, SessionMixin):  # type: ignore[misc]
-    """``flask.session``: a dict that knows its key and what was stored."""
+    """``flask.session``: a dict that knows its key and what was stored.
+
+    ``accessed`` means what it means for Flask's own session: the application
+    reached the session during the request (so the response gets ``Vary:
+    Cookie``). Reads made by the session interface itself, such as
+    ``should_set_cookie`` asking ``permanent``, do not count.
+    """
 
     def __init__(self, initial: dict[str, Any] | None = None, key: str | None = None) -> None:
         def on_update(self: SessileSession) -> None:
             self.modified = True
-            self.accessed = True
+            if not _CONTEXT_TRACKS_ACCESS:
+                self.accessed = True
 
         super().__init__(initial, on_update)
         self.key = key
@@ -40,17 +61,20 @@ class SessileSession(CallbackDict, SessionMixin):  # type: ignore[misc]
         self.accessed = False
         self.stored: dict[str, bytes] = {k: pack_value(v, k) for k, v in (initial or {}).items()}
 
-    def __getitem__(self, key: str) -> Any:
-        self.accessed = True
-        return super().__getitem__(key)
+    if not _CONTEXT_TRACKS_ACCESS:
+        # Flask before 3.1.3: its session class marked reads itself.
 
-    def get(self, key: str, default: Any = None) -> Any:
-        self.accessed = True
-        return super().get(key, default)
+        def __getitem__(self, key: str) -> Any:
+            self.accessed = True
+            return super().__getitem__(key)
 
-    def setdefault(self, key: str, default: Any = None) -> Any:
-        self.accessed = True
-        return super().setdefault(key, default)
+        def get(self, key: str, default: Any = None) -> Any:
+            self.accessed = True
+            return super().get(key, default)
+
+        def setdefault(self, key: str, default: Any = None) -> Any:
+            self.accessed = True
+            return super().setdefault(key, default)
 
 
 class SessileSessionInterface(SessionInterface):
