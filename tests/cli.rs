@@ -704,3 +704,44 @@ fn a_failed_import_leaves_no_database_behind() {
     assert_eq!(sessile(&new_db, &["import", bad.to_str().unwrap()]).code, 1);
     assert_eq!(dump(&new_db).len(), 1);
 }
+
+#[test]
+fn a_store_url_is_refused_never_taken_for_a_directory() {
+    // Taken as a path, `import --db redis://…` wrote the sessions into
+    // `./redis:/…` and reported success.
+    let f = fixture();
+    let cwd = tempfile::tempdir().unwrap();
+    let input = f.root.join("in.jsonl");
+    std::fs::write(&input, "").unwrap();
+    for url in [
+        "redis://127.0.0.1:6379/0",
+        "rediss://h/0",
+        "memory:",
+        "sled://",
+    ] {
+        for args in [&["stats"][..], &["import", input.to_str().unwrap()][..]] {
+            let out = Command::new(env!("CARGO_BIN_EXE_sessile"))
+                .args(args)
+                .args(["--db", url])
+                .current_dir(cwd.path())
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            let run = finish(out);
+            assert_eq!(run.code, 2, "{url} {args:?}: {}", run.stderr);
+            assert!(run.stderr.contains(url), "{}", run.stderr);
+        }
+    }
+    assert_eq!(std::fs::read_dir(cwd.path()).unwrap().count(), 0);
+    // `sled://` and a path is the directory.
+    let db = f.root.join("via-url");
+    let url = format!("sled://{}", db.display());
+    let out = Command::new(env!("CARGO_BIN_EXE_sessile"))
+        .args(["import", input.to_str().unwrap(), "--db", &url])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let run = finish(out);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(db.join("conf").is_file());
+}

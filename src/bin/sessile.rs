@@ -36,7 +36,7 @@ use sessile::{SessionKey, SledOptions, SledStore, Store};
 #[derive(Debug, Parser)]
 #[command(name = "sessile", version)]
 struct Cli {
-    /// The database directory.
+    /// The database directory: a path, or `sled://` and a path.
     #[arg(
         long,
         global = true,
@@ -178,7 +178,8 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Outcome {
-    let db = cli.db.as_path();
+    let db = db_path(&cli.db)?;
+    let db = db.as_path();
     match cli.command {
         Command::Stats { json } => inspect::stats(&open(db, false)?, json),
         Command::List {
@@ -202,6 +203,37 @@ fn run(cli: Cli) -> Outcome {
         Command::Import { file } => import(db, &file),
         Command::Check { repair } => check::check(&open(db, false)?, repair),
     }
+}
+
+/// The sled database directory `--db` names: a path, or `sled://` and a
+/// path (`sled:///var/lib/app`, `sled://relative`). Any other store URL
+/// (`redis://…`, `memory:`) is a usage error, never a directory of that
+/// name: taken as a path, `import --db redis://…` would write the sessions
+/// into `./redis:/…` and report success.
+fn db_path(db: &Path) -> Outcome<PathBuf> {
+    let Some(text) = db.to_str() else {
+        return Ok(db.to_path_buf());
+    };
+    if let Some(path) = text.strip_prefix("sled://") {
+        if path.is_empty() {
+            return Err(Failure::Usage(format!(
+                "--db {text:?} names no directory (sled:///absolute/path or sled://relative/path)"
+            )));
+        }
+        return Ok(PathBuf::from(path));
+    }
+    let scheme = text.split_once("://").map(|(s, _)| s).filter(|s| {
+        s.starts_with(|c: char| c.is_ascii_alphabetic())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    });
+    if scheme.is_some() || text == "memory:" {
+        return Err(Failure::Usage(format!(
+            "--db {text:?} is a store URL, and this command opens sled databases only \
+             (a path, or sled:///path)"
+        )));
+    }
+    Ok(db.to_path_buf())
 }
 
 /// Opens the database. Only `import` may create one: a mistyped `--db`
