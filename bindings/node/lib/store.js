@@ -75,8 +75,10 @@ class SessileStore extends Base {
   }
 
   /**
-   * The record's lifetime in seconds, from the cookie (or the ttl). Zero or
-   * less: already expired. Longer than MAX_AGE_S (400 days) is cut to it:
+   * The record's expiry: the cookie's own deadline, to the millisecond (the
+   * time the cookie has left, counted from the engine's now, so that an
+   * engine on a manual clock agrees), or else the ttl in seconds. null:
+   * already expired. Longer than MAX_AGE_S (400 days) is cut to it:
    * browsers keep a cookie no longer (RFC 6265bis), and the engine refuses
    * a longer age, where express-session takes any maxAge.
    */
@@ -85,13 +87,12 @@ class SessileStore extends Base {
     let ms;
     if (cookie && cookie.expires) ms = new Date(cookie.expires).getTime() - Date.now();
     else if (cookie && typeof cookie.maxAge === 'number') ms = cookie.maxAge;
-    const seconds =
-      ms !== undefined && !Number.isNaN(ms)
-        ? Math.ceil(ms / 1000)
-        : typeof this.ttl === 'function'
-          ? this.ttl(sess)
-          : this.ttl;
-    return Math.min(seconds, MAX_AGE_S);
+    if (ms === undefined || Number.isNaN(ms)) {
+      const seconds = typeof this.ttl === 'function' ? this.ttl(sess) : this.ttl;
+      return seconds <= 0 ? null : Math.min(seconds, MAX_AGE_S);
+    }
+    if (ms <= 0) return null;
+    return new Date(this.engine.now() + Math.min(Math.ceil(ms), MAX_AGE_S * 1000));
   }
 
   _remember(sid, obj, raw) {
@@ -145,12 +146,12 @@ class SessileStore extends Base {
       );
     }
     const plain = toPlain(sess);
-    const seconds = this._expiry(sess);
-    if (seconds <= 0) {
+    const expiry = this._expiry(sess);
+    if (expiry === null) {
       this.engine.delete(sid);
       return;
     }
-    const opts = { expiry: seconds, durable: this.durable };
+    const opts = { expiry, durable: this.durable };
     const bytes = packPlain(plain);
     const base = (sess && typeof sess === 'object' && this._bySession.get(sess)) || this._bySid.get(sid);
     if (!base) {
@@ -166,9 +167,9 @@ class SessileStore extends Base {
   touch(sid, sess, cb) {
     try {
       if (isValidKey(sid)) {
-        const seconds = this._expiry(sess);
-        if (seconds <= 0) this.engine.delete(sid);
-        else this.engine.touch(sid, seconds);
+        const expiry = this._expiry(sess);
+        if (expiry === null) this.engine.delete(sid);
+        else this.engine.touch(sid, expiry);
       }
     } catch (e) {
       return defer(cb, e);

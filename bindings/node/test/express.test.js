@@ -138,3 +138,19 @@ test('a cookie maxAge over 400 days keeps the record 400 days, and saves', async
   const rec = store.engine.load(sidOf(b.jar.get('connect.sid')));
   assert.equal(rec.expiresAt, T0 + MAX_AGE_S * 1000);
 });
+
+test('the cookie deadline is kept to the millisecond: no session outlives its cookie', async (t) => {
+  const store = memoryStore(t);
+  const sid = store.genid();
+  // express-session hands the store the cookie with its absolute expiry.
+  await promisify(store, 'set', sid, { cookie: { expires: new Date(Date.now() + 1500) }, n: 1 });
+  const { expiresAt } = store.engine.load(sid);
+  // Not rounded up to whole seconds (T0 + 2000 before).
+  assert.ok(expiresAt > T0 + 1000 && expiresAt <= T0 + 1500, `${expiresAt - T0} ms`);
+  store.engine.advanceClock(1500);
+  assert.equal(await promisify(store, 'get', sid), null, 'expired with its cookie');
+  // touch keeps the same precision.
+  await promisify(store, 'set', sid, { cookie: { maxAge: 900 }, n: 2 });
+  await promisify(store, 'touch', sid, { cookie: { maxAge: 700 } });
+  assert.equal(store.engine.load(sid).expiresAt, store.engine.now() + 700);
+});
