@@ -164,6 +164,57 @@ def test_forged_cookie_gets_a_fresh_session(app):
     assert cookie_of(client, app).value != "forged-value"
 
 
+def test_values_come_back_as_the_types_flask_keeps(app):
+    # Flask's own session (its tagged JSON) keeps tuples, bytes, Markup,
+    # UUID and datetime; so does sessile.flask. Flashed messages are
+    # (category, message) tuples.
+    import uuid
+    from datetime import datetime, timezone
+
+    from flask import flash, get_flashed_messages
+    from markupsafe import Markup
+
+    values = {
+        "pair": (1, "two"),
+        "raw": b"\x00\xffbytes",
+        "html": Markup("<b>bold</b>"),
+        "id": uuid.UUID("12345678-1234-5678-1234-567812345678"),
+        "when": datetime(2026, 12, 6, 8, 30, tzinfo=timezone.utc),
+        "nested": {"inner": (3, b"\x01")},
+        "tag_like": {" t": "a key that looks like a tag"},
+    }
+
+    @app.get("/store-types")
+    def store_types():
+        session.update(values)
+        flash("saved", "info")
+        return "ok"
+
+    @app.get("/read-types")
+    def read_types():
+        got = {k: session[k] for k in values}
+        assert got == values
+        assert all(type(got[k]) is type(v) for k, v in values.items())
+        assert type(got["nested"]["inner"]) is tuple
+        assert get_flashed_messages(with_categories=True) == [("info", "saved")]
+        return "same"
+
+    @app.get("/read-one")
+    def read_one():
+        return str(session["pair"])
+
+    app.config["PROPAGATE_EXCEPTIONS"] = True
+    client = app.test_client()
+    client.get("/store-types")
+    assert client.get("/read-types").text == "same"
+    # A session read but not changed is not rewritten: its values, tagged
+    # again, compare equal to what is stored.
+    key = cookie_of(client, app).value
+    before = app.session_interface.engine.load_raw(key)
+    assert client.get("/read-one").text == "(1, 'two')"
+    assert app.session_interface.engine.load_raw(key) == before
+
+
 def test_non_serialisable_value_is_a_type_error(app):
     @app.get("/bad")
     def bad():

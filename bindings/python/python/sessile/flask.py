@@ -8,7 +8,8 @@ settings are honoured: ``SESSION_COOKIE_NAME``, ``_DOMAIN``, ``_PATH``,
 ``SESSION_REFRESH_EACH_REQUEST`` and ``PERMANENT_SESSION_LIFETIME`` (how long
 the server keeps a session after its last save; a permanent session's cookie
 expires then too, any other is a browser-session cookie). Saves send only the
-keys changed during the request.
+keys changed during the request. Values come back as the types Flask's own
+session keeps (its tagged JSON: tuples, bytes, Markup, UUID, datetime).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from datetime import datetime, timezone
 from importlib.metadata import version
 from typing import Any
 
+from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
@@ -48,7 +50,8 @@ class SessileSession(CallbackDict, SessionMixin):  # type: ignore[misc]
     ``should_set_cookie`` asking ``permanent``, do not count.
     """
 
-    def __init__(self, initial: dict[str, Any] | None = None, key: str | None = None) -> None:
+    def __init__(self, initial: dict[str, Any] | None = None, key: str | None = None,
+                 stored: dict[str, bytes] | None = None) -> None:
         def on_update(self: SessileSession) -> None:
             self.modified = True
             if not _CONTEXT_TRACKS_ACCESS:
@@ -59,7 +62,10 @@ class SessileSession(CallbackDict, SessionMixin):  # type: ignore[misc]
         self.new = key is None
         self.modified = False
         self.accessed = False
-        self.stored: dict[str, bytes] = {k: pack_value(v, k) for k, v in (initial or {}).items()}
+        # Each key's value as stored (packed), to tell what a request changed.
+        self.stored: dict[str, bytes] = (
+            stored if stored is not None else {k: pack_value(v, k) for k, v in (initial or {}).items()}
+        )
 
     if not _CONTEXT_TRACKS_ACCESS:
         # Flask before 3.1.3: its session class marked reads itself.
@@ -87,6 +93,20 @@ class SessileSessionInterface(SessionInterface):
         if engine is None:
             engine = Engine(path, **options)
         self.engine = engine
+        # Flask's own session keeps what its tagged JSON keeps (tuples,
+        # bytes, Markup, UUID, datetime, dicts whose key looks like a tag):
+        # each value is stored as that tagged form, so it comes back as the
+        # type it was. Register more tags here, as with Flask's serializer.
+        self.serializer = TaggedJSONSerializer()
+
+    def _untag(self, value: Any) -> Any:
+        """A stored value back as the type it was (each tagged dict, inside
+        lists and dicts too, through the serializer's tags)."""
+        if isinstance(value, dict):
+            return self.serializer.untag({k: self._untag(v) for k, v in value.items()})
+        if isinstance(value, list):
+            return [self._untag(v) for v in value]
+        return value
 
     def open_session(self, app: Any, request: Any) -> SessileSession:
         key = request.cookies.get(self.get_cookie_name(app))
@@ -95,7 +115,9 @@ class SessileSessionInterface(SessionInterface):
         record = self.engine.get(key)
         if record is None or not isinstance(record.data, dict):
             return self.session_class()
-        return self.session_class(record.data, key=key)
+        data = {k: self._untag(v) for k, v in record.data.items()}
+        stored = {k: pack_value(v, k) for k, v in record.data.items()}
+        return self.session_class(data, key=key, stored=stored)
 
     def _expiry(self, app: Any) -> tuple[Expiry, datetime]:
         now = datetime.now(timezone.utc)
@@ -131,7 +153,7 @@ class SessileSessionInterface(SessionInterface):
             return
 
         expiry, until = self._expiry(app)
-        data = dict(session)
+        data = {k: self.serializer.tag(v) for k, v in session.items()}
         encoded = {k: pack_value(v, k) for k, v in data.items()}
         if session.key is None:
             session.key = self.engine.create(data, expiry)
