@@ -130,7 +130,7 @@ export declare class SessileStore extends Store {
   /** Seconds (or a function of the session) for sessions whose cookie has no expiry. */
   ttl: number | ((sess: any) => number);
   durable: boolean;
-  /** Session id generator: pass as express-session `genid` / @fastify/session `idGenerator`. */
+  /** sessile's own id generator, optional: pass as express-session `genid` / @fastify/session `idGenerator` to skip mapping the framework's ids to storage keys. */
   genid: () => string;
   get(sid: string, callback: (err: any, session?: StoredSession | null) => void): void;
   set(sid: string, session: StoredSession, callback?: (err?: any) => void): void;

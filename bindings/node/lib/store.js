@@ -5,6 +5,7 @@
 // `get` keeps the bytes it loaded, `set` sends them back with the whole
 // session and the engine writes the difference (sessile_store_save_diff).
 
+const { createHash } = require('node:crypto');
 const { EventEmitter } = require('node:events');
 const { Engine, generateKey, isValidKey, SessileError, decode, packPlain, MAX_AGE_S } = require('./engine');
 
@@ -18,6 +19,34 @@ try {
 }
 
 const STORE_OPTIONS = new Set(['path', 'url', 'engine', 'ttl', 'durable', 'snapshotLimit']);
+
+/** The longest session id accepted from the framework, in characters. */
+const MAX_ID_LEN = 256;
+
+/**
+ * The storage key of a session id. sessile's own ids (`store.genid`) are
+ * storage keys already. Any other id the framework makes (express-session's
+ * default uid-safe ids, a custom `genid`, @fastify/session's `idGenerator`)
+ * is mapped to one by SHA-256 over a prefix of its own: the same id gives
+ * the same key in every process and after a restart, and reaching another
+ * session's key would take a preimage of SHA-256 (the ids themselves stay
+ * secret, in signed cookies). null: not a string, empty, or longer than
+ * MAX_ID_LEN.
+ */
+function storageKey(sid) {
+  if (isValidKey(sid)) return sid;
+  if (typeof sid !== 'string' || sid.length === 0 || sid.length > MAX_ID_LEN) return null;
+  const digest = createHash('sha256').update('sessile foreign session id\0').update(sid).digest();
+  // 32 base-36 characters from the digest's first 21 bytes (165 bits, as
+  // much as a generated key carries).
+  let n = BigInt(`0x${digest.subarray(0, 21).toString('hex')}`);
+  let key = '';
+  for (let i = 0; i < 32; i++) {
+    key += '0123456789abcdefghijklmnopqrstuvwxyz'[Number(n % 36n)];
+    n /= 36n;
+  }
+  return key;
+}
 
 function defer(cb, err, value) {
   if (typeof cb === 'function') setImmediate(cb, err, value);
@@ -105,8 +134,9 @@ class SessileStore extends Base {
   get(sid, cb) {
     let result = null;
     try {
-      if (isValidKey(sid)) {
-        const raw = this.engine.loadRaw(sid);
+      const key = storageKey(sid);
+      if (key) {
+        const raw = this.engine.loadRaw(key);
         if (raw) {
           result = decode(raw);
           this._remember(sid, result, raw);
@@ -137,39 +167,40 @@ class SessileStore extends Base {
   }
 
   _set(sid, sess) {
-    if (!isValidKey(sid)) {
+    const key = storageKey(sid);
+    if (!key) {
       throw new SessileError(
         'INVALID_KEY',
-        `sessile: session id ${JSON.stringify(String(sid)).slice(0, 60)} is not a sessile key ` +
-          '(32 characters of [a-z0-9]); pass `genid: store.genid` to express-session ' +
-          '(`idGenerator: store.genid` to @fastify/session)'
+        `sessile: session id ${JSON.stringify(String(sid)).slice(0, 60)} is not usable: ` +
+          `a session id is a non-empty string of at most ${MAX_ID_LEN} characters`
       );
     }
     const plain = toPlain(sess);
     const expiry = this._expiry(sess);
     if (expiry === null) {
-      this.engine.delete(sid);
+      this.engine.delete(key);
       return;
     }
     const opts = { expiry, durable: this.durable };
     const bytes = packPlain(plain);
     const base = (sess && typeof sess === 'object' && this._bySession.get(sess)) || this._bySid.get(sid);
     if (!base) {
-      this.engine.save(sid, plain, { ...opts, upsert: true });
+      this.engine.save(key, plain, { ...opts, upsert: true });
     } else {
       // No upsert: a session deleted (logout elsewhere) or expired while
       // this request ran is not brought back (SESSION_DELETED).
-      this.engine.saveDiff(sid, base, bytes, opts);
+      this.engine.saveDiff(key, base, bytes, opts);
     }
     if (sess && typeof sess === 'object') this._bySession.set(sess, bytes);
   }
 
   touch(sid, sess, cb) {
     try {
-      if (isValidKey(sid)) {
+      const key = storageKey(sid);
+      if (key) {
         const expiry = this._expiry(sess);
-        if (expiry === null) this.engine.delete(sid);
-        else this.engine.touch(sid, expiry);
+        if (expiry === null) this.engine.delete(key);
+        else this.engine.touch(key, expiry);
       }
     } catch (e) {
       return defer(cb, e);
@@ -180,7 +211,8 @@ class SessileStore extends Base {
   destroy(sid, cb) {
     try {
       this._bySid.delete(sid);
-      if (isValidKey(sid)) this.engine.delete(sid);
+      const key = storageKey(sid);
+      if (key) this.engine.delete(key);
     } catch (e) {
       return defer(cb, e);
     }
@@ -235,4 +267,4 @@ class SessileStore extends Base {
   }
 }
 
-module.exports = { SessileStore };
+module.exports = { SessileStore, storageKey, MAX_ID_LEN };

@@ -5,7 +5,8 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const express = require('express');
 const session = require('express-session');
-const { SessileStore } = require('..');
+const { SessileStore, isValidKey } = require('..');
+const { storageKey } = require('../lib/store');
 const { tempDir, listenExpress, browser, sidOf, promisify } = require('./helpers');
 
 const T0 = 1700000000000;
@@ -121,8 +122,8 @@ test('bad input gives clear errors; forged cookies give a fresh session', async 
   const forged = browser(base);
   forged.jar.set('connect.sid', 's%3A..%2F..%2Fetc.bad');
   assert.deepEqual((await forged.get('/whoami')).body, { user: null, n: 0 });
-  await assert.rejects(promisify(store, 'set', 'not-a-sessile-id', { cookie: {} }),
-    (e) => e.code === 'INVALID_KEY' && /genid: store.genid/.test(e.message));
+  await assert.rejects(promisify(store, 'set', 'x'.repeat(257), { cookie: {} }),
+    (e) => e.code === 'INVALID_KEY' && /at most 256 characters/.test(e.message));
   assert.equal(await promisify(store, 'get', '../../etc/passwd'), null);
   await promisify(store, 'destroy', 'x'.repeat(10000));
 });
@@ -153,4 +154,27 @@ test('the cookie deadline is kept to the millisecond: no session outlives its co
   await promisify(store, 'set', sid, { cookie: { maxAge: 900 }, n: 2 });
   await promisify(store, 'touch', sid, { cookie: { maxAge: 700 } });
   assert.equal(store.engine.load(sid).expiresAt, store.engine.now() + 700);
+});
+
+test('the three-line setup works with the ids express-session makes (no genid)', async (t) => {
+  const store = memoryStore(t);
+  const b = browser(await listenExpress(t, makeApp(store, { genid: undefined })));
+  assert.deepEqual((await b.get('/count')).body, { n: 1, user: null });
+  assert.deepEqual((await b.get('/count')).body, { n: 2, user: null });
+  const sid = sidOf(b.jar.get('connect.sid'));
+  assert.ok(!isValidKey(sid), `express-session's own id: ${sid}`);
+  // Stored under the id's mapped key, the same every time.
+  assert.equal(storageKey(sid), storageKey(sid));
+  assert.equal(store.engine.load(storageKey(sid)).data.n, 2);
+  assert.equal((await promisify(store, 'get', sid)).n, 2);
+  // Login regenerates (a new id), logout destroys: nothing left behind.
+  await b.post('/login', { user: 'eve' });
+  assert.equal(await promisify(store, 'get', sid), null);
+  assert.equal((await b.get('/whoami')).body.user, 'eve');
+  await b.post('/logout');
+  assert.equal(await promisify(store, 'length'), 0);
+  // Two different foreign ids never share a key; loading never creates.
+  assert.notEqual(storageKey('a'), storageKey('b'));
+  assert.equal(await promisify(store, 'get', 'never-issued'), null);
+  assert.equal(await promisify(store, 'length'), 0);
 });

@@ -7,26 +7,28 @@ const Fastify = require('fastify');
 const { SessileStore } = require('..');
 const { listenFastify, browser, promisify } = require('./helpers');
 
-test('login, counter and logout through @fastify/session', async (t) => {
-  const store = new SessileStore({ memory: true, manualClock: 1700000000000, sweepIntervalMs: 0 });
-  t.after(() => store.close());
-  const app = Fastify();
-  app.register(require('@fastify/cookie'));
-  app.register(require('@fastify/session'), {
-    store, idGenerator: store.genid, secret: 'a secret with minimum length of 32 characters',
-    cookie: { secure: false, maxAge: 60000 }, saveUninitialized: false,
+for (const [what, ids] of [['its own ids', {}], ['sessile ids (idGenerator: store.genid)', null]]) {
+  test(`login, counter and logout through @fastify/session, with ${what}`, async (t) => {
+    const store = new SessileStore({ memory: true, manualClock: 1700000000000, sweepIntervalMs: 0 });
+    t.after(() => store.close());
+    const app = Fastify();
+    app.register(require('@fastify/cookie'));
+    app.register(require('@fastify/session'), {
+      store, ...(ids || { idGenerator: store.genid }), secret: 'a secret with minimum length of 32 characters',
+      cookie: { secure: false, maxAge: 60000 }, saveUninitialized: false,
+    });
+    app.post('/login', async (req) => { await req.session.regenerate(); req.session.set('user', 'carol'); return { ok: true }; });
+    app.get('/count', async (req) => { const n = (req.session.get('n') || 0) + 1; req.session.set('n', n); return { n, user: req.session.get('user') || null }; });
+    app.post('/logout', async (req) => { await req.session.destroy(); return { ok: true }; });
+    const b = browser(await listenFastify(t, app));
+    await b.post('/login');
+    assert.ok(b.jar.has('sessionId'));
+    for (let i = 1; i <= 3; i++) assert.deepEqual((await b.get('/count')).body, { n: i, user: 'carol' });
+    assert.equal(await promisify(store, 'length'), 1);
+    const [sess] = await promisify(store, 'all');
+    assert.equal(sess.user, 'carol');
+    await b.post('/logout');
+    assert.equal(await promisify(store, 'length'), 0);
+    assert.deepEqual((await b.get('/count')).body, { n: 1, user: null });
   });
-  app.post('/login', async (req) => { await req.session.regenerate(); req.session.set('user', 'carol'); return { ok: true }; });
-  app.get('/count', async (req) => { const n = (req.session.get('n') || 0) + 1; req.session.set('n', n); return { n, user: req.session.get('user') || null }; });
-  app.post('/logout', async (req) => { await req.session.destroy(); return { ok: true }; });
-  const b = browser(await listenFastify(t, app));
-  await b.post('/login');
-  assert.ok(b.jar.has('sessionId'));
-  for (let i = 1; i <= 3; i++) assert.deepEqual((await b.get('/count')).body, { n: i, user: 'carol' });
-  assert.equal(await promisify(store, 'length'), 1);
-  const [sess] = await promisify(store, 'all');
-  assert.equal(sess.user, 'carol');
-  await b.post('/logout');
-  assert.equal(await promisify(store, 'length'), 0);
-  assert.deepEqual((await b.get('/count')).body, { n: 1, user: null });
-});
+}
