@@ -10,12 +10,11 @@ use serde::Serialize;
 
 use crate::engine::Delta;
 use crate::engine::Engine;
-use crate::error::{DataError, Error, Limit, Result};
+use crate::error::{Error, Limit, Result};
 use crate::expiry::{from_ms, Expiry, ExpiryError, MAX_AGE_S};
 use crate::key::SessionKey;
 use crate::record::{
-    declared_len, decode_data, encode_data, encoded_len, lookup_data, nesting, Data, Record,
-    MAX_NESTING,
+    declared_len, decode_data, encode_data, encoded_len, lookup_data, Data, Record,
 };
 
 /// Django's `TEST_COOKIE_NAME`.
@@ -227,9 +226,7 @@ impl Session {
         self.check_data_key(key)?;
         let cfg = self.engine.config();
         let (max_value, max_keys) = (cfg.max_value_size, cfg.max_keys);
-        if nesting(&value) >= MAX_NESTING {
-            return Err(Error::InvalidData(DataError::TooDeep { key: key.into() }));
-        }
+        crate::engine::check_nesting(key, &value)?;
         let size = encoded_len(&value);
         if size > max_value {
             return Err(Error::TooLarge {

@@ -48,13 +48,7 @@ fn key(n: u64) -> SessionKey {
 /// A record of `data` under `expiry`, written at `now_ms` (a default age
 /// of an hour).
 fn record(data: &[u8], expiry: Expiry, now_ms: i64) -> Record {
-    let at = expiry.deadline_ms(now_ms, 3600);
-    let header = Header {
-        expiry,
-        expires_at_ms: at,
-        index_at_ms: at,
-    };
-    Record::new(header, data)
+    Record::new(Header::new(expiry, now_ms, 3600), data)
 }
 
 /// Moves the deadline of the live session `k` to `expiry` counted from

@@ -40,13 +40,7 @@ fn key(n: u64) -> SessionKey {
 /// A record of `bytes` under `expiry`, written now with Django's default
 /// age of two weeks.
 fn record(bytes: &[u8], expiry: Expiry) -> Record {
-    let deadline = expiry.deadline_ms(now(), 1_209_600);
-    let header = Header {
-        expiry,
-        expires_at_ms: deadline,
-        index_at_ms: deadline,
-    };
-    Record::new(header, bytes)
+    Record::new(Header::new(expiry, now(), 1_209_600), bytes)
 }
 
 fn data(pairs: &[(&str, Value)]) -> Vec<u8> {

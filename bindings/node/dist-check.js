@@ -20,7 +20,7 @@ const dbDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sessile-dist-check-'));
 function start() {
   const store = new SessileStore({ path: path.join(dbDir, 'sessions.db') });
   const app = express();
-  app.use(session({ store, genid: store.genid, secret: 'dist-check', resave: false, saveUninitialized: false }));
+  app.use(session({ store, secret: 'dist-check', resave: false, saveUninitialized: false }));
   app.get('/login', (req, res, next) => req.session.regenerate((err) => {
     if (err) return next(err);
     req.session.user = String(req.query.user);

@@ -7,6 +7,7 @@ mod delta;
 mod ops;
 
 pub use self::delta::Delta;
+pub(crate) use self::ops::check_nesting;
 pub use self::ops::SaveOptions;
 
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};

@@ -86,12 +86,15 @@ pub(crate) struct WriteCtx {
 impl WriteCtx {
     /// The header of a new record under `expiry`, written now.
     pub(crate) fn new_header(&self, expiry: Expiry) -> Header {
-        let deadline = expiry.deadline_ms(self.now_ms, self.default_age_s);
-        Header {
-            expiry,
-            expires_at_ms: deadline,
-            index_at_ms: deadline,
-        }
+        Header::new(expiry, self.now_ms, self.default_age_s)
+    }
+
+    /// The new record that `change` makes on its own (applied to an empty
+    /// session), under its policy or the default: what a create-only save
+    /// and an upsert of a missing session write.
+    fn created(&self, change: &Delta) -> Result<Record> {
+        let expiry = change.expiry.unwrap_or_default();
+        self.record(self.new_header(expiry), &change.created())
     }
 
     /// The header that a save written now gives a record whose header was
@@ -154,6 +157,16 @@ fn invalid(e: RecordError) -> Error {
     Error::InvalidData(DataError::Map(e))
 }
 
+/// [`DataError::TooDeep`] when `value` nests arrays and maps deeper than a
+/// record may hold (a session's insert and a store-level save both refuse
+/// it).
+pub(crate) fn check_nesting(key: &str, value: &rmpv::Value) -> Result<()> {
+    if nesting(value) >= MAX_NESTING {
+        return Err(Error::InvalidData(DataError::TooDeep { key: key.into() }));
+    }
+    Ok(())
+}
+
 impl Engine {
     /// What the store needs for a write made now.
     pub(crate) fn write_ctx(&self) -> WriteCtx {
@@ -190,12 +203,7 @@ impl Engine {
             }
         }
         config.check_entries(delta.set.iter().map(|(k, v)| (k.as_str(), encoded_len(v))))?;
-        for (k, v) in &delta.set {
-            if nesting(v) >= MAX_NESTING {
-                return Err(Error::InvalidData(DataError::TooDeep { key: k.clone() }));
-            }
-        }
-        Ok(())
+        delta.set.iter().try_for_each(|(k, v)| check_nesting(k, v))
     }
 
     /// Loads the live session `key`, its data checked to be a map with
@@ -284,10 +292,8 @@ impl Engine {
         self.check_change(change)?;
         let rec = if options.create_only {
             let ctx = self.write_ctx();
-            let expiry = change.expiry.unwrap_or_default();
-            let rec = ctx.record(ctx.new_header(expiry), &change.created())?;
             self.store()
-                .create(key, rec, ctx.now_ms)?
+                .create(key, ctx.created(change)?, ctx.now_ms)?
                 .ok_or(Error::SessionExists)?
         } else {
             self.save_seen(key, change, recall(key).as_ref(), options.upsert)?
@@ -341,9 +347,7 @@ impl Engine {
             match store.update(key, seen.take(), ctx.now_ms, merge) {
                 Err(Error::SessionDeleted) if upsert && attempts < UPSERT_ATTEMPTS => {
                     attempts += 1;
-                    let expiry = change.expiry.unwrap_or_default();
-                    let rec = ctx.record(ctx.new_header(expiry), &change.created())?;
-                    if let Some(rec) = store.create(key, rec, ctx.now_ms)? {
+                    if let Some(rec) = store.create(key, ctx.created(change)?, ctx.now_ms)? {
                         return Ok(rec);
                     }
                     // A live session appeared under the key meanwhile: the

@@ -67,13 +67,6 @@ fn with_expiry(mut change: Delta, expiry: Option<Expiry>) -> Delta {
     change
 }
 
-/// A change given as the map the caller loaded and the map it holds now
-/// (`(NULL, 0)` for `now` is the empty map).
-fn between(seen: &[u8], now: &[u8], expiry: Option<Expiry>) -> Delta {
-    let now: &[u8] = if now.is_empty() { &[0x80] } else { now };
-    with_expiry(Delta::between(seen, now), expiry)
-}
-
 /// Loads the live session `key`; `SESSILE_RESULT_NOT_FOUND` when there is
 /// none.
 fn load_live(engine: &Engine, key: &[u8]) -> Result<Record, Fail> {
@@ -426,7 +419,7 @@ pub unsafe extern "C" fn sessile_store_save_diff(
         )?;
         let expiry = expiry.to_policy(true)?;
         let key = parse_key(key)?;
-        let change = between(seen, data, expiry);
+        let change = with_expiry(Delta::between(seen, data), expiry);
         engine.get()?.save(&key, &change, options(flags))?;
         Ok(())
     })
@@ -484,7 +477,7 @@ pub unsafe extern "C" fn sessile_store_cycle_key(
         let out = arg_out!(new_key_out)?;
         let expiry = expiry.to_policy(true)?;
         let key = parse_key(key)?;
-        let change = between(seen, data, expiry);
+        let change = with_expiry(Delta::between(seen, data), expiry);
         let (new, _) = engine.get()?.cycle_key(&key, &change)?;
         out.write(to_c(sessile_buf::new(new.as_bytes().to_vec())));
         Ok(())

@@ -139,6 +139,20 @@ pub struct Header {
     pub index_at_ms: i64,
 }
 
+impl Header {
+    /// The header of a new record under `expiry`, written at `now_ms`, with
+    /// `default_age_s` the age under [`Expiry::Default`] and
+    /// [`Expiry::BrowserClose`]: its entry is filed at its deadline.
+    pub fn new(expiry: Expiry, now_ms: i64, default_age_s: i64) -> Header {
+        let deadline = expiry.deadline_ms(now_ms, default_age_s);
+        Header {
+            expiry,
+            expires_at_ms: deadline,
+            index_at_ms: deadline,
+        }
+    }
+}
+
 /// A decoded record: its header, and its raw bytes (the data part is decoded
 /// only on demand).
 #[derive(Debug, Clone)]

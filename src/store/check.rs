@@ -89,7 +89,7 @@ pub enum CheckFinding {
     /// A record no engine can serve. A fault; repair removes it.
     DamagedRecord {
         /// The key it is stored under, as stored.
-        key: IVec,
+        key: Vec<u8>,
         /// What is wrong with it.
         damage: RecordDamage,
     },
@@ -106,13 +106,13 @@ pub enum CheckFinding {
     /// fault; repair removes it.
     MalformedEntry {
         /// The entry as stored.
-        entry: IVec,
+        entry: Vec<u8>,
     },
     /// An index entry whose record is gone. Not a fault (the sweeper drops
     /// it when due); repair removes it.
     EntryWithoutRecord {
         /// The key part of the entry, as stored.
-        key: IVec,
+        key: Vec<u8>,
         /// When the entry fires, ms since the Unix epoch.
         at_ms: i64,
     },
@@ -210,7 +210,7 @@ impl<T: Trees> TreeStore<T> {
     fn record_finding(&self, key: &[u8], raw: IVec) -> Result<Option<CheckFinding>> {
         let damaged = |damage| {
             Ok(Some(CheckFinding::DamagedRecord {
-                key: IVec::from(key),
+                key: key.to_vec(),
                 damage,
             }))
         };
@@ -262,7 +262,7 @@ impl<T: Trees> TreeStore<T> {
                 self.index_remove(entry)?;
             }
             report.findings.push(CheckFinding::MalformedEntry {
-                entry: entry.clone(),
+                entry: entry.to_vec(),
             });
             return Ok(());
         };
@@ -285,7 +285,7 @@ impl<T: Trees> TreeStore<T> {
             self.index_remove(entry)?;
         }
         report.findings.push(CheckFinding::EntryWithoutRecord {
-            key: IVec::from(key),
+            key: key.to_vec(),
             at_ms: at,
         });
         Ok(())
@@ -385,7 +385,7 @@ mod tests {
             index_at_ms: h2.index_at_ms
         }));
         assert!(found.findings.contains(&CheckFinding::EntryWithoutRecord {
-            key: IVec::from(key(3).as_bytes()),
+            key: key(3).as_bytes().to_vec(),
             at_ms: h3.index_at_ms
         }));
         assert!(found.findings.iter().any(|f| matches!(
@@ -396,7 +396,7 @@ mod tests {
             } if &k[..] == key(4).as_bytes()
         )));
         assert!(found.findings.contains(&CheckFinding::DamagedRecord {
-            key: IVec::from(&b"NOT-A-KEY"[..]),
+            key: b"NOT-A-KEY".to_vec(),
             damage: RecordDamage::InvalidKey(InvalidKey::Length(9)),
         }));
 

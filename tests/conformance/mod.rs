@@ -101,13 +101,7 @@ macro_rules! store_conformance {
             /// A record of `p` under `expiry`, deadline counted from `now`
             /// with the suite's default age.
             fn record(p: &[(&str, i64)], expiry: Expiry, now: i64) -> Record {
-                let deadline = expiry.deadline_ms(now, 3600);
-                let header = Header {
-                    expiry,
-                    expires_at_ms: deadline,
-                    index_at_ms: deadline,
-                };
-                Record::new(header, &data(p))
+                Record::new(Header::new(expiry, now, 3600), &data(p))
             }
 
             #[test]

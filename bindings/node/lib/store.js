@@ -20,6 +20,8 @@ try {
 
 const STORE_OPTIONS = new Set(['path', 'url', 'engine', 'ttl', 'durable', 'snapshotLimit']);
 
+const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
+
 /** The longest session id accepted from the framework, in characters. */
 const MAX_ID_LEN = 256;
 
@@ -37,14 +39,11 @@ function storageKey(sid) {
   if (isValidKey(sid)) return sid;
   if (typeof sid !== 'string' || sid.length === 0 || sid.length > MAX_ID_LEN) return null;
   const digest = createHash('sha256').update('sessile foreign session id\0').update(sid).digest();
-  // 32 base-36 characters from the digest's first 21 bytes (165 bits, as
-  // much as a generated key carries).
-  let n = BigInt(`0x${digest.subarray(0, 21).toString('hex')}`);
+  // One character of [a-z0-9] per digest byte: over 5 bits each, some 160
+  // in all, as much as a generated key carries give or take (the modulo's
+  // slight bias costs a fraction of a bit per character).
   let key = '';
-  for (let i = 0; i < 32; i++) {
-    key += '0123456789abcdefghijklmnopqrstuvwxyz'[Number(n % 36n)];
-    n /= 36n;
-  }
+  for (let i = 0; i < 32; i++) key += ALPHABET[digest[i] % 36];
   return key;
 }
 
