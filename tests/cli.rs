@@ -702,16 +702,21 @@ fn a_failed_import_leaves_no_database_behind() {
 #[test]
 fn a_store_url_is_refused_never_taken_for_a_directory() {
     // Taken as a path, `import --db redis://…` wrote the sessions into
-    // `./redis:/…` and reported success.
+    // `./redis:/…` and reported success. A URL the tool does not open is a
+    // usage error; a Redis server that does not answer is an error; and
+    // neither leaves anything in the working directory.
     let f = fixture();
     let cwd = tempfile::tempdir().unwrap();
     let input = f.root.join("in.jsonl");
     std::fs::write(&input, "").unwrap();
-    for url in [
-        "redis://127.0.0.1:6379/0",
-        "rediss://h/0",
-        "memory:",
-        "sled://",
+    for (url, code, says) in [
+        ("memory:", 2, "memory:"),
+        ("sled://", 2, "sled://"),
+        ("mongodb://h/0", 2, "mongodb://h/0"),
+        #[cfg(feature = "redis")]
+        ("redis://127.0.0.1:1/0", 1, "unavailable"),
+        #[cfg(not(feature = "redis"))]
+        ("redis://127.0.0.1:1/0", 2, "without Redis support"),
     ] {
         for args in [&["stats"][..], &["import", input.to_str().unwrap()][..]] {
             let out = Command::new(env!("CARGO_BIN_EXE_sessile"))
@@ -722,8 +727,8 @@ fn a_store_url_is_refused_never_taken_for_a_directory() {
                 .output()
                 .unwrap();
             let run = finish(out);
-            assert_eq!(run.code, 2, "{url} {args:?}: {}", run.stderr);
-            assert!(run.stderr.contains(url), "{}", run.stderr);
+            assert_eq!(run.code, code, "{url} {args:?}: {}", run.stderr);
+            assert!(run.stderr.contains(says), "{}", run.stderr);
         }
     }
     assert_eq!(std::fs::read_dir(cwd.path()).unwrap().count(), 0);
@@ -738,4 +743,210 @@ fn a_store_url_is_refused_never_taken_for_a_directory() {
     let run = finish(out);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(db.join("conf").is_file());
+}
+
+/// The tool on a Redis server: the move from sled and back, and the
+/// commands that work on any store.
+#[cfg(feature = "redis")]
+mod on_redis {
+    use super::*;
+
+    /// Every record in a store, decoded as `dump` decodes a sled database's.
+    fn dump_store(store: &dyn Store) -> Vec<(Vec<u8>, Expiry, i64, Vec<u8>)> {
+        let mut all = Vec::new();
+        store
+            .walk(None, &mut |k, raw| {
+                let rec = Record::decode(&raw).unwrap();
+                let h = *rec.header();
+                all.push((k, h.expiry, h.expires_at_ms, rec.data().to_vec()));
+                Ok(true)
+            })
+            .unwrap();
+        all
+    }
+
+    /// The README's migration recipe (the line that pipes `sessile export`
+    /// into `sessile import --db redis://…`), with the test's server in place
+    /// of the README's `redis://127.0.0.1:6379/0`.
+    fn readme_recipe(url: &str) -> String {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+            .expect("README.md");
+        let line = readme
+            .lines()
+            .find(|l| {
+                l.starts_with("sessile export --db ")
+                    && l.contains("| sessile import --db redis://")
+            })
+            .expect("README.md has no `sessile export … | sessile import --db redis://…` line");
+        assert!(line.contains("redis://127.0.0.1:6379/0"), "{line}");
+        line.replace("redis://127.0.0.1:6379/0", url)
+    }
+
+    /// Runs a shell pipeline in `dir` with the built `sessile` first on PATH.
+    fn pipeline(dir: &Path, script: &str) -> Run {
+        let bin = Path::new(env!("CARGO_BIN_EXE_sessile")).parent().unwrap();
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let out = Command::new("bash")
+            .args(["-o", "pipefail", "-c", script])
+            .current_dir(dir)
+            .env("PATH", path)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        finish(out)
+    }
+
+    fn sessile_at(db: &str, args: &[&str]) -> Run {
+        let out = Command::new(env!("CARGO_BIN_EXE_sessile"))
+            .args(args)
+            .args(["--db", db])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        finish(out)
+    }
+
+    #[test]
+    fn sessions_move_to_redis_and_back_with_the_readme_recipe() {
+        // A site that outgrows one process moves its sessions to Redis without
+        // logging anyone out, by the README's one line, and can move back.
+        let server = common::redis::RedisServer::start();
+        let url = server.url_with("?prefix=moved:");
+        let f = fixture();
+        varied_sessions(&f.db);
+        let live: Vec<_> = dump(&f.db)
+            .into_iter()
+            .filter(|(_, _, at, _)| *at > now())
+            .collect();
+        assert_eq!(live.len(), 4);
+
+        let run = pipeline(&f.root, &readme_recipe(&url));
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(
+            run.stdout.contains("imported 6 sessions, skipped 0"),
+            "{}",
+            run.stdout
+        );
+        let redis =
+            sessile::RedisStore::open(&url, &sessile::RedisOptions::from_url(&url).unwrap())
+                .unwrap();
+        // Every live session, with its data bytes, policy and deadline. Redis
+        // drops the two that had expired at once (their TTL is already over).
+        assert_eq!(dump_store(&redis), live);
+
+        // And back, into a new sled database.
+        let run = pipeline(
+            &f.root,
+            &format!("sessile export --db '{url}' - | sessile import --db ./back.db -"),
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(
+            run.stdout.contains("imported 4 sessions, skipped 0"),
+            "{}",
+            run.stdout
+        );
+        assert_eq!(dump(&f.root.join("back.db")), live);
+
+        // A second import into Redis skips every key already there.
+        let run = pipeline(&f.root, &readme_recipe(&url));
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(
+            run.stdout.contains("imported 2 sessions, skipped 4"),
+            "{}",
+            run.stdout
+        );
+    }
+
+    #[test]
+    fn the_inspecting_and_cleaning_commands_work_on_redis() {
+        let server = common::redis::RedisServer::start();
+        let url = server.url_with("?prefix=cli:");
+        let opts = sessile::RedisOptions::from_url(&url).unwrap();
+        let redis = sessile::RedisStore::open(&url, &opts).unwrap();
+        let soon = now() + DAY_MS;
+        for n in 1..=3 {
+            let bytes = data(&[("user_id", Value::from(n))]);
+            let rec = Record::new(Header::new(Expiry::At(soon), now(), 0), &bytes);
+            redis.create(&key(n), rec, now()).unwrap().unwrap();
+        }
+        // Expired by the clock, still in Redis: written "two days ago" with a
+        // day to live, so its TTL runs a day longer than its deadline.
+        let old = Record::new(Header::new(Expiry::At(now() - DAY_MS), 0, 0), &data(&[]));
+        redis
+            .create(&key(9), old, now() - 2 * DAY_MS)
+            .unwrap()
+            .unwrap();
+        // A key under another prefix is not sessile's business here.
+        let other = server.url_with("?prefix=other:");
+        let other =
+            sessile::RedisStore::open(&other, &sessile::RedisOptions::from_url(&other).unwrap())
+                .unwrap();
+        let rec = Record::new(Header::new(Expiry::At(soon), now(), 0), &data(&[]));
+        other.create(&key(1), rec, now()).unwrap().unwrap();
+
+        let run = sessile_at(&url, &["stats", "--json"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let stats = json(&run.stdout);
+        assert_eq!(stats["store"], "redis");
+        assert_eq!(
+            (stats["sessions"].as_u64(), stats["live"].as_u64()),
+            (Some(4), Some(3))
+        );
+        assert_eq!(
+            (stats["expired"].as_u64(), stats["damaged"].as_u64()),
+            (Some(1), Some(0))
+        );
+        assert!(stats.get("index_entries").is_none(), "{stats}");
+
+        let run = sessile_at(&url, &["list", "--json"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let keys: Vec<_> = json(&run.stdout)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["key"].as_str().unwrap().to_string(),
+                    i["state"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let state = |n: u64, s: &str| (key(n).to_string(), s.to_string());
+        assert_eq!(
+            keys,
+            [
+                state(1, "live"),
+                state(2, "live"),
+                state(3, "live"),
+                state(9, "expired")
+            ]
+        );
+
+        let run = sessile_at(&url, &["get", key(2).as_str()]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(json(&run.stdout)["data"]["user_id"], 2);
+
+        let run = sessile_at(&url, &["delete", key(2).as_str()]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let run = sessile_at(&url, &["get", key(2).as_str()]);
+        assert_eq!(run.code, 1);
+        assert!(run.stderr.contains("no session"), "{}", run.stderr);
+
+        let run = sessile_at(&url, &["clear-expired", "--json"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(json(&run.stdout)["removed"], 1);
+
+        // Redis keeps no index to check.
+        assert_eq!(sessile_at(&url, &["check"]).code, 2);
+
+        let run = sessile_at(&url, &["flush-all", "--yes"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(run.stdout.contains("removed 2 sessions"), "{}", run.stdout);
+        assert!(redis.is_empty().unwrap());
+        assert_eq!(other.len().unwrap(), 1);
+    }
 }

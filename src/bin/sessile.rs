@@ -7,10 +7,14 @@
 //! 2 usage) and the JSON formats. Errors go to stderr as `sessile: …`;
 //! machine output goes to stdout.
 //!
+//! `--db` names a sled database (a path, or `sled://path`) or a Redis
+//! server (`redis://…`, as `Engine::open_url` takes it), so `export` from
+//! one and `import` into the other moves a site's sessions between them.
 //! The tool opens the store itself rather than an `Engine`, so no
 //! background reaper runs and nothing is swept unless asked for. A sled
 //! database belongs to one process: while a server holds it, the tool
-//! refuses with a message naming the path.
+//! refuses with a message naming the path. A Redis server is shared: the
+//! tool works beside the running servers.
 
 #[path = "sessile/check.rs"]
 mod check;
@@ -30,17 +34,21 @@ use std::time::SystemTime;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+#[cfg(feature = "redis")]
+use sessile::{RedisOptions, RedisStore};
 use sessile::{SessionKey, SledOptions, SledStore, Store};
 
 /// Inspect, clean and move a sessile session database.
 #[derive(Debug, Parser)]
 #[command(name = "sessile", version)]
 struct Cli {
-    /// The database directory: a path, or `sled://` and a path.
+    /// The store: a sled database directory (a path, or `sled://` and a
+    /// path) or a Redis server (`redis://host[:port][/db][?prefix=…]`,
+    /// `rediss://`, `redis+unix://`).
     #[arg(
         long,
         global = true,
-        value_name = "PATH",
+        value_name = "PATH|URL",
         default_value = "./sessile.db"
     )]
     db: PathBuf,
@@ -106,8 +114,8 @@ enum Command {
         /// What to read.
         file: PathBuf,
     },
-    /// Walks both trees: records without index entries, index entries
-    /// without records, records that do not decode.
+    /// Walks both trees of a sled database: records without index
+    /// entries, index entries without records, records that do not decode.
     Check {
         /// Fix what was found: file missing index entries, remove orphaned
         /// entries and records that do not decode.
@@ -178,68 +186,156 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Outcome {
-    let db = db_path(&cli.db)?;
-    let db = db.as_path();
+    let target = target(&cli.db)?;
+    // Only `import` may create a sled database: a mistyped `--db` should
+    // not leave an empty one behind, nor turn a project folder into one.
+    let db = || open(&target, false);
     match cli.command {
-        Command::Stats { json } => inspect::stats(&open(db, false)?, json),
+        Command::Stats { json } => inspect::stats(&db()?, json),
         Command::List {
             expired,
             limit,
             json,
-        } => inspect::list(&open(db, false)?, expired, limit, json),
-        Command::Get { key } => inspect::get(&open(db, false)?, &key),
-        Command::Delete { key } => clean::delete(&open(db, false)?, &key),
-        Command::ClearExpired { json } => clean::clear_expired(&open(db, false)?, json),
+        } => inspect::list(&db()?, expired, limit, json),
+        Command::Get { key } => inspect::get(&db()?, &key),
+        Command::Delete { key } => clean::delete(&db()?, &key),
+        Command::ClearExpired { json } => clean::clear_expired(&db()?, json),
         Command::FlushAll { yes } => {
             if !yes {
                 return Err(Failure::Usage(format!(
                     "flush-all deletes every session in {}; add --yes to confirm",
-                    db.display()
+                    target.name()
                 )));
             }
-            clean::flush_all(&open(db, false)?)
+            clean::flush_all(&db()?)
         }
-        Command::Export { file } => transfer::export(&open(db, false)?, &file),
-        Command::Import { file } => import(db, &file),
-        Command::Check { repair } => check::check(&open(db, false)?, repair),
+        Command::Export { file } => transfer::export(&db()?, &file),
+        Command::Import { file } => import(&target, &file),
+        Command::Check { repair } => match db()? {
+            Db::Sled(store) => check::check(&store, repair),
+            #[cfg(feature = "redis")]
+            Db::Redis(_) => Err(Failure::Usage(
+                "check walks a sled database's expiry index; a Redis store keeps none \
+                 (Redis expires keys itself): `sessile stats` counts damaged records"
+                    .into(),
+            )),
+        },
     }
 }
 
-/// The sled database directory `--db` names: a path, or `sled://` and a
-/// path (`sled:///var/lib/app`, `sled://relative`). Any other store URL
-/// (`redis://…`, `memory:`) is a usage error, never a directory of that
-/// name: taken as a path, `import --db redis://…` would write the sessions
-/// into `./redis:/…` and report success.
-fn db_path(db: &Path) -> Outcome<PathBuf> {
-    let Some(text) = db.to_str() else {
-        return Ok(db.to_path_buf());
-    };
-    if let Some(path) = text.strip_prefix("sled://") {
-        if path.is_empty() {
-            return Err(Failure::Usage(format!(
-                "--db {text:?} names no directory (sled:///absolute/path or sled://relative/path)"
-            )));
+/// What `--db` names.
+enum Target {
+    /// A sled database directory.
+    Sled(PathBuf),
+    /// A Redis server's URL.
+    #[cfg(feature = "redis")]
+    Redis(String),
+}
+
+impl Target {
+    /// For messages before the store is open (the URL may hold a
+    /// password, so it is not repeated).
+    fn name(&self) -> String {
+        match self {
+            Target::Sled(path) => path.display().to_string(),
+            #[cfg(feature = "redis")]
+            Target::Redis(_) => "the Redis store --db names".into(),
         }
-        return Ok(PathBuf::from(path));
     }
+}
+
+/// The store `--db` names: a path or `sled://` and a path (`sled:///var/
+/// lib/app`, `sled://relative`) is a sled database; `redis://`,
+/// `rediss://`, `redis+unix://` a Redis server. Any other URL
+/// (`memory:`, a typo) is a usage error, never a directory of that name:
+/// taken as a path, `import --db redis://…` once wrote the sessions into
+/// `./redis:/…` and reported success.
+fn target(db: &Path) -> Outcome<Target> {
+    let Some(text) = db.to_str() else {
+        return Ok(Target::Sled(db.to_path_buf()));
+    };
     let scheme = text.split_once("://").map(|(s, _)| s).filter(|s| {
         s.starts_with(|c: char| c.is_ascii_alphabetic())
             && s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
     });
-    if scheme.is_some() || text == "memory:" {
-        return Err(Failure::Usage(format!(
-            "--db {text:?} is a store URL, and this command opens sled databases only \
-             (a path, or sled:///path)"
-        )));
+    match scheme.or((text == "memory:").then_some("memory")) {
+        None => Ok(Target::Sled(db.to_path_buf())),
+        Some("sled") => match &text["sled://".len()..] {
+            "" => Err(Failure::Usage(format!(
+                "--db {text:?} names no directory (sled:///absolute/path or sled://relative/path)"
+            ))),
+            path => Ok(Target::Sled(PathBuf::from(path))),
+        },
+        #[cfg(feature = "redis")]
+        Some("redis" | "rediss" | "redis+unix" | "unix") => Ok(Target::Redis(text.into())),
+        #[cfg(not(feature = "redis"))]
+        Some("redis" | "rediss" | "redis+unix" | "unix") => Err(Failure::Usage(format!(
+            "--db {text:?}: this sessile was built without Redis support (cargo feature `redis`)"
+        ))),
+        Some(_) => Err(Failure::Usage(format!(
+            "--db {text:?} is not a store this command opens: a sled database (a path, or \
+             sled:///path) or a Redis server (redis://host:port/db)"
+        ))),
     }
-    Ok(db.to_path_buf())
 }
 
-/// Opens the database. Only `import` may create one: a mistyped `--db`
-/// should not leave an empty database behind, nor turn a project folder
-/// into one.
-fn open(path: &Path, create: bool) -> Outcome<SledStore> {
+/// An open store: a sled database, which the tool holds alone while it
+/// runs, or a Redis server, shared with the running servers.
+pub enum Db {
+    Sled(SledStore),
+    #[cfg(feature = "redis")]
+    Redis(Box<RedisStore>),
+}
+
+impl Db {
+    /// The store, for what every store does.
+    pub fn store(&self) -> &dyn Store {
+        match self {
+            Db::Sled(s) => s,
+            #[cfg(feature = "redis")]
+            Db::Redis(s) => s.as_ref(),
+        }
+    }
+
+    /// For messages: the database's path, or the server's URL without
+    /// its password.
+    pub fn name(&self) -> String {
+        match self {
+            Db::Sled(s) => s.path().display().to_string(),
+            #[cfg(feature = "redis")]
+            Db::Redis(s) => s.url().to_string(),
+        }
+    }
+
+    /// How many due sessions one sweep call examines. sled's sweep walks
+    /// its index a page at a time; Redis's reads every key per call, so
+    /// one call does the whole job.
+    pub fn sweep_budget(&self) -> usize {
+        match self {
+            Db::Sled(_) => PAGE,
+            #[cfg(feature = "redis")]
+            Db::Redis(_) => usize::MAX,
+        }
+    }
+}
+
+/// Opens the store; a sled database is created only when `create` says so.
+fn open(target: &Target, create: bool) -> Outcome<Db> {
+    match target {
+        Target::Sled(path) => open_sled(path, create).map(Db::Sled),
+        #[cfg(feature = "redis")]
+        Target::Redis(url) => {
+            let opened = RedisOptions::from_url(url).and_then(|o| RedisStore::open(url, &o));
+            opened.map(|s| Db::Redis(Box::new(s))).map_err(|e| match e {
+                sessile::Error::InvalidConfig(e) => Failure::Usage(format!("--db: {e}")),
+                e => Failure::Error(e.to_string()),
+            })
+        }
+    }
+}
+
+fn open_sled(path: &Path, create: bool) -> Outcome<SledStore> {
     if !create && !path.exists() {
         return Err(Failure::Error(format!("no database at {}", path.display())));
     }
@@ -267,19 +363,26 @@ fn open(path: &Path, create: bool) -> Outcome<SledStore> {
     })
 }
 
-/// `sessile import FILE`. The file is opened first, and a database this
+/// `sessile import FILE`. The file is opened first. A sled database this
 /// import created is removed again when the import fails before storing
 /// any session: a failed first import leaves the directory as it was.
-fn import(db: &Path, file: &Path) -> Outcome {
+fn import(target: &Target, file: &Path) -> Outcome {
     let input = transfer::Input::open(file)?;
+    // (Without the `redis` feature, a sled path is the only target.)
+    #[cfg_attr(not(feature = "redis"), allow(clippy::infallible_destructuring_match))]
+    let db = match target {
+        Target::Sled(path) => path,
+        #[cfg(feature = "redis")]
+        Target::Redis(_) => return transfer::import(&open(target, false)?, input),
+    };
     let before = match std::fs::read_dir(db) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Some(false),
         Ok(mut entries) => entries.next().is_none().then_some(true),
         Err(_) => None,
     };
-    let undo = |store: Option<SledStore>| {
+    let undo = |store: Option<Db>| {
         if let Some(store) = &store {
-            if !matches!(store.scan(None, 1), Ok(page) if page.is_empty()) {
+            if !matches!(store.store().scan(None, 1), Ok(page) if page.is_empty()) {
                 return;
             }
         }
@@ -294,7 +397,7 @@ fn import(db: &Path, file: &Path) -> Outcome {
             None => {}
         }
     };
-    let store = match open(db, true) {
+    let store = match open(target, true) {
         Ok(store) => store,
         Err(e) => {
             undo(None);
@@ -312,27 +415,19 @@ fn import(db: &Path, file: &Path) -> Outcome {
 /// whatever the size of the database.
 pub const PAGE: usize = 1000;
 
-/// Calls `f` on every stored record (key, bytes), in key order, one page in
-/// memory at a time, while `f` returns `Ok(true)`. `f` may remove the
-/// record it is given.
-pub fn for_each_record(
-    store: &SledStore,
-    mut f: impl FnMut(&[u8], Vec<u8>) -> Outcome<bool>,
-) -> Outcome {
-    let mut after: Option<Vec<u8>> = None;
-    loop {
-        let page = store.scan(after.as_deref(), PAGE)?;
-        let full = page.len() == PAGE;
-        for (key, raw) in page {
-            if !f(&key, raw)? {
-                return Ok(());
-            }
-            after = Some(key);
+/// Calls `f` on every stored record (key, bytes), in key order, while `f`
+/// returns `Ok(true)` (`Store::walk`: memory stays flat whatever the size
+/// of the store). `f` may remove the record it is given.
+pub fn for_each_record(db: &Db, mut f: impl FnMut(&[u8], Vec<u8>) -> Outcome<bool>) -> Outcome {
+    let mut failed = None;
+    db.store().walk(None, &mut |key, raw| match f(&key, raw) {
+        Ok(go_on) => Ok(go_on),
+        Err(e) => {
+            failed = Some(e);
+            Ok(false)
         }
-        if !full {
-            return Ok(());
-        }
-    }
+    })?;
+    failed.map_or(Ok(()), Err)
 }
 
 /// The current time, ms since the Unix epoch (the CLI reads the system

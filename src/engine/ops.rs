@@ -24,8 +24,9 @@ use crate::Delta;
 /// How many fresh keys a create tries before giving up.
 const CREATE_ATTEMPTS: u32 = 10;
 
-/// How many records one step of a walk over the store reads.
-const SCAN_PAGE: usize = 256;
+/// A walk over the store (`for_each_session`) reads the clock again after
+/// this many records.
+const CLOCK_EVERY: usize = 256;
 
 /// How many times an upsert retries when another writer creates or deletes
 /// the same session between its steps.
@@ -413,31 +414,40 @@ impl Engine {
         after: Option<&SessionKey>,
         mut visit: impl FnMut(&SessionKey, &Record) -> std::result::Result<bool, E>,
     ) -> std::result::Result<bool, E> {
-        let store = self.store();
-        let mut cursor: Option<Vec<u8>> = after.map(|k| k.as_bytes().to_vec());
-        loop {
-            let page = store.scan(cursor.as_deref(), SCAN_PAGE)?;
-            let last = page.len() < SCAN_PAGE;
-            // One clock reading per page: a session that expires mid-page
-            // is listed as it was when the page was read.
-            let now = self.now_ms();
-            for (raw_key, raw) in page {
-                let key = SessionKey::from_bytes(&raw_key);
-                cursor = Some(raw_key);
-                let Ok(key) = key else { continue };
+        // `Store::walk` speaks the engine's error; the visitor's own error
+        // waits here while the walk stops.
+        let mut failed: Option<E> = None;
+        let mut now = self.now_ms();
+        let mut seen = 0usize;
+        let done = self
+            .store()
+            .walk(after.map(|k| k.as_bytes()), &mut |raw_key, raw| {
+                // One clock reading per CLOCK_EVERY records: a session that
+                // expires meanwhile is listed as it was when they began.
+                seen += 1;
+                if seen.is_multiple_of(CLOCK_EVERY) {
+                    now = self.now_ms();
+                }
+                let Ok(key) = SessionKey::from_bytes(&raw_key) else {
+                    return Ok(true);
+                };
                 let Ok(record) = Record::decode(&raw) else {
-                    continue;
+                    return Ok(true);
                 };
                 if record.is_expired(now) || decode_data(record.data()).is_err() {
-                    continue;
+                    return Ok(true);
                 }
-                if !visit(&key, &record)? {
-                    return Ok(false);
+                match visit(&key, &record) {
+                    Ok(go_on) => Ok(go_on),
+                    Err(e) => {
+                        failed = Some(e);
+                        Ok(false)
+                    }
                 }
-            }
-            if last {
-                return Ok(true);
-            }
+            })?;
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(done),
         }
     }
 
@@ -448,22 +458,15 @@ impl Engine {
     pub fn delete_all(&self) -> Result<u64> {
         let store = self.store();
         let mut removed: u64 = 0;
-        let mut cursor: Option<Vec<u8>> = None;
-        loop {
-            let page = store.scan(cursor.as_deref(), SCAN_PAGE)?;
-            let last = page.len() < SCAN_PAGE;
-            for (raw_key, _) in page {
-                if let Ok(key) = SessionKey::from_bytes(&raw_key) {
-                    if store.delete(&key)? {
-                        removed += 1;
-                    }
+        store.walk(None, &mut |raw_key, _| {
+            if let Ok(key) = SessionKey::from_bytes(&raw_key) {
+                if store.delete(&key)? {
+                    removed += 1;
                 }
-                cursor = Some(raw_key);
             }
-            if last {
-                return Ok(removed);
-            }
-        }
+            Ok(true)
+        })?;
+        Ok(removed)
     }
 
     fn flush_if(&self, options: SaveOptions) -> Result<()> {

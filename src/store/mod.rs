@@ -29,6 +29,9 @@ use crate::error::Result;
 use crate::key::SessionKey;
 use crate::record::Record;
 
+/// Records read per [`Store::scan`] call by the provided [`Store::walk`].
+const WALK_PAGE: usize = 256;
+
 /// The outcome of one sweep over expired sessions.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -152,6 +155,34 @@ pub trait Store: Send + Sync + Debug {
     /// expired and damaged records included. For listing and export;
     /// decode with [`Record::decode`].
     fn scan(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
+
+    /// Calls `visit` with every stored record after `after` (from the start
+    /// when `None`), in key order, as [`Store::scan`] pages them, until
+    /// `visit` returns `false`; returns whether the walk reached the end.
+    /// `visit` may delete the record it is given. Memory stays within a
+    /// page of records. The provided walk pages through [`Store::scan`]; a
+    /// store whose `scan` costs a listing of every key per call (Redis)
+    /// lists them once instead.
+    fn walk(
+        &self,
+        after: Option<&[u8]>,
+        visit: &mut dyn FnMut(Vec<u8>, Vec<u8>) -> Result<bool>,
+    ) -> Result<bool> {
+        let mut cursor = after.map(<[u8]>::to_vec);
+        loop {
+            let page = self.scan(cursor.as_deref(), WALK_PAGE)?;
+            let last = page.len() < WALK_PAGE;
+            for (key, raw) in page {
+                cursor = Some(key.clone());
+                if !visit(key, raw)? {
+                    return Ok(false);
+                }
+            }
+            if last {
+                return Ok(true);
+            }
+        }
+    }
 
     /// Makes every acknowledged write durable.
     fn flush(&self) -> Result<()>;

@@ -646,6 +646,33 @@ impl Store for RedisStore {
             .collect())
     }
 
+    /// Lists the keys under the prefix once (`SCAN`), then reads their
+    /// records a chunk at a time (`MGET`): O(n) for the whole walk, where
+    /// paging through [`Store::scan`] would list every key for each page.
+    /// Memory holds the keys, and one chunk of records. A record deleted
+    /// since the listing is skipped.
+    fn walk(
+        &self,
+        after: Option<&[u8]>,
+        visit: &mut dyn FnMut(Vec<u8>, Vec<u8>) -> Result<bool>,
+    ) -> Result<bool> {
+        let p = self.prefix.len();
+        let keys: Vec<Vec<u8>> = self
+            .all_keys()?
+            .into_iter()
+            .filter(|k| after.is_none_or(|a| &k[p..] > a))
+            .collect();
+        for chunk in keys.chunks(SCAN_COUNT) {
+            for (k, v) in chunk.iter().zip(self.get_many(chunk)?) {
+                let Some(v) = v else { continue };
+                if !visit(k[p..].to_vec(), v)? {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
     /// Nothing to do: what survives a crash of the Redis server is decided
     /// by its persistence settings (`appendonly`, `save`).
     fn flush(&self) -> Result<()> {

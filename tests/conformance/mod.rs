@@ -376,6 +376,38 @@ macro_rules! store_conformance {
             }
 
             #[test]
+            fn walk_visits_every_record_in_key_order_and_may_delete_them() {
+                let t = make();
+                let mut keys: Vec<Vec<u8>> = (0..7)
+                    .map(|_| t.new_session(&[], Expiry::Default).as_bytes().to_vec())
+                    .collect();
+                keys.sort();
+                // After a key, and stopped by the visitor.
+                let mut seen = Vec::new();
+                let done = t
+                    .store
+                    .walk(Some(&keys[1]), &mut |k, _| {
+                        seen.push(k);
+                        Ok(seen.len() < 3)
+                    })
+                    .unwrap();
+                assert_eq!((done, &seen[..]), (false, &keys[2..5]));
+                // To the end, deleting each record it is given.
+                let mut seen = Vec::new();
+                let done = t
+                    .store
+                    .walk(None, &mut |k, raw| {
+                        Record::decode(&raw).unwrap();
+                        assert!(t.store.delete(&SessionKey::from_bytes(&k).unwrap()).unwrap());
+                        seen.push(k);
+                        Ok(true)
+                    })
+                    .unwrap();
+                assert_eq!((done, seen), (true, keys));
+                assert_eq!(t.store.len().unwrap(), 0);
+            }
+
+            #[test]
             fn records_over_the_size_limit_are_refused() {
                 let (store, guard): (Arc<dyn Store>, Box<dyn std::any::Any>) = $make;
                 let config = Config::new("unused")

@@ -2,17 +2,15 @@
 
 use std::io::{self, Write};
 
-use sessile::{SessionKey, SledStore, Store};
+use sessile::SessionKey;
 
-use crate::{for_each_record, now_ms, Failure, Outcome, PAGE};
+use crate::{for_each_record, now_ms, Db, Failure, Outcome};
 
 /// `sessile delete KEY`.
-pub fn delete(store: &SledStore, key: &SessionKey) -> Outcome {
+pub fn delete(db: &Db, key: &SessionKey) -> Outcome {
+    let store = db.store();
     if !store.delete(key)? {
-        return Err(Failure::Error(format!(
-            "no session {key} in {}",
-            store.path().display()
-        )));
+        return Err(Failure::Error(format!("no session {key} in {}", db.name())));
     }
     store.flush()?;
     let mut out = io::stdout().lock();
@@ -21,13 +19,14 @@ pub fn delete(store: &SledStore, key: &SessionKey) -> Outcome {
 }
 
 /// `sessile clear-expired`: the engine's sweep, run to the end.
-pub fn clear_expired(store: &SledStore, json: bool) -> Outcome {
+pub fn clear_expired(db: &Db, json: bool) -> Outcome {
+    let store = db.store();
     // One instant for the whole run, as `Engine::clear_expired` does: the
     // count is of sessions expired when the command started.
     let now = now_ms();
     let mut removed = 0usize;
     loop {
-        let sweep = store.sweep(now, PAGE)?;
+        let sweep = store.sweep(now, db.sweep_budget())?;
         removed += sweep.removed;
         if !sweep.more {
             break;
@@ -45,12 +44,15 @@ pub fn clear_expired(store: &SledStore, json: bool) -> Outcome {
 
 /// `sessile flush-all --yes`: every record, then every index entry (the
 /// order the store's invariants ask for: entries go last). Sessions go
-/// through `Store::delete`; then the store's repairing check removes what
-/// `delete` cannot name (records under keys that are not session keys)
-/// and every index entry left (a damaged record's, stale ones).
-pub fn flush_all(store: &SledStore) -> Outcome {
+/// through `Store::delete`; then, in a sled database, the repairing check
+/// removes what `delete` cannot name (records under keys that are not
+/// session keys) and every index entry left (a damaged record's, stale
+/// ones). In Redis, keys under the prefix that are not session keys are
+/// not sessile's and stay.
+pub fn flush_all(db: &Db) -> Outcome {
+    let store = db.store();
     let mut removed = 0u64;
-    for_each_record(store, |key, _| {
+    for_each_record(db, |key, _| {
         if let Ok(key) = SessionKey::from_bytes(key) {
             if store.delete(&key)? {
                 removed += 1;
@@ -58,9 +60,12 @@ pub fn flush_all(store: &SledStore) -> Outcome {
         }
         Ok(true)
     })?;
-    // Flushes what it and the deletes wrote.
-    let rest = store.check(true)?;
-    removed += rest.damaged_records;
+    match db {
+        // Flushes what it and the deletes wrote.
+        Db::Sled(sled) => removed += sled.check(true)?.damaged_records,
+        #[cfg(feature = "redis")]
+        Db::Redis(_) => {}
+    }
     let mut out = io::stdout().lock();
     writeln!(out, "removed {removed} sessions")?;
     Ok(out.flush()?)

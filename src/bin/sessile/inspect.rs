@@ -5,10 +5,10 @@ use std::io::{self, BufWriter, Write};
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
 use sessile::json::to_readable_json;
-use sessile::{decode_data, Data, Record, SessionKey, SledStore, Store, FORMAT_VERSION};
+use sessile::{decode_data, Data, Record, SessionKey, FORMAT_VERSION};
 
 use crate::convert::{browser_close, policy_text, rfc3339, Policy};
-use crate::{for_each_record, now_ms, show_key, Failure, Outcome};
+use crate::{for_each_record, now_ms, show_key, Db, Failure, Outcome};
 
 /// A stored record, read for display: either its header or why it cannot
 /// be read. A key that is not a valid session key makes a record damaged
@@ -29,25 +29,33 @@ pub fn data_json(data: &Data) -> Json {
 
 #[derive(Debug, Default, Serialize)]
 struct Stats {
+    /// The sled database's path, or the Redis server's URL without its
+    /// password.
     path: String,
+    /// `sled` or `redis`.
+    store: &'static str,
     sessions: u64,
     live: u64,
     expired: u64,
     damaged: u64,
-    index_entries: u64,
-    disk_bytes: u64,
+    /// sled only: Redis keeps no index (it expires keys itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index_entries: Option<u64>,
+    /// sled only: the database's files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    disk_bytes: Option<u64>,
     format_version: u8,
 }
 
 /// `sessile stats`.
-pub fn stats(store: &SledStore, json: bool) -> Outcome {
+pub fn stats(db: &Db, json: bool) -> Outcome {
     let now = now_ms();
     let mut s = Stats {
-        path: store.path().display().to_string(),
+        path: db.name(),
         format_version: FORMAT_VERSION,
         ..Stats::default()
     };
-    for_each_record(store, |key, raw| {
+    for_each_record(db, |key, raw| {
         s.sessions += 1;
         match read_record(key, raw) {
             Ok(rec) if rec.is_expired(now) => s.expired += 1,
@@ -56,17 +64,24 @@ pub fn stats(store: &SledStore, json: bool) -> Outcome {
         }
         Ok(true)
     })?;
-    // The index is the store's own business: its check counts it (and
-    // costs most of the time `stats` takes: a lookup per record and per
-    // entry).
-    s.index_entries = store.index_len()? as u64;
-    s.disk_bytes = store.size_on_disk()?;
+    match db {
+        Db::Sled(store) => {
+            s.store = "sled";
+            // The index is the store's own business: its check counts it
+            // (and costs most of the time `stats` takes: a lookup per
+            // record and per entry).
+            s.index_entries = Some(store.index_len()? as u64);
+            s.disk_bytes = Some(store.size_on_disk()?);
+        }
+        #[cfg(feature = "redis")]
+        Db::Redis(_) => s.store = "redis",
+    }
     let mut out = io::stdout().lock();
     if json {
         serde_json::to_writer(&mut out, &s)?;
         writeln!(out)?;
     } else {
-        writeln!(out, "database        {}", s.path)?;
+        writeln!(out, "database        {} ({})", s.path, s.store)?;
         writeln!(out, "sessions        {}", s.sessions)?;
         writeln!(out, "  live          {}", s.live)?;
         writeln!(
@@ -79,8 +94,10 @@ pub fn stats(store: &SledStore, json: bool) -> Outcome {
             "  damaged       {} (`sessile check` lists them)",
             s.damaged
         )?;
-        writeln!(out, "index entries   {}", s.index_entries)?;
-        writeln!(out, "disk bytes      {}", s.disk_bytes)?;
+        if let (Some(entries), Some(bytes)) = (s.index_entries, s.disk_bytes) {
+            writeln!(out, "index entries   {entries}")?;
+            writeln!(out, "disk bytes      {bytes}")?;
+        }
         writeln!(out, "format version  {}", s.format_version)?;
     }
     Ok(out.flush()?)
@@ -102,7 +119,7 @@ struct ListItem<'a> {
 }
 
 /// `sessile list`: streams, so a million sessions cost one page of memory.
-pub fn list(store: &SledStore, expired_only: bool, limit: Option<usize>, json: bool) -> Outcome {
+pub fn list(db: &Db, expired_only: bool, limit: Option<usize>, json: bool) -> Outcome {
     let now = now_ms();
     let limit = limit.unwrap_or(usize::MAX);
     let mut out = BufWriter::new(io::stdout().lock());
@@ -111,7 +128,7 @@ pub fn list(store: &SledStore, expired_only: bool, limit: Option<usize>, json: b
         out.write_all(b"[")?;
     }
     if limit > 0 {
-        for_each_record(store, |key, raw| {
+        for_each_record(db, |key, raw| {
             let bytes = raw.len();
             let rec = read_record(key, raw);
             let expired = matches!(&rec, Ok(r) if r.is_expired(now));
@@ -164,25 +181,6 @@ pub fn list(store: &SledStore, expired_only: bool, limit: Option<usize>, json: b
     Ok(out.flush()?)
 }
 
-/// The record stored under `key` exactly as stored, expired or damaged
-/// (what `Store::load` would not return), or `None`.
-fn stored(store: &SledStore, key: &SessionKey) -> sessile::Result<Option<Vec<u8>>> {
-    let key = key.as_bytes();
-    // `scan` starts strictly after a bound: start after the key less its
-    // last byte. Only keys sharing that prefix sort in between, if any.
-    let mut after = key[..key.len() - 1].to_vec();
-    loop {
-        let Some((k, raw)) = store.scan(Some(&after), 1)?.pop() else {
-            return Ok(None);
-        };
-        match k[..].cmp(key) {
-            std::cmp::Ordering::Less => after = k.to_vec(),
-            std::cmp::Ordering::Equal => return Ok(Some(raw)),
-            std::cmp::Ordering::Greater => return Ok(None),
-        }
-    }
-}
-
 #[derive(Debug, Serialize)]
 struct Shown {
     key: String,
@@ -196,17 +194,21 @@ struct Shown {
 }
 
 /// `sessile get KEY`.
-pub fn get(store: &SledStore, key: &SessionKey) -> Outcome {
-    let Some(raw) = stored(store, key)? else {
-        return Err(Failure::Error(format!(
-            "no session {key} in {}",
-            store.path().display()
-        )));
-    };
-    let bytes = raw.len();
+pub fn get(db: &Db, key: &SessionKey) -> Outcome {
     let damaged =
         |e: sessile::RecordError| Failure::Error(format!("session {key} is damaged: {e}"));
-    let rec = Record::decode(&raw).map_err(damaged)?;
+    // A load as of the earliest time there is returns a record whatever
+    // its deadline (expired ones too, which `get` shows as such), and a
+    // damaged one as `Corrupt`.
+    let rec = match db.store().load(key, i64::MIN) {
+        Ok(Some(rec)) => rec,
+        Ok(None) => {
+            return Err(Failure::Error(format!("no session {key} in {}", db.name())));
+        }
+        Err(sessile::Error::Corrupt(e)) => return Err(damaged(e)),
+        Err(e) => return Err(e.into()),
+    };
+    let bytes = rec.raw().len();
     let data = decode_data(rec.data()).map_err(damaged)?;
     let h = rec.header();
     let shown = Shown {

@@ -14,13 +14,11 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use sessile::json::{base64_decode, base64_encode, from_readable_json};
-use sessile::{
-    decode_data, encode_data, Data, Expiry, Header, Record, SessionKey, SledStore, Store,
-};
+use sessile::{decode_data, encode_data, Data, Expiry, Header, Record, SessionKey, Store};
 
 use crate::convert::{rfc3339, Policy};
 use crate::inspect::{data_json, read_record};
-use crate::{for_each_record, progress, show_key, warn, watched, Failure, Outcome};
+use crate::{for_each_record, progress, show_key, warn, watched, Db, Failure, Outcome};
 
 /// One line of an export file.
 #[derive(Debug, Serialize, Deserialize)]
@@ -50,17 +48,17 @@ fn is_std(file: &Path) -> bool {
 }
 
 /// `sessile export FILE`.
-pub fn export(store: &SledStore, file: &Path) -> Outcome {
+pub fn export(db: &Db, file: &Path) -> Outcome {
     let (exported, damaged) = if is_std(file) {
         let mut w = BufWriter::with_capacity(1 << 16, io::stdout().lock());
-        let counts = write_lines(store, &mut w, true, Failure::from)?;
+        let counts = write_lines(db, &mut w, true, Failure::from)?;
         w.flush()?;
         counts
     } else {
         let failed = |e: io::Error| Failure::Error(format!("writing {}: {e}", file.display()));
         let f = File::create(file).map_err(failed)?;
         let mut w = BufWriter::with_capacity(1 << 16, f);
-        let counts = write_lines(store, &mut w, false, failed)?;
+        let counts = write_lines(db, &mut w, false, failed)?;
         let f = w.into_inner().map_err(|e| failed(e.into_error()))?;
         f.sync_all().map_err(failed)?;
         counts
@@ -88,7 +86,7 @@ pub fn export(store: &SledStore, file: &Path) -> Outcome {
 
 /// Writes one line per readable session; returns (written, damaged).
 fn write_lines(
-    store: &SledStore,
+    db: &Db,
     w: &mut impl Write,
     to_stdout: bool,
     failed: impl Fn(io::Error) -> Failure,
@@ -96,13 +94,13 @@ fn write_lines(
     let watched = watched(to_stdout);
     // Counting is a walk of its own in sled: only for a person watching.
     let total = if watched {
-        Some(store.len()? as u64)
+        Some(db.store().len()? as u64)
     } else {
         None
     };
     let bar = progress(watched, total, false);
     let (mut written, mut damaged) = (0u64, 0u64);
-    for_each_record(store, |key, raw| {
+    for_each_record(db, |key, raw| {
         let rec = read_record(key, raw).and_then(|rec| {
             let data = decode_data(rec.data()).map_err(|e| e.to_string())?;
             Ok((rec, data))
@@ -138,8 +136,8 @@ fn write_lines(
 }
 
 /// `sessile import FILE`.
-pub fn import(store: &SledStore, input: Input) -> Outcome {
-    read_lines(store, input.reader, input.len, &input.name)
+pub fn import(db: &Db, input: Input) -> Outcome {
+    read_lines(db.store(), input.reader, input.len, &input.name)
 }
 
 /// The file `import` reads, opened before the database so that a missing
@@ -195,7 +193,7 @@ fn bad(msg: impl Into<String>) -> Refused {
     Refused::Bad(msg.into())
 }
 
-fn read_lines(store: &SledStore, mut r: impl BufRead, len: Option<u64>, name: &str) -> Outcome {
+fn read_lines(store: &dyn Store, mut r: impl BufRead, len: Option<u64>, name: &str) -> Outcome {
     let bar = progress(watched(false), len, true);
     let mut buf = Vec::new();
     let (mut line_no, mut consumed) = (0u64, 0u64);
@@ -252,7 +250,7 @@ fn read_lines(store: &SledStore, mut r: impl BufRead, len: Option<u64>, name: &s
     Ok(())
 }
 
-fn import_line(store: &SledStore, text: &[u8]) -> Result<Imported, Refused> {
+fn import_line(store: &dyn Store, text: &[u8]) -> Result<Imported, Refused> {
     let line: Line = serde_json::from_slice(text).map_err(|e| bad(json_error(&e)))?;
     let key = SessionKey::parse(&line.key).map_err(|e| bad(format!("key: {e}")))?;
     let data = match (&line.msgpack, &line.data) {
