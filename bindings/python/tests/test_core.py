@@ -85,6 +85,19 @@ def test_expired_session_is_never_returned_and_is_swept(engine):
     assert engine.clear_expired() == 0
 
 
+def test_delete_all_logs_everyone_out_expired_sessions_included(engine):
+    live = [engine.create({"user": n}) for n in range(3)]
+    engine.create({"gone": True}, expiry=10)
+    engine.advance_clock(timedelta(seconds=11))
+    assert engine.count() == 3  # live ones only
+    assert engine.delete_all() == 4  # the expired one was not swept yet
+    assert engine.count() == 0 and not any(engine.exists(k) for k in live)
+    # A request that loaded a session before cannot save it back.
+    with pytest.raises(sessile.SessionDeleted):
+        engine.save(live[0], {"user": 0})
+    assert engine.delete_all() == 0
+
+
 def test_touch_extends_and_does_not_create(engine):
     key = engine.create({"a": 1}, expiry=10)
     engine.advance_clock(8000)

@@ -1,6 +1,9 @@
 """sessile.flask through Flask's test client: the cookie holds only the key,
 Flask's cookie settings and PERMANENT_SESSION_LIFETIME are honoured, saves
-send only changed keys, and a logout elsewhere is not undone."""
+send only changed keys, a logout elsewhere is not undone, and the documented
+differences from Flask's signed-cookie sessions (no SECRET_KEY needed; a new
+SECRET_KEY logs nobody out, Engine.delete_all does). Flask's own suite runs
+against it too: tests/flask_upstream.py."""
 
 from datetime import timedelta
 
@@ -235,3 +238,27 @@ def test_a_lifetime_over_400_days_keeps_the_record_400_days(app):
     engine = app.session_interface.engine
     record = engine.load(cookie_of(client, app).value)
     assert timedelta(days=399) < record.expires_at - engine.now() <= timedelta(days=400)
+
+
+def test_a_session_works_without_secret_key(app):
+    # Nothing is signed: the cookie holds a random key, the data stays here.
+    assert app.secret_key is None
+    client = app.test_client()
+    assert [client.get("/visit").text for _ in range(2)] == ["1", "2"]
+
+
+def test_rotating_secret_key_keeps_sessions_and_delete_all_logs_everyone_out(app):
+    # The README's recipe: a new SECRET_KEY does not log anyone out of a
+    # server-side session; deleting every session does, cookie or not.
+    app.secret_key = "old"
+    alice, bob = app.test_client(), app.test_client()
+    alice.post("/login/alice")
+    bob.post("/login/bob")
+    app.secret_key = "new"
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    assert alice.get("/peek").json["user"] == "alice"
+    assert app.session_interface.engine.delete_all() == 2
+    assert alice.get("/peek").json == {} and bob.get("/peek").json == {}
+    # The stale cookie names no session: the next save starts a new one.
+    assert alice.get("/visit").text == "1"
+    assert cookie_of(alice, app).value != cookie_of(bob, app).value

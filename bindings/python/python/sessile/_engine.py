@@ -141,7 +141,7 @@ class Engine:
     """An open session database. Thread-safe; a context manager that closes it.
 
     The store-level methods (``load``, ``create``, ``save``, ``save_delta``,
-    ``touch``, ``delete``, ``exists``, ``clear_expired``) are what framework
+    ``touch``, ``delete``, ``exists``, ``clear_expired``, ``delete_all``) are what framework
     adapters use; ``session`` and ``begin_request`` give dict-like sessions.
     """
 
@@ -342,6 +342,23 @@ class Engine:
         """Deletes every expired session; returns how many."""
         out = ffi.new("uint64_t *")
         _check(lib.sessile_engine_clear_expired(self._handle, out))
+        return int(out[0])
+
+    def count(self) -> int:
+        """How many live sessions are stored (unexpired by the engine's clock;
+        damaged records are not counted). Reads every record."""
+        out = ffi.new("uint64_t *")
+        _check(lib.sessile_store_count(self._handle, out))
+        return int(out[0])
+
+    def delete_all(self) -> int:
+        """Deletes every stored session and returns how many: logs everyone out.
+
+        Expired sessions not swept yet and damaged records go too. A request still holding one of them cannot save it back. Sessions
+        created while this runs may survive it.
+        """
+        out = ffi.new("uint64_t *")
+        _check(lib.sessile_store_delete_all(self._handle, out))
         return int(out[0])
 
     def flush(self) -> None:

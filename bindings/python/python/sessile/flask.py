@@ -10,6 +10,10 @@ the server keeps a session after its last save; a permanent session's cookie
 expires then too, any other is a browser-session cookie). Saves send only the
 keys changed during the request. Values come back as the types Flask's own
 session keeps (its tagged JSON: tuples, bytes, Markup, UUID, datetime).
+
+Nothing is signed, so a session works without ``SECRET_KEY`` and a new
+``SECRET_KEY`` logs nobody out; ``interface.engine.delete_all()`` does.
+Otherwise Flask's own test suite passes on it (tests/flask_upstream.py).
 """
 
 from __future__ import annotations
