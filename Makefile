@@ -13,8 +13,19 @@ demo:
 demo-rust:
 	$(CARGO) run --quiet --release --example demo
 
-## make test: every test suite
-test: test-rust test-c test-python test-node
+## make test: every test suite; ends by printing what the frameworks' own
+## suites (Django, Flask, actix-session, tower-sessions: downloaded from
+## their packages) and sessile's express-session behaviour tests gave, with
+## each allowed difference named (the suites write target/test-results/)
+RESULTS := target/test-results
+test: test-results-reset test-rust test-c test-python test-node
+	@echo "== the frameworks' suites against sessile ($(RESULTS)/)"
+	@cat $(RESULTS)/*.txt
+
+.PHONY: test-results-reset
+test-results-reset:
+	rm -rf $(RESULTS)
+	mkdir -p $(RESULTS)
 
 ## make redis-server: installs redis-server with apt-get when missing (CI
 ## runs as root). The Redis store's tests need it: the Rust tests start

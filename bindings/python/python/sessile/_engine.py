@@ -141,8 +141,8 @@ class Engine:
     """An open session database. Thread-safe; a context manager that closes it.
 
     The store-level methods (``load``, ``create``, ``save``, ``save_delta``,
-    ``touch``, ``delete``, ``exists``, ``clear_expired``, ``delete_all``) are what framework
-    adapters use; ``session`` and ``begin_request`` give dict-like sessions.
+    ``touch``, ``delete``, ``exists``, ``clear_expired``, ``delete_all``) are
+    what framework adapters use; ``session`` and ``begin_request`` give dict-like sessions.
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None, **options: Any) -> None:
@@ -354,8 +354,9 @@ class Engine:
     def delete_all(self) -> int:
         """Deletes every stored session and returns how many: logs everyone out.
 
-        Expired sessions not swept yet and damaged records go too. A request still holding one of them cannot save it back. Sessions
-        created while this runs may survive it.
+        Expired sessions not swept yet and damaged records go too. A request
+        still holding one of them cannot save it back. Sessions created while
+        this runs may survive it.
         """
         out = ffi.new("uint64_t *")
         _check(lib.sessile_store_delete_all(self._handle, out))
