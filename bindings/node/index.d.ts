@@ -121,6 +121,9 @@ export interface SessileStoreOptions extends EngineOptions {
   durable?: boolean;
   /** How many per-id snapshots (for @fastify/session deltas) are kept. Default 10000. */
   snapshotLimit?: number;
+  /** Worker threads that run the store's calls off the event loop. Default 4 for a
+   * network store (a redis:// url), 0 (calls on the main thread) for sled and memory. */
+  threads?: number;
 }
 
 /** An express-session Store; @fastify/session accepts it too. */

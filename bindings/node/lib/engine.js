@@ -1,7 +1,9 @@
 'use strict';
 // The core API: an Engine (one session database) with the store level
 // (keyed by session id, data as plain objects carried as MessagePack) and
-// the session level (Django's request.session). All calls are synchronous.
+// the session level (Django's request.session). All calls are synchronous;
+// SessileStore moves a network store's calls off the event loop
+// (lib/offload.js).
 
 const { Packr } = require('msgpackr');
 const native = require('./native');
@@ -22,6 +24,8 @@ function toInt64(n) {
 }
 const SAVE = Object.freeze({ UPSERT: 1, DURABLE: 2, CLEAR: 4 });
 const KEY_RE = /^[a-z0-9]{32}$/;
+/** Store URLs whose every call is a round trip to a server (src/engine/mod.rs's schemes). */
+const NETWORK_URL = /^(redis|rediss|redis\+unix|unix):\/\//i;
 const EMPTY = Buffer.alloc(0);
 
 /** Refuses what MessagePack cannot carry faithfully, naming where it is. */
@@ -152,21 +156,53 @@ class Engine {
       const p = Buffer.from(path == null ? '' : String(path));
       const eng = [null];
       check(api, api.engine_open(p, p.length, opts, eng), `open ${path}`);
-      return new Engine(api, eng[0]);
+      const engine = new Engine(api, eng[0]);
+      engine._network = NETWORK_URL.test(String(path));
+      return engine;
     } finally {
       api.options_free(opts);
     }
   }
 
-  constructor(api, handle) {
+  constructor(api, handle, { borrowed = false } = {}) {
     this._api = api;
     this._h = handle;
+    // A store on another host (Redis): each call waits on the network.
+    this._network = false;
+    // Calls running on other threads (lib/offload.js): the handle is freed
+    // only once they have all returned (sessile_engine_free's rule).
+    this._inFlight = 0;
+    this._freeWhenIdle = false;
     // loadRaw's buffer and output cells, reused (JavaScript runs one call
     // at a time on this engine's thread).
     this._scratch = Buffer.alloc(16 * 1024);
     this._len = [0];
     this._at = [0];
-    finalizer.register(this, { api, free: 'engine_free', handle }, this);
+    // A borrowed handle (a worker thread's view of the main thread's
+    // engine) is never closed or freed through this object.
+    this._borrowed = borrowed;
+    if (!borrowed) finalizer.register(this, { api, free: 'engine_free', handle }, this);
+  }
+
+  /** An Engine over a handle another thread owns (lib/offload.js's workers). */
+  static borrow(api, handle) {
+    return new Engine(api, handle, { borrowed: true });
+  }
+
+  /** Counts a call that another thread is about to make with this handle. */
+  _lend() {
+    this._e();
+    this._inFlight++;
+    return this._h;
+  }
+
+  /** That call returned: free the handle if close() is waiting for it. */
+  _return(handle) {
+    this._inFlight--;
+    if (this._inFlight === 0 && this._freeWhenIdle) {
+      this._freeWhenIdle = false;
+      this._api.engine_free(handle);
+    }
   }
 
   /** The path of the loaded native library. */
@@ -179,11 +215,15 @@ class Engine {
     if (!this._h) return;
     const h = this._h;
     this._h = null;
+    if (this._borrowed) return;
     finalizer.unregister(this);
     try {
+      // Thread-safe and never waits for calls in flight: they finish on
+      // the engine they started with, later calls get CLOSED.
       check(this._api, this._api.engine_close(h), 'close');
     } finally {
-      this._api.engine_free(h);
+      if (this._inFlight === 0) this._api.engine_free(h);
+      else this._freeWhenIdle = true;
     }
   }
 
@@ -369,9 +409,15 @@ class Engine {
 }
 
 class Session {
-  constructor(api, handle) {
+  constructor(api, handle, { borrowed = false } = {}) {
     this._api = api;
     this._h = handle;
+    // A store on another host (Redis): each call waits on the network.
+    this._network = false;
+    // Calls running on other threads (lib/offload.js): the handle is freed
+    // only once they have all returned (sessile_engine_free's rule).
+    this._inFlight = 0;
+    this._freeWhenIdle = false;
     finalizer.register(this, { api, free: 'session_free', handle }, this);
   }
 

@@ -4,10 +4,13 @@
 // since its `get`, so parallel requests changing different keys keep both:
 // `get` keeps the bytes it loaded, `set` sends them back with the whole
 // session and the engine writes the difference (sessile_store_save_diff).
+// A network store's calls run on worker threads (lib/offload.js).
 
 const { createHash } = require('node:crypto');
 const { EventEmitter } = require('node:events');
 const { Engine, generateKey, isValidKey, SessileError, decode, packPlain, MAX_AGE_S } = require('./engine');
+const { InlineRunner, ThreadRunner } = require('./offload');
+const { asBuffer } = require('./store-ops');
 
 let Base = EventEmitter;
 try {
@@ -18,7 +21,10 @@ try {
   // optional peer dependency
 }
 
-const STORE_OPTIONS = new Set(['path', 'url', 'engine', 'ttl', 'durable', 'snapshotLimit']);
+const STORE_OPTIONS = new Set(['path', 'url', 'engine', 'ttl', 'durable', 'snapshotLimit', 'threads']);
+
+/** Worker threads for a network store's calls when `threads` is not given. */
+const DEFAULT_THREADS = 4;
 
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
 
@@ -51,6 +57,11 @@ function defer(cb, err, value) {
   if (typeof cb === 'function') setImmediate(cb, err, value);
 }
 
+/** Answers a callback that already runs on a turn of its own. */
+function reply(cb, err, value) {
+  if (typeof cb === 'function') cb(err, value);
+}
+
 /**
  * The session as express-session stores it: its JSON form (a Date becomes
  * its ISO text, methods and undefined disappear), as a plain object.
@@ -77,6 +88,9 @@ class SessileStore extends Base {
    */
   constructor(options = {}) {
     super();
+    if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 0)) {
+      throw new SessileError('INVALID_ARGUMENT', 'sessile: `threads` must be a whole number, 0 or more');
+    }
     const engineOptions = {};
     for (const [k, v] of Object.entries(options)) if (!STORE_OPTIONS.has(k)) engineOptions[k] = v;
     if (options.engine) {
@@ -98,6 +112,10 @@ class SessileStore extends Base {
     this._byObject = new WeakMap();
     this._bySession = new WeakMap();
     this._bySid = new Map();
+    // A network store (Redis) answers from worker threads, off the event
+    // loop; an embedded one (sled, memory) on this thread (lib/offload.js).
+    const threads = options.threads === undefined ? (this.engine._network ? DEFAULT_THREADS : 0) : options.threads;
+    this._runner = threads > 0 ? new ThreadRunner(this.engine, threads) : new InlineRunner(this.engine);
     /** For express-session's `genid` / @fastify/session's `idGenerator`. */
     this.genid = () => generateKey({ library: this.engine.library });
   }
@@ -130,23 +148,37 @@ class SessileStore extends Base {
     if (this._bySid.size > this._snapshotLimit) this._bySid.delete(this._bySid.keys().next().value);
   }
 
-  get(sid, cb) {
-    let result = null;
-    try {
-      const key = storageKey(sid);
-      if (key) {
-        const raw = this.engine.loadRaw(key);
-        if (raw) {
-          result = decode(raw);
-          this._remember(sid, result, raw);
-        } else {
-          this._bySid.delete(sid);
-        }
+  /**
+   * Runs an engine operation (lib/store-ops.js) through this store's runner
+   * and answers `cb` on a later turn of the event loop; `after(value)`
+   * updates the store's own state once the operation succeeded.
+   */
+  _op(cb, op, args, after) {
+    this._runner.run(op, args, (err, value) => {
+      if (err) return reply(cb, err);
+      let result = value;
+      try {
+        if (after) result = after(value);
+      } catch (e) {
+        return reply(cb, e);
       }
-    } catch (e) {
-      return defer(cb, e);
-    }
-    defer(cb, null, result);
+      reply(cb, null, result);
+    });
+  }
+
+  get(sid, cb) {
+    const key = storageKey(sid);
+    if (!key) return defer(cb, null, null);
+    this._op(cb, 'load', [key], (raw) => {
+      if (!raw) {
+        this._bySid.delete(sid);
+        return null;
+      }
+      const bytes = asBuffer(raw);
+      const result = decode(bytes);
+      this._remember(sid, result, bytes);
+      return result;
+    });
   }
 
   createSession(req, sess) {
@@ -157,111 +189,77 @@ class SessileStore extends Base {
   }
 
   set(sid, sess, cb) {
+    let key, plain, expiry, bytes, base;
     try {
-      this._set(sid, sess);
-    } catch (e) {
-      return defer(cb, e);
-    }
-    defer(cb, null);
-  }
-
-  _set(sid, sess) {
-    const key = storageKey(sid);
-    if (!key) {
-      throw new SessileError(
-        'INVALID_KEY',
-        `sessile: session id ${JSON.stringify(String(sid)).slice(0, 60)} is not usable: ` +
-          `a session id is a non-empty string of at most ${MAX_ID_LEN} characters`
-      );
-    }
-    const plain = toPlain(sess);
-    const expiry = this._expiry(sess);
-    if (expiry === null) {
-      this.engine.delete(key);
-      return;
-    }
-    const opts = { expiry, durable: this.durable };
-    const bytes = packPlain(plain);
-    const base = (sess && typeof sess === 'object' && this._bySession.get(sess)) || this._bySid.get(sid);
-    if (!base) {
-      this.engine.save(key, plain, { ...opts, upsert: true });
-    } else {
-      // No upsert: a session deleted (logout elsewhere) or expired while
-      // this request ran is not brought back (SESSION_DELETED).
-      this.engine.saveDiff(key, base, bytes, opts);
-    }
-    if (sess && typeof sess === 'object') this._bySession.set(sess, bytes);
-  }
-
-  touch(sid, sess, cb) {
-    try {
-      const key = storageKey(sid);
-      if (key) {
-        const expiry = this._expiry(sess);
-        if (expiry === null) this.engine.delete(key);
-        else this.engine.touch(key, expiry);
+      key = storageKey(sid);
+      if (!key) {
+        throw new SessileError(
+          'INVALID_KEY',
+          `sessile: session id ${JSON.stringify(String(sid)).slice(0, 60)} is not usable: ` +
+            `a session id is a non-empty string of at most ${MAX_ID_LEN} characters`
+        );
+      }
+      plain = toPlain(sess);
+      expiry = this._expiry(sess);
+      if (expiry !== null) {
+        bytes = packPlain(plain);
+        base = (sess && typeof sess === 'object' && this._bySession.get(sess)) || this._bySid.get(sid);
       }
     } catch (e) {
       return defer(cb, e);
     }
-    defer(cb, null);
+    if (expiry === null) return this._op(cb, 'delete', [key]);
+    const options = { expiry, durable: this.durable };
+    const remember = () => {
+      if (sess && typeof sess === 'object') this._bySession.set(sess, bytes);
+    };
+    if (!base) this._op(cb, 'save', [key, plain, options], remember);
+    // No upsert: a session deleted (logout elsewhere) or expired while
+    // this request ran is not brought back (SESSION_DELETED).
+    else this._op(cb, 'saveDiff', [key, base, bytes, options], remember);
+  }
+
+  touch(sid, sess, cb) {
+    let key, expiry;
+    try {
+      key = storageKey(sid);
+      if (key) expiry = this._expiry(sess);
+    } catch (e) {
+      return defer(cb, e);
+    }
+    if (!key) return defer(cb, null);
+    if (expiry === null) this._op(cb, 'delete', [key]);
+    else this._op(cb, 'touch', [key, expiry]);
   }
 
   destroy(sid, cb) {
-    try {
-      this._bySid.delete(sid);
-      const key = storageKey(sid);
-      if (key) this.engine.delete(key);
-    } catch (e) {
-      return defer(cb, e);
-    }
-    defer(cb, null);
+    this._bySid.delete(sid);
+    const key = storageKey(sid);
+    if (!key) return defer(cb, null);
+    this._op(cb, 'delete', [key]);
   }
 
   all(cb) {
-    let out;
-    try {
-      out = [];
-      for (const s of this.engine.sessions()) out.push({ ...s.data, id: s.key });
-    } catch (e) {
-      return defer(cb, e);
-    }
-    defer(cb, null, out);
+    this._op(cb, 'all', []);
   }
 
   ids(cb) {
-    let out;
-    try {
-      out = [];
-      for (const s of this.engine.sessions()) out.push(s.key);
-    } catch (e) {
-      return defer(cb, e);
-    }
-    defer(cb, null, out);
+    this._op(cb, 'ids', []);
   }
 
   length(cb) {
-    let n;
-    try {
-      n = this.engine.count();
-    } catch (e) {
-      return defer(cb, e);
-    }
-    defer(cb, null, n);
+    this._op(cb, 'count', []);
   }
 
   clear(cb) {
-    try {
-      this.engine.deleteAll();
+    this._op(cb, 'clear', [], () => {
       this._bySid.clear();
-    } catch (e) {
-      return defer(cb, e);
-    }
-    defer(cb, null);
+    });
   }
 
   /** Stops the sweeper and closes the database (when the store opened it). */
   close() {
+    this._runner.close();
     if (this._ownsEngine) this.engine.close();
   }
 }

@@ -5,6 +5,8 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const net = require('node:net');
+const { spawn } = require('node:child_process');
 
 /**
  * A fresh directory for a database, removed when the process exits: after
@@ -77,4 +79,59 @@ function sidOf(cookieValue) {
 const promisify = (store, method, ...args) =>
   new Promise((resolve, reject) => store[method](...args, (err, v) => (err ? reject(err) : resolve(v))));
 
-module.exports = { tempDir, listenExpress, listenFastify, browser, sidOf, promisify };
+/** A port nobody listens on right now (the OS picks it). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** Resolves once a PING on `port` is answered, rejects after `tries` refusals. */
+async function redisReady(port, tries = 200) {
+  for (let i = 0; i < tries; i++) {
+    const ok = await new Promise((resolve) => {
+      const c = net.connect(port, '127.0.0.1');
+      c.on('connect', () => c.write('PING\r\n'));
+      c.on('data', (d) => { c.destroy(); resolve(d.toString().startsWith('+PONG')); });
+      c.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`redis-server on port ${port} did not answer PING`);
+}
+
+/**
+ * A redis-server of this test's own (one the test may SIGSTOP without
+ * disturbing the other suites' server), on 127.0.0.1, persistence off,
+ * killed after the test: { url, process }.
+ */
+async function ownRedis(t) {
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' });
+    const exited = new Promise((resolve) => proc.on('exit', resolve));
+    t.after(async () => {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGCONT');
+        proc.kill('SIGKILL');
+        await exited;
+      }
+    });
+    try {
+      await Promise.race([redisReady(port), exited.then(() => { throw new Error('redis-server exited'); })]);
+      return { url: `redis://127.0.0.1:${port}/0`, process: proc };
+    } catch (e) {
+      // Lost the port to someone else between freePort and the bind: try another.
+      if (attempt >= 3) throw e;
+      proc.kill('SIGKILL');
+    }
+  }
+}
+
+module.exports = { ownRedis, tempDir, listenExpress, listenFastify, browser, sidOf, promisify };
