@@ -21,9 +21,10 @@ CARGO=${CARGO:-cargo}
 H=$ROOT/target/upstream
 RESULTS_DIR=$ROOT/target/test-results
 RESULTS=$RESULTS_DIR/rust-frameworks.txt
-# Shares the repository's target directory (and so the dependencies
-# sessile's own tests built).
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+# A target directory of its own: sessile is also a cdylib, whose outputs
+# carry no hash in their names, so the harness's build of sessile (other
+# dependency features) would overwrite the one sessile's own tests link.
+export CARGO_TARGET_DIR=$H/target
 
 die() {
   echo "tests/upstream/run.sh: $*" >&2
