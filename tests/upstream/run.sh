@@ -21,6 +21,7 @@ CARGO=${CARGO:-cargo}
 H=$ROOT/target/upstream
 RESULTS_DIR=$ROOT/target/test-results
 RESULTS=$RESULTS_DIR/rust-frameworks.txt
+rm -f "$RESULTS"
 # A target directory of its own: sessile is also a cdylib, whose outputs
 # carry no hash in their names, so the harness's build of sessile (other
 # dependency features) would overwrite the one sessile's own tests link.
@@ -28,6 +29,10 @@ export CARGO_TARGET_DIR=$H/target
 
 die() {
   echo "tests/upstream/run.sh: $*" >&2
+  if [ -n "${RESULTS:-}" ] && [ ! -s "$RESULTS" ]; then
+    mkdir -p "$RESULTS_DIR"
+    echo "actix-session and tower-sessions suites (crates.io) on ActixStore and TowerStore: not run: $*" >"$RESULTS"
+  fi
   exit 1
 }
 
@@ -41,7 +46,6 @@ TOWER_SESSIONS=$(pinned tower-sessions)
 
 rm -rf "$H/src" "$H/tests" "$H/tmp"
 mkdir -p "$H/src" "$H/tests/upstream" "$H/tests/common" "$H/tmp" "$RESULTS_DIR"
-rm -f "$RESULTS"
 cp "$HERE/harness.toml" "$H/Cargo.toml"
 # Resolve from sessile's own lock file: the harness builds the dependency
 # versions sessile's tests use, and cargo adds only what the suites need
@@ -52,7 +56,8 @@ cp "$HERE/actix_acceptance.rs" "$HERE/tower_service.rs" "$H/tests/"
 
 # Fetches the pinned crates (from crates.io on a fresh machine) and finds
 # where cargo unpacked them.
-meta=$("$CARGO" metadata --format-version 1 --manifest-path "$H/Cargo.toml")
+meta=$("$CARGO" metadata --format-version 1 --manifest-path "$H/Cargo.toml") ||
+  die "cargo metadata could not resolve or fetch the harness's crates"
 package_dir() {
   local manifest
   manifest=$(grep -o "\"manifest_path\":\"[^\"]*/$1-$2/Cargo.toml\"" <<<"$meta" | head -n 1 |
@@ -82,10 +87,11 @@ last_item() {
 # Replaces the fixed string $2 by $3 in file $1, failing unless it occurs
 # exactly $4 times.
 rewrite() {
-  local n
+  local n text
   n=$(grep -cF -- "$2" "$1" || true)
   [ "$n" = "$4" ] || die "$1: expected $4 line(s) with '$2', found $n (the upstream code changed)"
-  FROM=$2 TO=$3 perl -pi -e 's/\Q$ENV{FROM}\E/$ENV{TO}/g' "$1"
+  text=$(<"$1")
+  printf '%s\n' "${text//"$2"/"$3"}" >"$1"
 }
 
 banner() {
