@@ -49,6 +49,16 @@ test-rust: redis-server
 	$(CARGO) test --doc
 	$(CARGO) test --features $(ADAPTERS) --lib --test tower_sessions --test actix_session
 	$(CARGO) test --features $(ADAPTERS) --doc -- adapters
+	$(MAKE) --no-print-directory test-rust-upstream CARGO="$(CARGO)"
+
+## make test-rust-upstream: actix-session's and tower-sessions' own
+## published tests (fetched from crates.io at the versions pinned in
+## tests/upstream/harness.toml) on ActixStore and TowerStore, in a harness
+## generated under target/upstream/; writes one line per suite to
+## target/test-results/rust-frameworks.txt and fails on any failure
+.PHONY: test-rust-upstream
+test-rust-upstream:
+	CARGO="$(CARGO)" tests/upstream/run.sh
 
 ## make test-c: the C ABI suite (ASan+UBSan, valgrind, header as C and C++,
 ## the example server); see bindings/c/README.md

@@ -7,8 +7,11 @@
 //! sleeping) and `delete_expired` sweeps them; the engine, a
 //! `sessile::Session` and the `sessile` CLI read what the adapter stored.
 //! At the store level: a colliding id gets a new one instead of
-//! overwriting, and a session deleted meanwhile is not brought back by a
-//! save.
+//! overwriting, a session deleted meanwhile is not brought back by a
+//! save, and a record's expiry date loads back exactly as it was saved,
+//! nanoseconds included (tower-sessions' own service tests save twice
+//! within a millisecond and compare the two dates; the engine's deadline
+//! is in ms).
 #![cfg(feature = "tower-sessions")]
 
 #[path = "common/http.rs"]
@@ -323,9 +326,57 @@ fn values_keep_their_json_shape() {
     let mut rec = record(Id(9), &[("v", value.clone())]);
     rt.block_on(store.create(&mut rec)).unwrap();
     let loaded = rt.block_on(store.load(&rec.id)).unwrap().unwrap();
-    assert_eq!(loaded.data["v"], value);
+    assert_eq!(loaded.data, rec.data);
+    assert_eq!(loaded.expiry_date, rec.expiry_date);
+}
+
+/// A day from now, 456_789 ns past a whole millisecond: a date the
+/// engine's ms deadline cannot hold.
+fn date_with_nanos() -> time::OffsetDateTime {
+    let t = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+    t.replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000 + 456_789)
+        .unwrap()
+}
+
+#[test]
+fn expiry_dates_load_back_exactly_as_saved() {
+    let rt = runtime();
+    let store = memory_store();
+    let mut rec = record(Id(11), &[("user", "alice".into())]);
+    rec.expiry_date = date_with_nanos();
+    assert_ne!(rec.expiry_date.nanosecond() % 1_000_000, 0);
+    rt.block_on(store.create(&mut rec)).unwrap();
+    let loaded = rt.block_on(store.load(&rec.id)).unwrap().unwrap();
+    assert_eq!(loaded.expiry_date, rec.expiry_date);
+    // Only the user's data comes back.
+    assert_eq!(loaded.data, rec.data);
+
+    // A save 1 ns later, within the same millisecond, loads back later.
+    let earlier = rec.expiry_date;
+    rec.expiry_date += time::Duration::nanoseconds(1);
+    rt.block_on(store.save(&rec)).unwrap();
+    let loaded = rt.block_on(store.load(&rec.id)).unwrap().unwrap();
+    assert_eq!(loaded.expiry_date, rec.expiry_date);
+    assert!(earlier < loaded.expiry_date);
+}
+
+#[test]
+fn a_deadline_another_binding_moved_wins_over_the_saved_date() {
+    let rt = runtime();
+    let store = memory_store();
+    let mut rec = record(Id(12), &[("user", "alice".into())]);
+    rec.expiry_date = date_with_nanos();
+    rt.block_on(store.create(&mut rec)).unwrap();
+    // Another binding (Python, the CLI) sets a new deadline on the record.
+    let key = TowerStore::session_key(&rec.id);
+    let at = sessile::to_ms(SystemTime::now()) + 7_200_000;
+    let mut session = store.engine().session(key.as_str());
+    session.set_expiry(Expiry::At(at)).unwrap();
+    session.save().unwrap();
+    let loaded = rt.block_on(store.load(&rec.id)).unwrap().unwrap();
     assert_eq!(
-        (loaded.expiry_date.unix_timestamp_nanos() / 1_000_000),
-        rec.expiry_date.unix_timestamp_nanos() / 1_000_000
+        loaded.expiry_date.unix_timestamp_nanos(),
+        i128::from(at) * 1_000_000
     );
+    assert_eq!(loaded.data, rec.data);
 }

@@ -8,11 +8,22 @@
 //! tower session from its cookie. Each value of the session's data (a
 //! `serde_json::Value`) is one MessagePack entry of the record; its
 //! `expiry_date` is an absolute deadline ([`Expiry::At`]) in the engine's
-//! TTL index.
+//! TTL index, to the millisecond.
+//!
+//! tower-sessions dates expiry to the nanosecond, and a store must load
+//! back the date it was handed (its own tests save twice within a
+//! millisecond and compare the two dates). When a date falls between two
+//! milliseconds, the record also keeps the whole date in one more data
+//! entry, [`TowerStore::EXPIRY_DATE_KEY`], which this store removes from
+//! the data it loads. It holds only while the deadline is the one it was
+//! saved with: when another binding or the CLI moves the deadline, the
+//! deadline wins. The engine's index, the cookie and every expiry
+//! decision stay in ms.
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use rmpv::Value;
 use time::{Date, OffsetDateTime};
 use tower_sessions_core::session::{Id, Record};
 use tower_sessions_core::session_store::{self, Error, ExpiredDeletion, SessionStore};
@@ -59,6 +70,14 @@ impl TowerStore {
         &self.engine
     }
 
+    /// The data entry that keeps an expiry date finer than the engine's
+    /// millisecond deadline: `[unix seconds, nanoseconds]`, written only
+    /// when the date falls between two milliseconds. Loads remove it from
+    /// the session's data; a session whose data has this key cannot be
+    /// saved (an encode error). Other bindings and the CLI show it as an
+    /// ordinary entry.
+    pub const EXPIRY_DATE_KEY: &'static str = "__tower_sessions.expiry_date";
+
     /// The sessile key under which the session `id` is stored: the id's
     /// 128 bits in base 36, zero-padded to 32 characters.
     pub fn session_key(id: &Id) -> SessionKey {
@@ -88,11 +107,47 @@ fn store_error(e: crate::Error) -> Error {
     }
 }
 
-/// Each JSON value as a MessagePack value ([`json::from_json`]).
-fn to_data(data: &HashMap<String, serde_json::Value>) -> Data {
-    data.iter()
+/// A record's data, each JSON value as a MessagePack value
+/// ([`json::from_json`]), and its expiry date when the engine's deadline
+/// cannot hold it ([`TowerStore::EXPIRY_DATE_KEY`]).
+fn to_data(record: &Record) -> session_store::Result<Data> {
+    let key = TowerStore::EXPIRY_DATE_KEY;
+    if record.data.contains_key(key) {
+        return Err(Error::Encode(format!(
+            "sessile: the session key {key:?} is reserved by TowerStore"
+        )));
+    }
+    let mut data: Data = record
+        .data
+        .iter()
         .map(|(k, v)| (k.clone(), json::from_json(v)))
-        .collect()
+        .collect();
+    let t = record.expiry_date;
+    if t.unix_timestamp_nanos().rem_euclid(1_000_000) != 0 {
+        let exact = vec![Value::from(t.unix_timestamp()), Value::from(t.nanosecond())];
+        data.insert(key.to_owned(), Value::Array(exact));
+    }
+    Ok(data)
+}
+
+/// The expiry date of a record whose deadline is `expires_at_ms`: the one
+/// its [`TowerStore::EXPIRY_DATE_KEY`] entry keeps when it is still that
+/// deadline (nobody moved it since), else the deadline itself. Removes the
+/// entry from `data`.
+fn expiry_date(data: &mut Data, expires_at_ms: i64) -> OffsetDateTime {
+    let exact = match data.remove(TowerStore::EXPIRY_DATE_KEY) {
+        Some(Value::Array(parts)) => match parts.as_slice() {
+            [secs, nanos] => secs.as_i64().zip(nanos.as_u64()).and_then(|(s, n)| {
+                let n = i128::from(u32::try_from(n).ok().filter(|&n| n < 1_000_000_000)?);
+                OffsetDateTime::from_unix_timestamp_nanos(i128::from(s) * 1_000_000_000 + n).ok()
+            }),
+            _ => None,
+        },
+        _ => None,
+    };
+    exact
+        .filter(|&t| to_ms(t) == expires_at_ms)
+        .unwrap_or_else(|| from_ms(expires_at_ms))
 }
 
 /// Each stored value as JSON ([`json::to_json`]); a value another binding
@@ -129,7 +184,7 @@ impl SessionStore for TowerStore {
     /// id, the record gets a new random id (tower-sessions leaves collisions
     /// to the store); the store's insert-if-absent never overwrites.
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        let data = to_data(&record.data);
+        let data = to_data(record)?;
         let expiry = Expiry::At(to_ms(record.expiry_date));
         let first = record.id;
         let id = self
@@ -153,7 +208,7 @@ impl SessionStore for TowerStore {
     /// the record's expiry date. A session deleted or expired since it was
     /// loaded is not recreated: this fails with a backend error.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let data = to_data(&record.data);
+        let data = to_data(record)?;
         let expiry = Expiry::At(to_ms(record.expiry_date));
         let key = TowerStore::session_key(&record.id);
         self.blocking(move |engine| {
@@ -170,11 +225,14 @@ impl SessionStore for TowerStore {
             let key = TowerStore::session_key(&id);
             match super::load(engine, &key).map_err(store_error)? {
                 None => Ok(None),
-                Some((data, expires_at_ms)) => Ok(Some(Record {
-                    id,
-                    data: from_data(data)?,
-                    expiry_date: from_ms(expires_at_ms),
-                })),
+                Some((mut data, expires_at_ms)) => {
+                    let expiry_date = expiry_date(&mut data, expires_at_ms);
+                    Ok(Some(Record {
+                        id,
+                        data: from_data(data)?,
+                        expiry_date,
+                    }))
+                }
             }
         })
         .await
@@ -240,5 +298,64 @@ mod tests {
         );
         assert_eq!(from_ms(i64::MAX).date(), Date::MAX);
         assert_eq!(from_ms(i64::MIN).date(), Date::MIN);
+    }
+
+    fn record_expiring(t: OffsetDateTime) -> Record {
+        Record {
+            id: Id(1),
+            data: HashMap::from([("k".to_owned(), serde_json::Value::from(1))]),
+            expiry_date: t,
+        }
+    }
+
+    #[test]
+    fn expiry_dates_between_milliseconds_round_trip_exactly() {
+        let dates = [
+            1_767_225_600_123_456_789,
+            1_767_225_600_123_000_001,
+            -1, // before the epoch: the remainder counts up from the floor
+            -1_767_225_600_999_999_999,
+        ];
+        for nanos in dates {
+            let t = OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap();
+            let mut data = to_data(&record_expiring(t)).unwrap();
+            assert!(data.contains_key(TowerStore::EXPIRY_DATE_KEY), "{t}");
+            assert_eq!(expiry_date(&mut data, to_ms(t)), t);
+            assert_eq!(data.keys().collect::<Vec<_>>(), ["k"]);
+        }
+        // A whole millisecond needs no entry.
+        let t = from_ms(1_767_225_600_123);
+        let mut data = to_data(&record_expiring(t)).unwrap();
+        assert_eq!(data.len(), 1);
+        assert_eq!(expiry_date(&mut data, to_ms(t)), t);
+    }
+
+    #[test]
+    fn a_moved_deadline_or_a_damaged_entry_gives_the_deadline() {
+        let t = OffsetDateTime::from_unix_timestamp_nanos(1_767_225_600_123_456_789).unwrap();
+        let mut data = to_data(&record_expiring(t)).unwrap();
+        let moved = to_ms(t) + 1;
+        assert_eq!(expiry_date(&mut data, moved), from_ms(moved));
+        assert!(!data.contains_key(TowerStore::EXPIRY_DATE_KEY));
+        for bad in [
+            Value::from("x"),
+            Value::Array(vec![Value::from(1)]),
+            Value::Array(vec![Value::from(1), Value::from(1_000_000_000u64)]),
+            Value::Array(vec![Value::from(i64::MAX), Value::from(0)]),
+        ] {
+            let mut data = Data::from([(TowerStore::EXPIRY_DATE_KEY.to_owned(), bad)]);
+            assert_eq!(expiry_date(&mut data, 5), from_ms(5));
+            assert!(data.is_empty());
+        }
+    }
+
+    #[test]
+    fn the_reserved_key_is_refused_in_a_sessions_data() {
+        let mut rec = record_expiring(OffsetDateTime::UNIX_EPOCH);
+        rec.data.insert(
+            TowerStore::EXPIRY_DATE_KEY.to_owned(),
+            serde_json::Value::Null,
+        );
+        assert!(matches!(to_data(&rec), Err(Error::Encode(_))));
     }
 }
