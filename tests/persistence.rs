@@ -2,7 +2,8 @@
 //! session; one process opening a path twice shares one sled database
 //! instead of failing; another process holding the directory gets a clear
 //! `Locked` error naming it, the holder's pid and what to do instead, and
-//! nothing stored is harmed. A file, or a folder of other things, is
+//! nothing stored is harmed; a child forked meanwhile (holding inherited
+//! files until it execs) never makes this process's reopen fail. A file, or a folder of other things, is
 //! `NotADatabase` and nothing is created in it; a missing or empty
 //! directory becomes a database. Compression is
 //! fixed when a database is created: asking for the other setting later is
@@ -185,6 +186,51 @@ fn closing_and_reopening_at_once_never_reports_a_lock() {
     for (i, k) in keys.iter().enumerate() {
         assert_eq!(engine.session(k).get::<i64>("n").unwrap(), Some(i as i64));
     }
+}
+
+#[test]
+fn a_child_forked_meanwhile_does_not_make_a_reopen_fail() {
+    // A child that any thread forks (`Command::spawn`, a test's `mount`)
+    // shares this process's files until it execs or exits, the lock on
+    // `sessile.lock` with them: a reopen right after close must wait for
+    // it, not report this very process as the holder. (Seen in CI: another
+    // test's `umount` child made `disk_full`'s reopen fail with `Locked`.)
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let engine = Engine::open(config(&dir, &clock)).unwrap();
+    let key = saved_session(&engine, &[("n", 7)]);
+    let mut pipe = [0; 2];
+    assert_eq!(unsafe { libc::pipe(pipe.as_mut_ptr()) }, 0);
+    // SAFETY: the child only reads the pipe and exits (both
+    // async-signal-safe), holding what it inherited until then.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        unsafe {
+            libc::close(pipe[1]);
+            let mut b = 0u8;
+            libc::read(pipe[0], (&raw mut b).cast(), 1);
+            libc::_exit(0);
+        }
+    }
+    unsafe { libc::close(pipe[0]) };
+    drop(engine);
+    // The child holds the lock now (another open file sees it taken).
+    let lock = std::fs::File::open(dir.path().join("db/sessile.lock")).unwrap();
+    assert!(matches!(
+        lock.try_lock(),
+        Err(std::fs::TryLockError::WouldBlock)
+    ));
+    let reopen = std::thread::spawn({
+        let path = config(&dir, &clock);
+        move || Engine::open(path)
+    });
+    // Let the child go: it exits, and the lock with it.
+    unsafe { libc::close(pipe[1]) };
+    let mut status = 0;
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    let engine = reopen.join().unwrap().expect("reopen");
+    assert_eq!(engine.session(&key).get::<i64>("n").unwrap(), Some(7));
 }
 
 #[test]

@@ -141,7 +141,8 @@ struct Handle {
 }
 
 /// How long `open` waits for this process's previous handle on a path to be
-/// released by sled's background threads, and how often it looks.
+/// released (by sled's background threads, or by a child forked meanwhile
+/// that has not exec'd yet), and how often it looks.
 const RELEASE_WAIT: Duration = Duration::from_secs(5);
 const RELEASE_POLL: Duration = Duration::from_millis(2);
 
@@ -250,15 +251,29 @@ fn open_shared(path: &Path, opts: &SledOptions, create: bool) -> OpenResult<Arc<
         .write(true)
         .open(&lock_path)
         .map_err(|e| open_io_err(&lock_path, e))?;
-    match lock_file.try_lock() {
-        Ok(()) => {}
-        Err(TryLockError::WouldBlock) => {
-            return Err(OpenError::Locked {
-                holder: lock_holder(&lock_path),
-                path: canonical,
-            })
+    // The lock is on the open file, and a child this process forks shares
+    // its files until it execs (or exits): a `Command` spawned by any
+    // thread can hold a lock this process just let go of, for a moment. So
+    // when the holder named in the file is this very process, which has no
+    // live handle on the path (the registry above would have it), wait for
+    // that, within the same bound as for sled's own lock below.
+    let mut waited = Duration::ZERO;
+    loop {
+        match lock_file.try_lock() {
+            Ok(()) => break,
+            Err(TryLockError::WouldBlock) => {
+                let holder = lock_holder(&lock_path);
+                if holder != Some(std::process::id()) || waited >= RELEASE_WAIT {
+                    return Err(OpenError::Locked {
+                        holder,
+                        path: canonical,
+                    });
+                }
+                std::thread::sleep(RELEASE_POLL);
+                waited += RELEASE_POLL;
+            }
+            Err(TryLockError::Error(e)) => return Err(open_io_err(&lock_path, e)),
         }
-        Err(TryLockError::Error(e)) => return Err(open_io_err(&lock_path, e)),
     }
     // The holder's pid, so that the next process refused can name it. The
     // lock is advisory on the open file, not on its contents.
