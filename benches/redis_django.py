@@ -26,7 +26,9 @@ The same pass reads ``INFO commandstats`` before and after, so commands
 per request are shown next to round trips. The timed pass talks to
 redis-server directly (no proxy), in interleaved rounds: every round runs a
 batch of each engine for each kind, in a fresh random order, so a noisy
-neighbour slows both alike.
+neighbour slows both alike. ``INFO`` around each timed batch gives the
+server's time per request: executing its commands, and all of
+redis-server's CPU.
 
 Also timed: the bare Redis command sequences behind a changed request
 (redis-py on one raw connection, no Django), to show what one round trip
@@ -37,7 +39,10 @@ Memory: ``--memory-sessions`` (default 100 000) sessions of the same data
 created through each engine into an emptied redis-server; ``used_memory``
 after minus before, per session. Measured on the plain server and again on
 a second redis-server started with ``--cluster-enabled yes`` that owns all
-16384 slots (a cluster node keeps a per-key slot index).
+16384 slots (a cluster node keeps a per-key slot index). sessile's
+sessions are then moved off the cluster node slot by slot, as
+``redis-cli --cluster reshard`` moves them (``MIGRATE … KEYS``, 10 keys a
+call): sessions per second, and how long each call blocks both servers.
 
 Every redis-server is started here on a free 127.0.0.1 port with
 persistence off, and stopped at the end.
@@ -231,11 +236,16 @@ class RoundTripCounter:
         self.listener.close()
 
 
-def command_calls(client) -> dict[str, int]:
-    """``INFO commandstats`` as {command: calls}, without INFO itself."""
+def server_counters(client) -> tuple[dict[str, int], int, float]:
+    """From ``INFO``: calls per command and the µs spent executing them
+    (commandstats, without INFO itself), and the server's CPU seconds
+    (``used_cpu_user`` + ``used_cpu_sys``: parsing and socket I/O too)."""
     stats = client.info("commandstats")
-    return {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()
-            if name != "cmdstat_info"}
+    cpu = client.info("cpu")
+    calls = {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()
+             if name != "cmdstat_info"}
+    usec = sum(int(v["usec"]) for name, v in stats.items() if name != "cmdstat_info")
+    return calls, usec, float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
 
 
 # --------------------------------------------------------------------------
@@ -287,6 +297,10 @@ class Engine:
         self.samples = {k: [] for k in KINDS}
         self.rounds = {k: [] for k in KINDS}
         self.wall_ns = {k: 0 for k in KINDS}
+        # redis-server's time for the timed requests: executing their
+        # commands (µs), and all of its CPU (s).
+        self.server_usec = {k: 0 for k in KINDS}
+        self.server_cpu = {k: 0.0 for k in KINDS}
 
     def __enter__(self):
         self.override.enable()
@@ -431,8 +445,9 @@ class RawSequences:
 # Memory per session
 
 
-def memory_per_session(server: RedisServer, label: str, count: int) -> dict:
-    """``count`` sessions created through the engine into the emptied server."""
+def memory_per_session(server: RedisServer, label: str, count: int, keep: bool = False) -> dict:
+    """``count`` sessions created through the engine into the emptied server
+    (left there if ``keep``)."""
     from django.conf import settings
     from django.test.utils import override_settings
     from sessile.django import close_engines
@@ -459,7 +474,8 @@ def memory_per_session(server: RedisServer, label: str, count: int) -> dict:
     usage = [c.memory_usage(k) for k in sample]
     value_len = [c.strlen(k) for k in sample]
     close_engines()
-    c.flushall()
+    if not keep:
+        c.flushall()
     return {
         "engine": label,
         "sessions": count,
@@ -470,6 +486,34 @@ def memory_per_session(server: RedisServer, label: str, count: int) -> dict:
         "value_bytes": round(statistics.fmean(value_len)),
         "memory_usage_key": round(statistics.fmean(usage)),
     }
+
+
+def migrate_sessions(source: RedisServer, target: RedisServer, per_call: int = 10) -> dict:
+    """Every key of the cluster node ``source`` moved to ``target`` the way
+    ``redis-cli --cluster reshard`` moves a slot: slot by slot,
+    ``CLUSTER GETKEYSINSLOT`` then ``MIGRATE … KEYS`` with ``per_call``
+    keys a call (its ``--cluster-pipeline``, 10 by default). Each call
+    blocks both servers until its keys are moved: its time is how long a
+    session being moved can be neither read nor written."""
+    c = source.client
+    moved = c.dbsize()
+    times = []
+    start = time.perf_counter_ns()
+    for slot in range(16384):
+        while True:
+            keys = c.execute_command("CLUSTER", "GETKEYSINSLOT", slot, per_call)
+            if not keys:
+                break
+            t0 = time.perf_counter_ns()
+            c.execute_command("MIGRATE", "127.0.0.1", target.port, "", 0, 5000, "KEYS", *keys)
+            times.append(time.perf_counter_ns() - t0)
+    wall = (time.perf_counter_ns() - start) / 1e9
+    if c.dbsize() != 0 or target.client.dbsize() != moved:
+        sys.exit("redis_django: MIGRATE left keys behind")
+    times.sort()
+    return {"sessions": moved, "keys_per_call": per_call, "calls": len(times), "seconds": wall,
+            "sessions_per_s": moved / wall,
+            "call_median_us": percentile(times, 0.5) / 1000, "call_p99_us": percentile(times, 0.99) / 1000}
 
 
 # --------------------------------------------------------------------------
@@ -514,11 +558,11 @@ def main() -> int:
                     # a request's), code paths taken.
                     run_batch(e, kind, [rng.randrange(200) for _ in range(20)], None)
                     rt0, up0, down0 = proxy.snapshot()
-                    calls0 = command_calls(server.client)
+                    calls0, _, _ = server_counters(server.client)
                     n = args.count_requests
                     run_batch(e, kind, [rng.randrange(200) for _ in range(n)], None)
                     rt1, up1, down1 = proxy.snapshot()
-                    calls1 = command_calls(server.client)
+                    calls1, _, _ = server_counters(server.client)
                 per_cmd = {c: (calls1[c] - calls0.get(c, 0)) / n for c in calls1
                            if calls1[c] != calls0.get(c, 0)}
                 counts[e.label][kind] = {
@@ -566,8 +610,12 @@ def main() -> int:
                     raw_rounds[e].append(statistics.median(samples))
                     continue
                 picks = [rng.randrange(args.sessions) for _ in range(args.batch)]
+                _, usec0, cpu0 = server_counters(server.client)
                 with e:
                     e.wall_ns[kind] += run_batch(e, kind, picks, samples)
+                _, usec1, cpu1 = server_counters(server.client)
+                e.server_usec[kind] += usec1 - usec0
+                e.server_cpu[kind] += cpu1 - cpu0
                 e.samples[kind].extend(samples)
                 e.rounds[kind].append(statistics.median(samples))
             print(f"  round {r + 1}/{args.rounds} done", flush=True)
@@ -576,6 +624,7 @@ def main() -> int:
 
         # ---- memory per session
         memory = []
+        migrations: list[dict] = []
         if args.memory_sessions:
             cluster = RedisServer(tmp, "--cluster-enabled", "yes",
                                   "--cluster-config-file", str(tmp / "nodes.conf"))
@@ -589,11 +638,21 @@ def main() -> int:
             for srv, mode in ((server, "standalone"), (cluster, "cluster node (all 16384 slots)")):
                 for label in (SESSILE, DJANGO):
                     t0 = time.perf_counter()
-                    m = memory_per_session(srv, label, args.memory_sessions)
+                    keep = srv is cluster and label == SESSILE
+                    m = memory_per_session(srv, label, args.memory_sessions, keep=keep)
                     m["server"] = mode
                     memory.append(m)
                     print(f"memory, {mode}, {label}: {m['bytes_per_session']:.0f} B per session "
                           f"({args.memory_sessions} in {time.perf_counter() - t0:.0f} s)", flush=True)
+                    if keep:
+                        # Resharding's cost per session: sessile's sessions
+                        # moved off the cluster node, slot by slot.
+                        g = migrate_sessions(cluster, server)
+                        migrations.append(g)
+                        print(f"MIGRATE, {g['keys_per_call']} keys a call: {g['sessions_per_s']:,.0f} "
+                              f"sessions/s, a call blocks {g['call_median_us']:.0f} µs "
+                              f"(p99 {g['call_p99_us']:.0f})", flush=True)
+                        server.client.flushall()
     finally:
         try:
             from sessile.django import close_engines
@@ -618,6 +677,10 @@ def main() -> int:
     if memory:
         print()
         print(markdown_memory(memory))
+    for g in migrations:
+        print(f"MIGRATE {g['sessions']} sessile sessions, {g['keys_per_call']} keys a call: "
+              f"{g['sessions_per_s']:,.0f} sessions/s; each call blocks both servers "
+              f"{g['call_median_us']:.0f} µs (p99 {g['call_p99_us']:.0f})")
     print()
     for g in goals:
         print(f"goal: {g['text']}: {g['measured']} -> {'met' if g['met'] else 'NOT met'}")
@@ -626,7 +689,7 @@ def main() -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     doc = {"benchmark": "redis_django", **meta, "results": results, "raw_sequences": raw_results,
-           "memory": memory, "goals": goals}
+           "memory": memory, "migrate": migrations, "goals": goals}
     (args.out / "redis_django.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     (args.out / "redis_django.svg").write_text(svg_chart(results, meta))
     print(f"wrote {args.out / 'redis_django.json'} and {args.out / 'redis_django.svg'}")
@@ -654,6 +717,12 @@ def summarize(engines: list[Engine], counts: dict) -> list[dict]:
                 "median_us": percentile(ordered, 0.5) / 1000,
                 "p99_us": percentile(ordered, 0.99) / 1000,
                 "requests_per_s": len(ordered) / (e.wall_ns[kind] / 1e9),
+                # What a request costs the server: executing its commands
+                # (commandstats), and all of redis-server's CPU over the
+                # timed batches (socket I/O and its event loop too, and its
+                # background cron, about 1.5 ms a second when idle here).
+                "server_command_us": e.server_usec[kind] / len(ordered),
+                "server_cpu_us": e.server_cpu[kind] * 1e6 / len(ordered),
                 "round_medians_us": [round(m / 1000, 1) for m in e.rounds[kind]],
                 "per_round_ratio_to_sessile": {"min": min(per_round), "max": max(per_round)},
             })
@@ -694,15 +763,17 @@ def evaluate(results: list[dict]) -> list[dict]:
 
 
 def markdown_table(results: list[dict]) -> str:
-    lines = ["| request | engine | round trips | commands | median µs | p99 µs | requests/s | ÷ sessile (median; over rounds) |",
-             "|---|---|---:|---|---:|---:|---:|---|"]
+    lines = ["| request | engine | round trips | commands | median µs | p99 µs | requests/s "
+             "| ÷ sessile (median; over rounds) | server µs: commands / CPU |",
+             "|---|---|---:|---|---:|---:|---:|---|---:|"]
     for r in results:
         cmds = ", ".join(f"{c} {v:g}" if v != 1 else c for c, v in r["by_command"].items())
         spread = r["per_round_ratio_to_sessile"]
         ratio = ("1.00×" if r["engine"] == SESSILE
                  else f"{r['ratio_to_sessile']:.2f}× ({spread['min']:.2f}–{spread['max']:.2f})")
         lines.append(f"| {r['kind']} | {r['engine']} | {r['round_trips']:.2f} | {cmds} | "
-                     f"{r['median_us']:.1f} | {r['p99_us']:.1f} | {r['requests_per_s']:,.0f} | {ratio} |")
+                     f"{r['median_us']:.1f} | {r['p99_us']:.1f} | {r['requests_per_s']:,.0f} | {ratio} | "
+                     f"{r['server_command_us']:.1f} / {r['server_cpu_us']:.0f} |")
     return "\n".join(lines)
 
 

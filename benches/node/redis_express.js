@@ -27,7 +27,9 @@
 // one round trip. The same pass reads INFO commandstats before and after.
 // The timed pass talks to redis-server directly, in interleaved rounds (a
 // batch of each store for each kind per round, the order shuffled), so a
-// noisy neighbour slows both alike.
+// noisy neighbour slows both alike. INFO around each timed batch gives the
+// server's time per request: executing its commands, and all of
+// redis-server's CPU.
 //
 // Memory: --memory-sessions (default 100000) sessions created through each
 // store into an emptied redis-server, used_memory after minus before, per
@@ -230,11 +232,23 @@ async function startCounter(upstreamPort) {
   };
 }
 
-async function commandCalls(client) {
+/**
+ * From INFO: calls per command and the µs spent executing them
+ * (commandstats, without INFO itself), and the server's CPU seconds
+ * (used_cpu_user + used_cpu_sys: parsing and socket I/O too).
+ */
+async function serverCounters(client) {
   const text = await client.info('commandstats');
-  const out = {};
-  for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) if (m[1] !== 'info') out[m[1]] = Number(m[2]);
-  return out;
+  const cpu = await client.info('cpu');
+  const calls = {};
+  let usec = 0;
+  for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+    if (m[1] === 'info') continue;
+    calls[m[1]] = Number(m[2]);
+    usec += Number(m[3]);
+  }
+  const seconds = (name) => Number(cpu.match(new RegExp(`^${name}:([0-9.]+)`, 'm'))[1]);
+  return { calls, usec, cpu: seconds('used_cpu_user') + seconds('used_cpu_sys') };
 }
 
 // ---------------------------------------------------------------------------
@@ -277,7 +291,7 @@ function makeEngine(label, store) {
     saveUninitialized: false,
     cookie: { maxAge: 86400000 },
   });
-  return { label, store, middleware, cookies: [], samples: {}, rounds: {}, wallNs: {} };
+  return { label, store, middleware, cookies: [], samples: {}, rounds: {}, wallNs: {}, serverUsec: {}, serverCpu: {} };
 }
 
 function oneRequest(engine, kind, cookie, n) {
@@ -414,14 +428,15 @@ function escapeXml(s) {
 
 function table(results) {
   const lines = [
-    '| request | store | round trips | commands | median µs | p99 µs | requests/s | ÷ SessileStore (median; over rounds) |',
-    '|---|---|---:|---|---:|---:|---:|---|',
+    '| request | store | round trips | commands | median µs | p99 µs | requests/s | ÷ SessileStore (median; over rounds) | server µs: commands / CPU |',
+    '|---|---|---:|---|---:|---:|---:|---|---:|',
   ];
   for (const r of results) {
     const cmds = Object.entries(r.byCommand).map(([c, v]) => (v === 1 ? c : `${c} ${v}`)).join(', ');
     const ratio = r.store === SESSILE ? '1.00×' : `${r.ratioToSessile.toFixed(2)}× (${r.perRoundRatio.min.toFixed(2)}–${r.perRoundRatio.max.toFixed(2)})`;
     lines.push(`| ${r.kind} | ${r.store} | ${r.roundTrips.toFixed(2)} | ${cmds} | ${r.medianUs.toFixed(1)} | ` +
-      `${r.p99Us.toFixed(1)} | ${Math.round(r.requestsPerSecond).toLocaleString('en-US')} | ${ratio} |`);
+      `${r.p99Us.toFixed(1)} | ${Math.round(r.requestsPerSecond).toLocaleString('en-US')} | ${ratio} | ` +
+      `${r.serverCommandUs.toFixed(1)} / ${r.serverCpuUs.toFixed(0)} |`);
   }
   return lines.join('\n');
 }
@@ -507,10 +522,12 @@ async function main() {
         const picks = () => Array.from({ length: opts.countRequests }, () => pick(200));
         await runBatch(engine, kind, picks().slice(0, 20), null);
         const [rt0, up0, down0] = counter.snapshot();
-        const calls0 = await commandCalls(server.client);
+        const before = await serverCounters(server.client);
         await runBatch(engine, kind, picks(), null);
         const [rt1, up1, down1] = counter.snapshot();
-        const calls1 = await commandCalls(server.client);
+        const after = await serverCounters(server.client);
+        const calls0 = before.calls;
+        const calls1 = after.calls;
         const n = opts.countRequests;
         const byCommand = {};
         for (const c of Object.keys(calls1).sort()) {
@@ -544,6 +561,8 @@ async function main() {
         e.samples[kind] = [];
         e.rounds[kind] = [];
         e.wallNs[kind] = 0;
+        e.serverUsec[kind] = 0;
+        e.serverCpu[kind] = 0;
       }
       engines.push(e);
     }
@@ -562,7 +581,11 @@ async function main() {
         const samples = [];
         const picks = Array.from({ length: opts.batch }, () => pick(opts.sessions));
         if (global.gc) global.gc();
+        const before = await serverCounters(server.client);
         e.wallNs[kind] += await runBatch(e, kind, picks, samples);
+        const after = await serverCounters(server.client);
+        e.serverUsec[kind] += after.usec - before.usec;
+        e.serverCpu[kind] += after.cpu - before.cpu;
         e.samples[kind].push(...samples);
         e.rounds[kind].push(median(samples));
       }
@@ -606,6 +629,11 @@ async function main() {
           medianUs: percentile(sorted, 0.5) / 1000,
           p99Us: percentile(sorted, 0.99) / 1000,
           requestsPerSecond: sorted.length / (e.wallNs[kind] / 1e9),
+          // What a request costs the server: executing its commands
+          // (commandstats), and all of redis-server's CPU over the timed
+          // batches (socket I/O, its event loop, its background cron).
+          serverCommandUs: e.serverUsec[kind] / sorted.length,
+          serverCpuUs: (e.serverCpu[kind] * 1e6) / sorted.length,
           roundMediansUs: e.rounds[kind].map((m) => Math.round(m / 100) / 10),
           perRoundRatio: { min: Math.min(...perRound), max: Math.max(...perRound) },
         });
