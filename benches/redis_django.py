@@ -629,7 +629,9 @@ def main() -> int:
             cluster = RedisServer(tmp, "--cluster-enabled", "yes",
                                   "--cluster-config-file", str(tmp / "nodes.conf"))
             servers.append(cluster)
-            cluster.client.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+            # ADDSLOTS, not ADDSLOTSRANGE: the latter is Redis 7.0+, and apt
+            # may install 6.x.
+            cluster.client.execute_command("CLUSTER", "ADDSLOTS", *range(16384))
             deadline = time.monotonic() + 10
             while cluster.client.execute_command("CLUSTER", "INFO").decode().find("cluster_state:ok") < 0:
                 if time.monotonic() > deadline:

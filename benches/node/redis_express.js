@@ -598,7 +598,8 @@ async function main() {
     if (opts.memorySessions) {
       const cluster = await startRedis(opts.redisServer, tmp, ['--cluster-enabled', 'yes', '--cluster-config-file', path.join(tmp, 'nodes.conf')]);
       servers.push(cluster);
-      await cluster.client.sendCommand(['CLUSTER', 'ADDSLOTSRANGE', '0', '16383']);
+      // ADDSLOTS, not ADDSLOTSRANGE: the latter is Redis 7.0+, and apt may install 6.x.
+      await cluster.client.sendCommand(['CLUSTER', 'ADDSLOTS', ...Array.from({ length: 16384 }, (_, i) => String(i))]);
       for (let tries = 0; !(await cluster.client.sendCommand(['CLUSTER', 'INFO'])).includes('cluster_state:ok'); tries++) {
         if (tries > 100) throw new Error('the one-node cluster did not reach cluster_state:ok');
         await new Promise((r) => setTimeout(r, 100));
