@@ -825,45 +825,58 @@ def environment(args, started, load_before, redis_version: str) -> dict:
 
 
 def svg_chart(results: list[dict], meta: dict) -> str:
-    """Per request kind, one bar per engine: median µs (p99 as a tick), round trips."""
-    left, right, top, row_h, gap = 200, 300, 76, 28, 14
-    width = 900
+    """Per request kind, one bar per engine on a log axis: median µs (p99 as
+    a tick), round trips and the ratio to sessile beside it."""
+    import math
+
+    left, right, top, row_h, head_h = 200, 320, 76, 26, 22
+    width = 920
     plot_w = width - left - right
-    height = top + len(results) * row_h + (len(KINDS) - 1) * gap + 50
-    hi = max(r["p99_us"] for r in results)
-    scale = plot_w / hi
+    height = top + len(results) * row_h + len(KINDS) * head_h + 50
+    lo = 10 ** math.floor(math.log10(min(r["median_us"] for r in results)))
+    hi = max(lo * 10, 1.15 * max(r["p99_us"] for r in results))
+
+    def x(us: float) -> float:
+        return left + math.log10(max(us, lo) / lo) / math.log10(hi / lo) * plot_w
+
     esc = lambda s: s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")  # noqa: E731
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="13">',
         f'<rect width="{width}" height="{height}" fill="white"/>',
-        f'<text x="{left}" y="22" font-size="15" font-weight="bold">Django sessions on one local redis-server: '
-        f'sessile vs RedisCache</text>',
-        f'<text x="{left}" y="40" fill="#555">µs per request through SessionMiddleware; bar = median, '
-        f'tick = p99; RT = network round trips counted by a proxy</text>',
-        f'<text x="{left}" y="57" fill="#555">{esc(meta["date"])}, {esc(meta["cpus"])}, '
+        f'<text x="8" y="22" font-size="15" font-weight="bold">Django sessions on one local redis-server: '
+        f'sessile vs the cache engine on RedisCache</text>',
+        f'<text x="8" y="40" fill="#555">µs per request through SessionMiddleware, log scale; '
+        f'bar = median, tick = p99; RT = round trips, counted by a proxy</text>',
+        f'<text x="8" y="57" fill="#555">{esc(meta["date"])}, {esc(meta["cpus"])}, '
         f'{esc(meta["redis_server"].split(" sha=")[0])}, one run ({esc(meta["command"])})</text>',
     ]
+    bottom = height - 50
+    ticks = [m * lo * 10**e for e in range(8) for m in (1, 2, 5) if m * lo * 10**e <= hi]
+    for t in ticks:
+        gx = x(t)
+        parts.append(f'<line x1="{gx:.1f}" y1="{top}" x2="{gx:.1f}" y2="{bottom}" stroke="#ddd"/>')
+        parts.append(f'<text x="{gx:.1f}" y="{bottom + 16}" text-anchor="middle" fill="#555">{t:g}</text>')
+    parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{bottom + 36}" text-anchor="middle" fill="#555">'
+                 f'µs / request</text>')
     y = top
-    for i, kind in enumerate(KINDS):
-        rows = [r for r in results if r["kind"] == kind]
-        parts.append(f'<text x="8" y="{y + row_h:.0f}" font-weight="bold">{kind}</text>')
-        for r in rows:
+    for kind in KINDS:
+        parts.append(f'<text x="8" y="{y + 16}" font-weight="bold">{esc(KIND_TEXT[kind])}</text>')
+        y += head_h
+        for r in (r for r in results if r["kind"] == kind):
             colour = "#d9480f" if r["engine"] == SESSILE else "#4c6ef5"
-            bx = left + r["median_us"] * scale
-            px = left + r["p99_us"] * scale
-            parts.append(f'<text x="{left - 8}" y="{y + 18}" text-anchor="end">{esc(r["engine"])}</text>')
-            parts.append(f'<rect x="{left}" y="{y + 5}" width="{bx - left:.1f}" height="{row_h - 10}" fill="{colour}"/>')
-            parts.append(f'<line x1="{bx:.1f}" y1="{y + 14}" x2="{px:.1f}" y2="{y + 14}" stroke="#333"/>')
-            parts.append(f'<line x1="{px:.1f}" y1="{y + 8}" x2="{px:.1f}" y2="{y + 20}" stroke="#333" stroke-width="2"/>')
-            parts.append(f'<text x="{left + plot_w + 10}" y="{y + 18}">{r["median_us"]:.0f} µs '
+            bx, px = x(r["median_us"]), x(r["p99_us"])
+            parts.append(f'<text x="{left - 8}" y="{y + 17}" text-anchor="end">{esc(r["engine"])}</text>')
+            parts.append(f'<rect x="{left}" y="{y + 4}" width="{bx - left:.1f}" height="{row_h - 8}" '
+                         f'fill="{colour}"/>')
+            parts.append(f'<line x1="{bx:.1f}" y1="{y + 13}" x2="{px:.1f}" y2="{y + 13}" stroke="#333"/>')
+            parts.append(f'<line x1="{px:.1f}" y1="{y + 7}" x2="{px:.1f}" y2="{y + 19}" stroke="#333" '
+                         f'stroke-width="2"/>')
+            parts.append(f'<text x="{left + plot_w + 10}" y="{y + 17}">{r["median_us"]:.0f} µs '
                          f'(p99 {r["p99_us"]:.0f}) · {r["round_trips"]:.0f} RT · '
                          f'{r["ratio_to_sessile"]:.2f}× sessile</text>')
             y += row_h
-        y += gap
-    parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{y - gap}" stroke="#333"/>')
-    parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{y + 16}" text-anchor="middle" fill="#555">'
-                 f'µs / request (linear, 0 to {hi:.0f})</text>')
+    parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{bottom}" stroke="#333"/>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 

@@ -449,48 +449,56 @@ function memoryTable(memory) {
   return lines.join('\n');
 }
 
+/** Per request kind, one bar per store on a log axis: median µs (p99 as a tick), round trips, ratio. */
 function svgChart(report) {
   const results = report.results;
   const left = 200;
-  const right = 300;
+  const right = 330;
   const top = 76;
-  const rowH = 28;
-  const gap = 14;
-  const width = 900;
+  const rowH = 26;
+  const headH = 22;
+  const width = 930;
   const plotW = width - left - right;
-  const height = top + results.length * rowH + (KINDS.length - 1) * gap + 50;
-  const hi = Math.max(...results.map((r) => r.p99Us));
-  const scale = plotW / hi;
+  const height = top + results.length * rowH + KINDS.length * headH + 50;
+  const bottom = height - 50;
+  const lo = 10 ** Math.floor(Math.log10(Math.min(...results.map((r) => r.medianUs))));
+  const hi = Math.max(lo * 10, 1.15 * Math.max(...results.map((r) => r.p99Us)));
+  const x = (us) => left + (Math.log10(Math.max(us, lo) / lo) / Math.log10(hi / lo)) * plotW;
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="13">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text x="${left}" y="22" font-size="15" font-weight="bold">express-session on one local redis-server: SessileStore vs connect-redis</text>`,
-    `<text x="${left}" y="40" fill="#555">µs per request through the middleware; bar = median, tick = p99; RT = network round trips counted by a proxy</text>`,
-    `<text x="${left}" y="57" fill="#555">${escapeXml(`${report.date.slice(0, 16).replace('T', ' ')} UTC, ${report.machine.cpu}, ${report.machine.cores} cores (shared, noisy), Redis ${report.redisServer}, one run (${report.command})`)}</text>`,
+    `<text x="8" y="22" font-size="15" font-weight="bold">express-session on one local redis-server: SessileStore vs connect-redis</text>`,
+    `<text x="8" y="40" fill="#555">µs per request through the middleware, log scale; bar = median, tick = p99; RT = round trips, counted by a proxy</text>`,
+    `<text x="8" y="57" fill="#555">${escapeXml(`${report.date.slice(0, 16).replace('T', ' ')} UTC, ${report.machine.cpu}, ${report.machine.cores} cores (shared, noisy), Redis ${report.redisServer}, one run (${report.command})`)}</text>`,
   ];
+  for (let e = 0; e < 8; e++) {
+    for (const m of [1, 2, 5]) {
+      const t = m * lo * 10 ** e;
+      if (t > hi) continue;
+      const gx = x(t).toFixed(1);
+      out.push(`<line x1="${gx}" y1="${top}" x2="${gx}" y2="${bottom}" stroke="#ddd"/>`, `<text x="${gx}" y="${bottom + 16}" text-anchor="middle" fill="#555">${t}</text>`);
+    }
+  }
+  out.push(`<text x="${left + plotW / 2}" y="${bottom + 36}" text-anchor="middle" fill="#555">µs / request</text>`);
   let y = top;
   for (const kind of KINDS) {
-    out.push(`<text x="8" y="${y + rowH}" font-weight="bold">${kind}</text>`);
-    for (const r of results.filter((x) => x.kind === kind)) {
+    out.push(`<text x="8" y="${y + 16}" font-weight="bold">${escapeXml(KIND_TEXT[kind])}</text>`);
+    y += headH;
+    for (const r of results.filter((z) => z.kind === kind)) {
       const colour = r.store === SESSILE ? '#2f7d32' : '#c0392b';
-      const bx = left + r.medianUs * scale;
-      const px = left + r.p99Us * scale;
+      const bx = x(r.medianUs);
+      const px = x(r.p99Us);
       out.push(
-        `<text x="${left - 8}" y="${y + 18}" text-anchor="end">${escapeXml(r.store)}</text>`,
-        `<rect x="${left}" y="${y + 5}" width="${(bx - left).toFixed(1)}" height="${rowH - 10}" fill="${colour}"/>`,
-        `<line x1="${bx.toFixed(1)}" y1="${y + 14}" x2="${px.toFixed(1)}" y2="${y + 14}" stroke="#333"/>`,
-        `<line x1="${px.toFixed(1)}" y1="${y + 8}" x2="${px.toFixed(1)}" y2="${y + 20}" stroke="#333" stroke-width="2"/>`,
-        `<text x="${left + plotW + 10}" y="${y + 18}">${r.medianUs.toFixed(0)} µs (p99 ${r.p99Us.toFixed(0)}) · ${r.roundTrips.toFixed(0)} RT · ${r.ratioToSessile.toFixed(2)}× SessileStore</text>`
+        `<text x="${left - 8}" y="${y + 17}" text-anchor="end">${escapeXml(r.store)}</text>`,
+        `<rect x="${left}" y="${y + 4}" width="${(bx - left).toFixed(1)}" height="${rowH - 8}" fill="${colour}"/>`,
+        `<line x1="${bx.toFixed(1)}" y1="${y + 13}" x2="${px.toFixed(1)}" y2="${y + 13}" stroke="#333"/>`,
+        `<line x1="${px.toFixed(1)}" y1="${y + 7}" x2="${px.toFixed(1)}" y2="${y + 19}" stroke="#333" stroke-width="2"/>`,
+        `<text x="${left + plotW + 10}" y="${y + 17}">${r.medianUs.toFixed(0)} µs (p99 ${r.p99Us.toFixed(0)}) · ${r.roundTrips.toFixed(0)} RT · ${r.ratioToSessile.toFixed(2)}× SessileStore</text>`
       );
       y += rowH;
     }
-    y += gap;
   }
-  out.push(
-    `<line x1="${left}" y1="${top}" x2="${left}" y2="${y - gap}" stroke="#333"/>`,
-    `<text x="${left + plotW / 2}" y="${y + 16}" text-anchor="middle" fill="#555">µs / request (linear, 0 to ${hi.toFixed(0)})</text>`,
-    '</svg>'
-  );
+  out.push(`<line x1="${left}" y1="${top}" x2="${left}" y2="${bottom}" stroke="#333"/>`, '</svg>');
   return out.join('\n') + '\n';
 }
 
