@@ -23,7 +23,9 @@ that counts, on every client connection, each burst of client bytes that
 follows a server reply. A pipeline (``MULTI; SET; EXEC`` written at once)
 is one round trip; ``WATCH`` then ``GET`` then ``MULTI…EXEC`` are three.
 The same pass reads ``INFO commandstats`` before and after, so commands
-per request are shown next to round trips. The timed pass talks to
+per request are shown next to round trips. The counter is first checked on
+the bare command sequences below, whose round trips are known (the run
+stops if it counts otherwise). The timed pass talks to
 redis-server directly (no proxy), in interleaved rounds: every round runs a
 batch of each engine for each kind, in a fresh random order, so a noisy
 neighbour slows both alike. ``INFO`` around each timed batch gives the
@@ -393,10 +395,10 @@ RAW_SEQUENCES = [
 
 
 class RawSequences:
-    def __init__(self, server: RedisServer, keys: int = 1000) -> None:
+    def __init__(self, port: int, keys: int = 1000) -> None:
         import redis
 
-        self.client = redis.Redis(host="127.0.0.1", port=server.port)
+        self.client = redis.Redis(host="127.0.0.1", port=port)
         self.conn = self.client.connection_pool.get_connection()
         self.keys = [f"raw:{i:032d}".encode() for i in range(keys)]
         self.values = {k: os.urandom(300) for k in self.keys}
@@ -575,6 +577,19 @@ def main() -> int:
             print(f"{e.label}: " + "; ".join(
                 f"{k} {counts[e.label][k]['round_trips']:.2f} round trips "
                 f"({' '.join(counts[e.label][k]['by_command'])})" for k in KINDS), flush=True)
+        # The counter checked on sequences whose round trips are known:
+        # one per write the client makes before it reads a reply.
+        checked = RawSequences(proxy.port, keys=50)
+        proxy_check = {}
+        for label, trips, _ in RAW_SEQUENCES:
+            before = proxy.snapshot()[0]
+            checked.run(label, [rng.randrange(50) for _ in range(100)], [])
+            proxy_check[label] = (proxy.snapshot()[0] - before) / 100
+            if proxy_check[label] != trips:
+                sys.exit(f"redis_django: the proxy counted {proxy_check[label]} round trips for "
+                         f"{label!r}, which makes {trips}")
+        checked.close()
+        print("proxy check: " + "; ".join(f"{k} {v:g}" for k, v in proxy_check.items()), flush=True)
         close_engines()
         proxy.close()
         server.client.flushall()
@@ -585,7 +600,7 @@ def main() -> int:
             t0 = time.perf_counter()
             populate(e, args.sessions)
             print(f"{e.label:<26} {args.sessions} sessions in {time.perf_counter() - t0:5.1f} s", flush=True)
-        raw = RawSequences(server)
+        raw = RawSequences(server.port)
         raw_samples = {label: [] for label, _, _ in RAW_SEQUENCES}
         raw_rounds = {label: [] for label, _, _ in RAW_SEQUENCES}
 
@@ -670,6 +685,8 @@ def main() -> int:
 
     results = summarize(engines, counts)
     raw_results = summarize_raw(raw_samples, raw_rounds)
+    for r in raw_results:
+        r["round_trips_counted_by_proxy"] = proxy_check[r["sequence"]]
     meta = environment(args, started, load_before, server.version)
     goals = evaluate(results)
     print()
