@@ -118,7 +118,7 @@ dist-check-node:
 	$(MAKE) --no-print-directory -C bindings/node dist-check DIST=$(DIST) CARGO="$(CARGO)"
 
 ## make bench: criterion benchmarks and the side-by-side scripts
-bench: bench-python bench-node
+bench: bench-python bench-node bench-redis
 	$(CARGO) bench --features internals --bench hot_path
 	python3 benches/ratios.py
 	$(CARGO) bench --features internals --bench scale
@@ -129,14 +129,30 @@ bench: bench-python bench-node
 ## engines; writes benches/results/django_engines.{json,svg}. Reuses
 ## bindings/python's venv; installs redis-server if missing (CI runs as root).
 BENCH_PY := $(abspath bindings/python/.venv)/bin/python
-.PHONY: bench-python
-bench-python:
-	$(MAKE) --no-print-directory -C bindings/python install CARGO="$(CARGO)"
-	command -v redis-server >/dev/null || { \
-	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq redis-server </dev/null; }
-	$(BENCH_PY) -m pip --disable-pip-version-check install -q -r benches/requirements-bench.txt
+.PHONY: bench-python bench-python-deps bench-node-deps
+bench-python: bench-python-deps
 	$(BENCH_PY) benches/django_engines.py
+
+# What the Python and Node benches need, done once per `make` even when
+# several bench targets ask for it.
+bench-python-deps: redis-server
+	$(MAKE) --no-print-directory -C bindings/python install CARGO="$(CARGO)"
+	$(BENCH_PY) -m pip --disable-pip-version-check install -q -r benches/requirements-bench.txt
+bench-node-deps: redis-server
+	$(MAKE) --no-print-directory -C bindings/node lib deps CARGO="$(CARGO)"
+	cd benches/node && npm ci --no-audit --no-fund
+
+## make bench-redis: sessile's Redis store against the peers' Redis session
+## stores, on redis-servers the scripts start on free 127.0.0.1 ports:
+## sessile.django (SESSILE_URL) vs Django's cache engine on RedisCache, and
+## SessileStore({url}) vs connect-redis under express-session; round trips
+## (counted by a proxy), commands, µs per request, and Redis memory per
+## session (also on a cluster node). Writes
+## benches/results/redis_{django,express}.{json,svg}
+.PHONY: bench-redis
+bench-redis: bench-python-deps bench-node-deps
+	$(BENCH_PY) benches/redis_django.py
+	node benches/node/redis_express.js
 
 clean:
 	$(CARGO) clean
@@ -173,10 +189,5 @@ crash-test:
 ## free 127.0.0.1 port; installed with apt-get if missing); writes
 ## benches/results/express_stores.{json,svg}
 .PHONY: bench-node
-bench-node:
-	command -v redis-server >/dev/null || { \
-	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq redis-server </dev/null; }
-	$(MAKE) --no-print-directory -C bindings/node lib deps CARGO="$(CARGO)"
-	cd benches/node && npm ci --no-audit --no-fund
+bench-node: bench-node-deps
 	node benches/node/express_stores.js
