@@ -398,7 +398,10 @@ macro_rules! store_conformance {
                     .store
                     .walk(None, &mut |k, raw| {
                         Record::decode(&raw).unwrap();
-                        assert!(t.store.delete(&SessionKey::from_bytes(&k).unwrap()).unwrap());
+                        assert!(t
+                            .store
+                            .delete(&SessionKey::from_bytes(&k).unwrap())
+                            .unwrap());
                         seen.push(k);
                         Ok(true)
                     })
