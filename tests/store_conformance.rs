@@ -42,3 +42,13 @@ store_conformance!(redis_glob_prefix, {
     let store = sessile::RedisStore::open(&url, &opts).unwrap();
     (Arc::new(store), Box::new(server))
 });
+
+// Over TLS (`rediss://`), on a TLS-only server (tests/common/redis_tls.rs).
+#[cfg(feature = "redis")]
+store_conformance!(redis_tls, {
+    let tls = common::redis::tls::TlsServer::start(false);
+    let url = tls.url_with("");
+    let store =
+        sessile::RedisStore::open(&url, &sessile::RedisOptions::from_url(&url).unwrap()).unwrap();
+    (Arc::new(store), Box::new(tls))
+});

@@ -151,7 +151,13 @@ fn is_unavailable(e: &RedisError) -> bool {
 /// so these are configuration errors, not [`Error::Unavailable`].
 fn tls_refusal(e: &RedisError) -> Option<String> {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(c) = cause {
+    while let Some(mut c) = cause {
+        // The redis client keeps an I/O error behind an `Arc`, which is
+        // the error its `source` hands out.
+        if let Some(inner) = c.downcast_ref::<std::sync::Arc<dyn std::error::Error + Send + Sync>>()
+        {
+            c = &**inner;
+        }
         let tls = c.downcast_ref::<rustls::Error>().or_else(|| {
             c.downcast_ref::<std::io::Error>()
                 .and_then(|io| io.get_ref())
