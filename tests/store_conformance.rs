@@ -52,3 +52,14 @@ store_conformance!(redis_tls, {
         sessile::RedisStore::open(&url, &sessile::RedisOptions::from_url(&url).unwrap()).unwrap();
     (Arc::new(store), Box::new(tls))
 });
+
+// Through sentinels (`redis+sentinel://`): a master, its replica and three
+// sentinels per test (tests/common/redis_sentinel.rs).
+#[cfg(feature = "redis")]
+store_conformance!(redis_sentinel, {
+    let set = common::redis::sentinel::SentinelSet::start();
+    let url = set.url_with("");
+    let store =
+        sessile::RedisStore::open(&url, &sessile::RedisOptions::from_url(&url).unwrap()).unwrap();
+    (Arc::new(store), Box::new(set))
+});

@@ -18,9 +18,11 @@ pub mod sentinel;
 #[path = "redis_tls.rs"]
 pub mod tls;
 
+use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// How long a server may take to answer PING after starting.
@@ -52,8 +54,17 @@ pub struct Spec {
 pub fn free_port() -> u16 {
     // Bind port 0, read what the kernel picked, and let it go for the
     // server to take (a tiny race with other processes: `start` retries).
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local addr").port()
+    // Never the same port twice in one test process: a test that kills a
+    // server must not find another test's server on its port (a sentinel
+    // or a cluster would take it for the dead node).
+    static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    loop {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = l.local_addr().expect("local addr").port();
+        if GIVEN.lock().unwrap_or_else(|e| e.into_inner()).insert(port) {
+            return port;
+        }
+    }
 }
 
 pub fn ping(port: u16) -> bool {

@@ -364,7 +364,10 @@ impl RedisStore {
         let done = compare_and_set(con, &self.cas_sha, key, expected, write)?;
         let want = self.opts.wait_replicas;
         if want > 0 && matches!(done, Cas::Written) {
-            let timeout = u64::try_from(self.opts.io_timeout.as_millis()).unwrap_or(u64::MAX);
+            // Half the reply timeout, so that WAIT's own reply is in time.
+            let timeout = u64::try_from(self.opts.io_timeout.as_millis() / 2)
+                .unwrap_or(u64::MAX)
+                .max(1);
             let got = con.wait(key, want, timeout)?;
             if got < want {
                 return Err(Fail::Refused(Error::Unavailable {

@@ -48,7 +48,7 @@ pub struct RedisOptions {
     /// URL: `tls_key=`. Default none.
     pub tls_key: Option<PathBuf>,
     /// After every write, wait until this many replicas have it (`WAIT`),
-    /// at most [`io_timeout`](Self::io_timeout); a write that fewer
+    /// at most half of [`io_timeout`](Self::io_timeout); a write that fewer
     /// replicas acknowledged in time is [`Error::Unavailable`] although
     /// the master has it. Narrows, without closing, the window in which a
     /// failover loses acknowledged writes (docs/OPERATIONS.md). URL:
