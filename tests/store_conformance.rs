@@ -63,3 +63,15 @@ store_conformance!(redis_sentinel, {
         sessile::RedisStore::open(&url, &sessile::RedisOptions::from_url(&url).unwrap()).unwrap();
     (Arc::new(store), Box::new(set))
 });
+
+// On a Redis Cluster (`redis+cluster://`): three masters and their
+// replicas (tests/common/redis_cluster.rs), shared by the tests running at
+// the same time, each under a key prefix of its own.
+#[cfg(feature = "redis")]
+store_conformance!(redis_cluster, {
+    let (cluster, prefix) = common::redis::cluster::Cluster::shared();
+    let url = cluster.url_with(&format!("?prefix={prefix}"));
+    let store =
+        sessile::RedisStore::open(&url, &sessile::RedisOptions::from_url(&url).unwrap()).unwrap();
+    (Arc::new(store), Box::new(cluster))
+});
