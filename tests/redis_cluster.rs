@@ -7,7 +7,8 @@
 //! - a master killed in the middle of a load is replaced by its replica:
 //!   calls fail with `Unavailable`, each within the timeouts, until the
 //!   cluster has promoted it, then succeed, and no session acknowledged
-//!   before the kill and replicated (written with `wait=1`) is lost.
+//!   before the kill and replicated (written with `wait=1`) is lost, and
+//!   no such logout undone.
 //!
 //! The failover test is bounded (deadlines, never a hang) and prints what
 //! it measured.
@@ -148,6 +149,9 @@ fn a_master_killed_mid_load_fails_over_and_no_replicated_session_is_lost() {
     let keys: Vec<String> = (0..150)
         .map(|i| saved_session(&acked, &[("n", i)]))
         .collect();
+    // A logout, acknowledged once replicated too.
+    let logged_out = saved_session(&acked, &[("user", 7)]);
+    acked.session(&logged_out).delete().unwrap();
     let engine = engine(&url, &clock);
     let victim = cluster.masters()[0];
     let heir = cluster.replica_of(victim);
@@ -155,7 +159,8 @@ fn a_master_killed_mid_load_fails_over_and_no_replicated_session_is_lost() {
     assert!(!on_victim.is_empty());
 
     // The load: two threads visiting sessions round and round, recording
-    // what each call gave and how long it took.
+    // what each call gave and how long it took, pausing 10 ms after a
+    // failure.
     let stop = AtomicBool::new(false);
     let failures = Mutex::new(Vec::<Duration>::new());
     let served = Mutex::new(0usize);
@@ -192,6 +197,8 @@ fn a_master_killed_mid_load_fails_over_and_no_replicated_session_is_lost() {
                             let took = started.elapsed();
                             assert!(took < CALL_BOUND, "a call took {took:?} to fail");
                             failures.lock().unwrap().push(took);
+                            // A client's pause before retrying.
+                            std::thread::sleep(Duration::from_millis(10));
                         }
                         Err(e) => panic!("during the failover, expected Unavailable, got {e:?}"),
                     }
@@ -249,5 +256,6 @@ fn a_master_killed_mid_load_fails_over_and_no_replicated_session_is_lost() {
             "session {i} was lost in the failover"
         );
     }
+    assert!(!engine.exists(&logged_out).unwrap(), "a logout was undone");
     assert_eq!(engine.store().len().unwrap(), keys.len());
 }

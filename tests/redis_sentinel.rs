@@ -6,7 +6,8 @@
 //! - the master killed: calls fail with `Unavailable`, each within the
 //!   timeouts, while the sentinels agree and promote the replica; then they
 //!   succeed on the new master, and no session acknowledged before the
-//!   kill is lost (every write waited for the replica: `wait=1`);
+//!   kill is lost and no logout undone (every write waited for the
+//!   replica: `wait=1`);
 //! - a planned switchover (`SENTINEL FAILOVER`): the old master stays up as
 //!   a replica, and the pooled connections to it are dropped, not written
 //!   through (`READONLY`);
@@ -95,6 +96,9 @@ fn a_killed_master_is_replaced_and_no_acknowledged_session_is_lost() {
     let keys: Vec<String> = (0..50)
         .map(|i| saved_session(&acked, &[("n", i)]))
         .collect();
+    // A logout, acknowledged once replicated too.
+    let logged_out = saved_session(&acked, &[("user", 7)]);
+    acked.session(&logged_out).delete().unwrap();
     let engine = engine(&url);
     let busy = keys[0].clone();
     assert_eq!(visit(&engine, &busy).unwrap(), 1);
@@ -118,6 +122,7 @@ fn a_killed_master_is_replaced_and_no_acknowledged_session_is_lost() {
         let n = engine.session(key).get::<i64>("n").unwrap();
         assert_eq!(n, Some(i as i64), "session {i} was lost in the failover");
     }
+    assert!(!engine.exists(&logged_out).unwrap(), "a logout was undone");
     assert_eq!(visit(&engine, &busy).unwrap(), 3);
     let fresh = saved_session(&engine, &[("after", 1)]);
     assert_eq!(engine.session(&fresh).get::<i64>("after").unwrap(), Some(1));

@@ -350,10 +350,8 @@ impl RedisStore {
         }
     }
 
-    /// The compare-and-set of `key` (`script.rs`), followed, when it wrote
-    /// and the store was opened with `wait=N`, by `WAIT N`: fewer replicas
-    /// than asked within the reply timeout is an error that says so (the
-    /// master has the write).
+    /// The compare-and-set of `key` (`script.rs`), followed, when it wrote,
+    /// by [`RedisStore::replicated`].
     fn cas(
         &self,
         con: &mut Conn,
@@ -362,26 +360,38 @@ impl RedisStore {
         write: Write<'_>,
     ) -> Result<Cas, Fail> {
         let done = compare_and_set(con, &self.cas_sha, key, expected, write)?;
-        let want = self.opts.wait_replicas;
-        if want > 0 && matches!(done, Cas::Written) {
-            // Half the reply timeout, so that WAIT's own reply is in time.
-            let timeout = u64::try_from(self.opts.io_timeout.as_millis() / 2)
-                .unwrap_or(u64::MAX)
-                .max(1);
-            let got = con.wait(key, want, timeout)?;
-            if got < want {
-                return Err(Fail::Refused(Error::Unavailable {
-                    store: self.url.clone(),
-                    source: format!(
-                        "written on the master, but {got} of the {want} replicas asked for \
-                         (wait={want}) acknowledged it within {timeout} ms: a failover now \
-                         could lose it"
-                    )
-                    .into(),
-                }));
-            }
+        if matches!(done, Cas::Written) {
+            self.replicated(con, key)?;
         }
         Ok(done)
+    }
+
+    /// When the store was opened with `wait=N`: `WAIT N` for the write
+    /// just made to `key` on `con`. Fewer replicas than asked within half
+    /// the reply timeout is an `Unavailable` error that says so (the master
+    /// has the write; repeating it is harmless).
+    fn replicated(&self, con: &mut Conn, key: &[u8]) -> Result<(), Fail> {
+        let want = self.opts.wait_replicas;
+        if want == 0 {
+            return Ok(());
+        }
+        // Half the reply timeout, so that WAIT's own reply is in time.
+        let timeout = u64::try_from(self.opts.io_timeout.as_millis() / 2)
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let got = con.wait(key, want, timeout)?;
+        if got < want {
+            return Err(Fail::Refused(Error::Unavailable {
+                store: self.url.clone(),
+                source: format!(
+                    "written on the master, but {got} of the {want} replicas asked for \
+                     (wait={want}) acknowledged it within {timeout} ms: a failover now could \
+                     lose it"
+                )
+                .into(),
+            }));
+        }
+        Ok(())
     }
 
     fn kept_changing(&self) -> Fail {
@@ -521,7 +531,12 @@ impl Store for RedisStore {
 
     fn delete(&self, key: &SessionKey) -> Result<bool> {
         let k = self.redis_key(key.as_bytes());
-        let n: u64 = self.with_conn(|con| Ok(::redis::cmd("DEL").arg(&k).query(con)?))?;
+        let n: u64 = self.with_conn(|con| {
+            let n = ::redis::cmd("DEL").arg(&k).query(con)?;
+            // A logout that a failover loses brings the session back.
+            self.replicated(con, &k)?;
+            Ok(n)
+        })?;
         self.record_writes.fetch_add(1, Relaxed);
         Ok(n > 0)
     }
