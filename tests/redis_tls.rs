@@ -10,7 +10,11 @@
 //!   cannot help);
 //! - a server that requires client certificates gets one from `tls_cert=`
 //!   and `tls_key=`, and without them the error says so;
-//! - TLS options on a plain `redis://` URL are refused, not ignored.
+//! - TLS options on a plain `redis://` URL are refused, not ignored;
+//! - a TLS-only Redis Cluster (`rediss+cluster://`) serves sessions and
+//!   is listed through every master, and a TLS-only Sentinel set
+//!   (`rediss+sentinel://`: the sentinels and the master over TLS) serves
+//!   sessions.
 #![cfg(feature = "redis")]
 
 mod common;
@@ -104,4 +108,31 @@ fn tls_options_need_a_tls_url() {
         tls.server.port()
     ));
     assert!(msg.contains("/nonexistent/ca.pem"), "{msg}");
+}
+
+#[test]
+fn a_tls_cluster_is_served_and_listed_on_every_master() {
+    let cluster = common::redis::cluster::Cluster::start_tls();
+    let url = cluster.url_with("?prefix=tls:");
+    assert!(url.starts_with("rediss+cluster://"), "{url}");
+    let engine = open(&url).unwrap();
+    let keys: Vec<String> = (0..30)
+        .map(|i| saved_session(&engine, &[("i", i)]))
+        .collect();
+    for (i, key) in keys.iter().enumerate() {
+        assert_eq!(engine.session(key).get::<i64>("i").unwrap(), Some(i as i64));
+    }
+    // Listed through every master, each reached over TLS.
+    assert_eq!(engine.store().len().unwrap(), 30);
+    assert_eq!(cluster.masters().len(), 3);
+}
+
+#[test]
+fn a_tls_sentinel_set_is_served() {
+    let set = common::redis::sentinel::SentinelSet::start_tls();
+    let url = set.url_with("?prefix=tls:");
+    assert!(url.starts_with("rediss+sentinel://"), "{url}");
+    let engine = open(&url).unwrap();
+    let key = saved_session(&engine, &[("a", 1)]);
+    assert_eq!(engine.session(&key).get::<i64>("a").unwrap(), Some(1));
 }

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use super::sentinel::query;
+use super::tls::Certs;
 use super::{RedisServer, Spec};
 
 /// How long `--cluster create` and the nodes' agreement may take.
@@ -20,6 +21,9 @@ const FORM_WITHIN: Duration = Duration::from_secs(60);
 /// assignment (checked with ROLE, not assumed: see [`Cluster::replica_of`]).
 pub struct Cluster {
     pub nodes: Vec<RedisServer>,
+    /// A TLS cluster's certificates (nodes, cluster bus and replication
+    /// all over TLS).
+    tls: Option<Certs>,
 }
 
 impl Cluster {
@@ -53,19 +57,36 @@ impl Cluster {
     /// [`Cluster::start`], serving every slot but with the replicas maybe
     /// still syncing.
     fn start_without_waiting_for_replicas() -> Cluster {
+        Cluster::form(None)
+    }
+
+    /// A cluster that speaks TLS only, on certificates generated for it
+    /// (tests/common/redis_tls.rs), serving every slot (the replicas may
+    /// still be syncing).
+    pub fn start_tls() -> Cluster {
+        Cluster::form(Some(Certs::generate()))
+    }
+
+    fn form(tls: Option<Certs>) -> Cluster {
+        let mut args: Vec<String> = [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-node-timeout",
+            "1000",
+            "--cluster-config-file",
+            "nodes.conf",
+        ]
+        .map(String::from)
+        .to_vec();
+        if let Some(certs) = &tls {
+            args.extend(certs.server_args(false));
+            args.extend(["--tls-cluster", "yes", "--tls-replication", "yes"].map(String::from));
+        }
         let nodes: Vec<RedisServer> = (0..6)
             .map(|_| {
                 RedisServer::start_with(Spec {
-                    args: [
-                        "--cluster-enabled",
-                        "yes",
-                        "--cluster-node-timeout",
-                        "1000",
-                        "--cluster-config-file",
-                        "nodes.conf",
-                    ]
-                    .map(String::from)
-                    .to_vec(),
+                    tls: tls.is_some(),
+                    args: args.clone(),
                     ..Spec::default()
                 })
             })
@@ -74,7 +95,14 @@ impl Cluster {
             .iter()
             .map(|n| format!("127.0.0.1:{}", n.port()))
             .collect();
-        let out = Command::new("redis-cli")
+        let mut create = Command::new("redis-cli");
+        if let Some(certs) = &tls {
+            create
+                .arg("--tls")
+                .arg("--cacert")
+                .arg(certs.path("ca.pem"));
+        }
+        let out = create
             .args(["--cluster", "create"])
             .args(&addrs)
             .args(["--cluster-replicas", "1", "--cluster-yes"])
@@ -87,9 +115,33 @@ impl Cluster {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        let cluster = Cluster { nodes };
+        let cluster = Cluster { nodes, tls };
         cluster.wait_until_formed(false);
         cluster
+    }
+
+    /// One command's reply from the node at `index` (over TLS for a TLS
+    /// cluster).
+    pub fn query<T: redis::FromRedisValue>(
+        &self,
+        index: usize,
+        cmd: &redis::Cmd,
+    ) -> redis::RedisResult<T> {
+        let port = self.nodes[index].port();
+        let Some(certs) = &self.tls else {
+            return query(port, cmd);
+        };
+        let ca = std::fs::read(certs.path("ca.pem")).expect("read ca.pem");
+        let client = redis::Client::build_with_tls(
+            format!("rediss://127.0.0.1:{port}/"),
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(ca),
+            },
+        )?;
+        let mut con = client.get_connection_with_timeout(Duration::from_secs(1))?;
+        con.set_read_timeout(Some(Duration::from_secs(2)))?;
+        cmd.query(&mut con)
     }
 
     /// Polls (at most `FORM_WITHIN`) until every node sees the cluster
@@ -98,10 +150,11 @@ impl Cluster {
     fn wait_until_formed(&self, replicas: bool) {
         let deadline = Instant::now() + FORM_WITHIN;
         loop {
-            let ok = self.nodes.iter().all(|n| {
-                query::<String>(n.port(), redis::cmd("CLUSTER").arg("INFO")).is_ok_and(|i| {
-                    i.contains("cluster_state:ok") && i.contains("cluster_known_nodes:6")
-                })
+            let ok = (0..self.nodes.len()).all(|n| {
+                self.query::<String>(n, redis::cmd("CLUSTER").arg("INFO"))
+                    .is_ok_and(|i| {
+                        i.contains("cluster_state:ok") && i.contains("cluster_known_nodes:6")
+                    })
             });
             let synced = !replicas
                 || self.nodes.iter().all(|n| {
@@ -123,19 +176,30 @@ impl Cluster {
     /// `redis+cluster://` naming two of the nodes (the client learns the
     /// others), with `query` appended (e.g. `"?prefix=a:"`).
     pub fn url_with(&self, query: &str) -> String {
-        format!(
-            "redis+cluster://127.0.0.1:{},127.0.0.1:{}/{query}",
-            self.nodes[0].port(),
-            self.nodes[1].port()
-        )
+        let (p0, p1) = (self.nodes[0].port(), self.nodes[1].port());
+        match &self.tls {
+            None => format!("redis+cluster://127.0.0.1:{p0},127.0.0.1:{p1}/{query}"),
+            Some(certs) => {
+                let query = query
+                    .strip_prefix('?')
+                    .map(|q| format!("&{q}"))
+                    .unwrap_or_default();
+                format!(
+                    "rediss+cluster://127.0.0.1:{p0},127.0.0.1:{p1}/?tls_ca={}{query}",
+                    certs.query("ca.pem")
+                )
+            }
+        }
     }
 
     /// Whether the node at `index` is running and a master now.
     pub fn is_master(&self, index: usize) -> bool {
         self.nodes[index].is_running()
-            && query::<Vec<redis::Value>>(self.nodes[index].port(), &redis::cmd("ROLE")).is_ok_and(
-                |r| matches!(r.first(), Some(redis::Value::BulkString(b)) if b == b"master"),
-            )
+            && self
+                .query::<Vec<redis::Value>>(index, &redis::cmd("ROLE"))
+                .is_ok_and(
+                    |r| matches!(r.first(), Some(redis::Value::BulkString(b)) if b == b"master"),
+                )
     }
 
     /// The index of the node that replicates the master at `index`.
@@ -144,7 +208,8 @@ impl Cluster {
         (0..self.nodes.len())
             .find(|&i| {
                 i != index
-                    && query::<String>(self.nodes[i].port(), redis::cmd("INFO").arg("replication"))
+                    && self
+                        .query::<String>(i, redis::cmd("INFO").arg("replication"))
                         .is_ok_and(|r| r.contains(&format!("master_port:{port}\r")))
             })
             .expect("every master has a replica")

@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::tls::Certs;
 use super::{RedisServer, Spec};
 
 /// The name the sentinels know the master by.
@@ -15,6 +16,10 @@ pub struct SentinelSet {
     pub master: RedisServer,
     pub replica: RedisServer,
     pub sentinels: Vec<RedisServer>,
+    /// A TLS set's certificates (clients, replication and the sentinels'
+    /// own connections all over TLS). The waiting helpers below speak
+    /// plain TCP: they are for the plain set.
+    tls: Option<Certs>,
 }
 
 /// One command's reply on a plain connection, for the fixture's checks.
@@ -30,13 +35,35 @@ impl SentinelSet {
     /// the master from their configuration); being able to fail over takes
     /// them a few seconds more: see [`SentinelSet::wait_until_failover_ready`].
     pub fn start() -> SentinelSet {
-        let master = RedisServer::start();
+        SentinelSet::form(None)
+    }
+
+    /// [`SentinelSet::start`], every server speaking TLS only, on
+    /// certificates generated for it.
+    pub fn start_tls() -> SentinelSet {
+        SentinelSet::form(Some(Certs::generate()))
+    }
+
+    fn form(tls: Option<Certs>) -> SentinelSet {
+        let tls_args = |mut args: Vec<String>| {
+            if let Some(certs) = &tls {
+                args.extend(certs.server_args(false));
+                args.extend(["--tls-replication", "yes"].map(String::from));
+            }
+            args
+        };
+        let master = RedisServer::start_with(Spec {
+            tls: tls.is_some(),
+            args: tls_args(vec![]),
+            ..Spec::default()
+        });
         let replica = RedisServer::start_with(Spec {
-            args: vec![
+            tls: tls.is_some(),
+            args: tls_args(vec![
                 "--replicaof".into(),
                 "127.0.0.1".into(),
                 master.port().to_string(),
-            ],
+            ]),
             ..Spec::default()
         });
         let conf = format!(
@@ -49,9 +76,9 @@ impl SentinelSet {
         let sentinels = (0..3)
             .map(|_| {
                 RedisServer::start_with(Spec {
+                    tls: tls.is_some(),
                     conf: Some(conf.clone()),
-                    args: vec!["--sentinel".into()],
-                    ..Spec::default()
+                    args: tls_args(vec!["--sentinel".into()]),
                 })
             })
             .collect();
@@ -59,6 +86,7 @@ impl SentinelSet {
             master,
             replica,
             sentinels,
+            tls,
         }
     }
 
@@ -70,7 +98,20 @@ impl SentinelSet {
             .iter()
             .map(|s| format!("127.0.0.1:{}", s.port()))
             .collect();
-        format!("redis+sentinel://{}/{MASTER}/0{query}", hosts.join(","))
+        match &self.tls {
+            None => format!("redis+sentinel://{}/{MASTER}/0{query}", hosts.join(",")),
+            Some(certs) => {
+                let query = query
+                    .strip_prefix('?')
+                    .map(|q| format!("&{q}"))
+                    .unwrap_or_default();
+                format!(
+                    "rediss+sentinel://{}/{MASTER}/0?tls_ca={}{query}",
+                    hosts.join(","),
+                    certs.query("ca.pem")
+                )
+            }
+        }
     }
 
     /// The master's port as each sentinel names it (`None`: no answer).
