@@ -14,7 +14,8 @@
 //! - a TLS-only Redis Cluster (`rediss+cluster://`) serves sessions and
 //!   is listed through every master, and a TLS-only Sentinel set
 //!   (`rediss+sentinel://`: the sentinels and the master over TLS) serves
-//!   sessions.
+//!   sessions; both refuse a certificate they do not trust as one server
+//!   does.
 #![cfg(feature = "redis")]
 
 mod common;
@@ -125,6 +126,9 @@ fn a_tls_cluster_is_served_and_listed_on_every_master() {
     // Listed through every master, each reached over TLS.
     assert_eq!(engine.store().len().unwrap(), 30);
     assert_eq!(cluster.masters().len(), 3);
+    // A certificate not trusted is said so, as for one server.
+    let msg = config_error(&url.replace("ca.pem", "other-ca.pem"));
+    assert!(msg.contains("not trusted"), "{msg}");
 }
 
 #[test]
@@ -135,4 +139,6 @@ fn a_tls_sentinel_set_is_served() {
     let engine = open(&url).unwrap();
     let key = saved_session(&engine, &[("a", 1)]);
     assert_eq!(engine.session(&key).get::<i64>("a").unwrap(), Some(1));
+    let msg = config_error(&url.replace("ca.pem", "other-ca.pem"));
+    assert!(msg.contains("not trusted"), "{msg}");
 }

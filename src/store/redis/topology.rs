@@ -39,7 +39,14 @@ use crate::error::{ConfigError, Result};
 pub(super) enum Topology {
     Single(Client),
     Sentinel(Sentinels),
-    Cluster(ClusterClient),
+    Cluster {
+        client: ClusterClient,
+        /// With TLS, a client per seed node: when the cluster client cannot
+        /// connect, it reports its nodes' errors as one string, so a
+        /// certificate it did not trust would look like a server that is
+        /// down. A direct connection to a seed node tells which it is.
+        tls_seeds: Vec<Client>,
+    },
 }
 
 pub(super) struct Sentinels {
@@ -99,6 +106,15 @@ impl Topology {
                 certs,
             }),
             Layout::Cluster(nodes) => {
+                let tls_seeds = if tls {
+                    nodes
+                        .iter()
+                        .map(|u| client(u, &certs))
+                        .collect::<RedisResult<_>>()
+                        .map_err(refused)?
+                } else {
+                    Vec::new()
+                };
                 let mut b = ClusterClientBuilder::new(nodes)
                     .connection_timeout(opts.connect_timeout)
                     .response_timeout(opts.io_timeout)
@@ -113,7 +129,10 @@ impl Topology {
                 if let Some(c) = certs {
                     b = b.certs(c);
                 }
-                Topology::Cluster(b.build().map_err(refused)?)
+                Topology::Cluster {
+                    client: b.build().map_err(refused)?,
+                    tls_seeds,
+                }
             }
         })
     }
@@ -129,13 +148,25 @@ impl Topology {
         match self {
             Topology::Single(c) => Ok(Conn::Node(timed(c, opts)?)),
             Topology::Sentinel(s) => Ok(Conn::Node(s.master(opts)?)),
-            Topology::Cluster(c) => {
-                let con = c.get_connection()?;
+            Topology::Cluster { client, tls_seeds } => {
+                let con = client.get_connection().map_err(|e| {
+                    // The first seed's own error, if it is the TLS
+                    // handshake's (typed, unlike the cluster client's).
+                    tls_seeds
+                        .iter()
+                        .find_map(|seed| timed(seed, opts).err().filter(is_tls_error))
+                        .unwrap_or(e)
+                })?;
                 con.set_write_timeout(Some(opts.io_timeout))?;
                 Ok(Conn::Cluster(Box::new(con)))
             }
         }
     }
+}
+
+/// Whether `e` came from a TLS handshake (a certificate, an alert).
+fn is_tls_error(e: &RedisError) -> bool {
+    super::tls_refusal(e).is_some()
 }
 
 /// The client for one node's URL, with the TLS certificates if any.
