@@ -49,6 +49,9 @@ pub struct Spec {
     pub conf: Option<String>,
     /// More arguments, after the defaults.
     pub args: Vec<String>,
+    /// A cluster node: its bus listens on the port + 10000, which must be
+    /// a port too, and free.
+    pub cluster_bus: bool,
 }
 
 pub fn free_port() -> u16 {
@@ -62,6 +65,19 @@ pub fn free_port() -> u16 {
         let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let port = l.local_addr().expect("local addr").port();
         if GIVEN.lock().unwrap_or_else(|e| e.into_inner()).insert(port) {
+            return port;
+        }
+    }
+}
+
+/// A free port whose cluster bus port (+ 10000) is free too.
+fn free_port_with_bus() -> u16 {
+    loop {
+        let port = free_port();
+        if port
+            .checked_add(10_000)
+            .is_some_and(|bus| TcpListener::bind(("127.0.0.1", bus)).is_ok())
+        {
             return port;
         }
     }
@@ -88,9 +104,14 @@ impl RedisServer {
     /// is ready.
     pub fn start_with(spec: Spec) -> RedisServer {
         for _ in 0..5 {
+            let port = if spec.cluster_bus {
+                free_port_with_bus()
+            } else {
+                free_port()
+            };
             let mut server = RedisServer {
                 child: None,
-                port: free_port(),
+                port,
                 dir: tempfile::tempdir().expect("tempdir"),
                 spec: spec.clone(),
             };

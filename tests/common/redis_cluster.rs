@@ -87,6 +87,7 @@ impl Cluster {
                 RedisServer::start_with(Spec {
                     tls: tls.is_some(),
                     args: args.clone(),
+                    cluster_bus: true,
                     ..Spec::default()
                 })
             })

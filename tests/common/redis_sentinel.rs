@@ -79,6 +79,7 @@ impl SentinelSet {
                     tls: tls.is_some(),
                     conf: Some(conf.clone()),
                     args: tls_args(vec!["--sentinel".into()]),
+                    ..Spec::default()
                 })
             })
             .collect();
