@@ -4,6 +4,8 @@
 //! tests/store_conformance.rs). Guards that
 //! - listing, counting, walking, `clear_expired` and the CLI see the
 //!   sessions of every master, not of the node the client happens to ask;
+//! - parallel saves of different keys into one session all land (the
+//!   compare-and-set script on the session's master);
 //! - a master killed in the middle of a load is replaced by its replica:
 //!   calls fail with `Unavailable`, each within the timeouts, until the
 //!   cluster has promoted it, then succeed, and no session acknowledged
@@ -134,6 +136,33 @@ fn listing_counting_and_sweeping_cover_every_master() {
         );
         assert!(stdout.contains("\"sessions\":30"), "{stdout}");
     }
+}
+
+#[test]
+fn parallel_saves_of_one_session_keep_every_key() {
+    let (cluster, prefix) = Cluster::shared();
+    let clock = ManualClock::new(T0);
+    let url = cluster.url_with(&format!("?prefix={prefix}"));
+    let first = engine(&url, &clock);
+    let key = saved_session(&first, &[("start", 1)]);
+    // Four engines (four pools, as four processes would have), each saving
+    // keys of its own into the one session at once: the compare-and-set
+    // script, run on the session's master, lets every save land.
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let (url, key, clock) = (&url, &key, &clock);
+            s.spawn(move || {
+                let e = engine(url, clock);
+                for i in 0..25 {
+                    let mut session = e.session(key);
+                    session.insert(&format!("t{t}-{i}"), i).unwrap();
+                    session.save().unwrap();
+                }
+            });
+        }
+    });
+    let mut s = first.session(&key);
+    assert_eq!(s.len().unwrap(), 1 + 4 * 25, "a save was lost");
 }
 
 #[test]
