@@ -27,16 +27,20 @@ test-results-reset:
 	rm -rf $(RESULTS)
 	mkdir -p $(RESULTS)
 
-## make redis-server: installs redis-server with apt-get when missing (CI
-## runs as root). The Redis store's tests need it: the Rust tests start
-## their own servers on free ports (tests/common/redis.rs); the binding
-## suites run under tests/with-redis-server, which starts one, exports
-## SESSILE_TEST_REDIS_URL and stops it afterwards.
+## make redis-server: installs redis-server (and with it redis-cli) with
+## apt-get when missing (CI runs as root). The Redis store's tests need it:
+## the Rust tests start their own servers on free ports and stop them
+## (tests/common/redis*.rs): plain ones, a TLS-only one (Debian's build has
+## TLS), a master with a replica and three sentinels (`redis-server
+## --sentinel`, so the redis-sentinel package is not needed), and clusters
+## of three masters and three replicas (`redis-cli --cluster create`); the
+## binding suites run under tests/with-redis-server, which starts one,
+## exports SESSILE_TEST_REDIS_URL and stops it afterwards.
 .PHONY: redis-server
 redis-server:
-	@command -v redis-server >/dev/null || { \
+	@{ command -v redis-server && command -v redis-cli; } >/dev/null || { \
 	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq redis-server </dev/null; }
+	  apt-get update -qq && apt-get install -y -qq redis-server redis-tools </dev/null; }
 
 # The tower-sessions (axum) and actix-session stores, off by default:
 # their tests run with the features on.

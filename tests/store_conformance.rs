@@ -42,3 +42,36 @@ store_conformance!(redis_glob_prefix, {
     let store = sessile::RedisStore::open(&url, &opts).unwrap();
     (Arc::new(store), Box::new(server))
 });
+
+// Over TLS (`rediss://`), on a TLS-only server (tests/common/redis_tls.rs).
+#[cfg(feature = "redis")]
+store_conformance!(redis_tls, {
+    let tls = common::redis::tls::TlsServer::start(false);
+    let url = tls.url_with("");
+    let store =
+        sessile::RedisStore::open(&url, &sessile::RedisOptions::from_url(&url).unwrap()).unwrap();
+    (Arc::new(store), Box::new(tls))
+});
+
+// Through sentinels (`redis+sentinel://`): a master, its replica and three
+// sentinels per test (tests/common/redis_sentinel.rs).
+#[cfg(feature = "redis")]
+store_conformance!(redis_sentinel, {
+    let set = common::redis::sentinel::SentinelSet::start();
+    let url = set.url_with("");
+    let store =
+        sessile::RedisStore::open(&url, &sessile::RedisOptions::from_url(&url).unwrap()).unwrap();
+    (Arc::new(store), Box::new(set))
+});
+
+// On a Redis Cluster (`redis+cluster://`): three masters and their
+// replicas (tests/common/redis_cluster.rs), shared by the tests running at
+// the same time, each under a key prefix of its own.
+#[cfg(feature = "redis")]
+store_conformance!(redis_cluster, {
+    let (cluster, prefix) = common::redis::cluster::Cluster::shared();
+    let url = cluster.url_with(&format!("?prefix={prefix}"));
+    let store =
+        sessile::RedisStore::open(&url, &sessile::RedisOptions::from_url(&url).unwrap()).unwrap();
+    (Arc::new(store), Box::new(cluster))
+});

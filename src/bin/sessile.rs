@@ -246,7 +246,9 @@ impl Target {
 
 /// The store `--db` names: a path or `sled://` and a path (`sled:///var/
 /// lib/app`, `sled://relative`) is a sled database; `redis://`,
-/// `rediss://`, `redis+unix://` a Redis server. Any other URL
+/// `rediss://`, `redis+unix://` a Redis server, `redis+sentinel://` the
+/// master that sentinels name, `redis+cluster://` a Redis Cluster (and
+/// `rediss+sentinel://`, `rediss+cluster://` with TLS). Any other URL
 /// (`memory:`, a typo) is a usage error, never a directory of that name:
 /// taken as a path, `import --db redis://…` once wrote the sessions into
 /// `./redis:/…` and reported success.
@@ -268,14 +270,21 @@ fn target(db: &Path) -> Outcome<Target> {
             path => Ok(Target::Sled(PathBuf::from(path))),
         },
         #[cfg(feature = "redis")]
-        Some("redis" | "rediss" | "redis+unix" | "unix") => Ok(Target::Redis(text.into())),
+        Some(
+            "redis" | "rediss" | "redis+unix" | "unix" | "redis+sentinel" | "rediss+sentinel"
+            | "redis+cluster" | "rediss+cluster",
+        ) => Ok(Target::Redis(text.into())),
         #[cfg(not(feature = "redis"))]
-        Some("redis" | "rediss" | "redis+unix" | "unix") => Err(Failure::Usage(format!(
+        Some(
+            "redis" | "rediss" | "redis+unix" | "unix" | "redis+sentinel" | "rediss+sentinel"
+            | "redis+cluster" | "rediss+cluster",
+        ) => Err(Failure::Usage(format!(
             "--db {text:?}: this sessile was built without Redis support (cargo feature `redis`)"
         ))),
         Some(_) => Err(Failure::Usage(format!(
             "--db {text:?} is not a store this command opens: a sled database (a path, or \
-             sled:///path) or a Redis server (redis://host:port/db)"
+             sled:///path) or Redis (redis://host:port/db, redis+sentinel://…, \
+             redis+cluster://…)"
         ))),
     }
 }

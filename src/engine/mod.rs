@@ -79,16 +79,28 @@ impl Engine {
     /// - a plain path, or `sled://` followed by one (`sled:///var/lib/app`
     ///   is absolute, `sled://sessions` relative): the embedded sled
     ///   database, as [`Engine::open`];
-    /// - `redis://[user:password@]host[:port][/db]` (also `rediss://`,
-    ///   `redis+unix:///path/to/socket`): a Redis server that several
-    ///   processes and hosts share (cargo feature `redis`, on by default).
+    /// - `redis://[user:password@]host[:port][/db]` (also
+    ///   `redis+unix:///path/to/socket`, and `rediss://` with TLS): a Redis
+    ///   server that several processes and hosts share (cargo feature
+    ///   `redis`, on by default);
+    /// - `redis+sentinel://[user:password@]host1[:port],host2[:port]/master[/db]`
+    ///   (`rediss+sentinel://` with TLS): the master that these sentinels
+    ///   (port 26379 by default) know by that name, followed to its
+    ///   successor after a failover;
+    /// - `redis+cluster://[user:password@]host1[:port],host2[:port]/`
+    ///   (`rediss+cluster://` with TLS): a Redis Cluster, learnt from any
+    ///   of its nodes.
+    ///
     ///   Query parameters `prefix` (default `sessile:`),
-    ///   `connect_timeout_ms` (1000), `timeout_ms` (2000) and `pool_size`
-    ///   (16) tune it, e.g. `redis://127.0.0.1:6379/0?prefix=app:`. Redis
-    ///   expires sessions itself, so no reaper runs whatever
+    ///   `connect_timeout_ms` (1000), `timeout_ms` (2000), `pool_size`
+    ///   (16), `tls_ca`, `tls_cert`, `tls_key` (PEM files) and `wait`
+    ///   (replicas each write waits for, 0) tune any of the Redis forms,
+    ///   e.g. `redis://127.0.0.1:6379/0?prefix=app:` (docs/OPERATIONS.md).
+    ///   Redis expires sessions itself, so no reaper runs whatever
     ///   `config.reaper_interval` says; [`Engine::clear_expired`] still
-    ///   sweeps (reading every key). An unreachable server is
-    ///   [`Error::Unavailable`] within the connect timeout;
+    ///   sweeps (reading every key, on every master of a cluster). An
+    ///   unreachable server is [`Error::Unavailable`] within the timeouts;
+    ///   a TLS certificate that is not trusted, [`Error::InvalidConfig`];
     /// - `memory:`: an in-memory store, as [`Engine::memory`].
     ///
     /// Any other `scheme://` is [`Error::InvalidConfig`].
@@ -112,16 +124,20 @@ impl Engine {
                 Ok(Engine::open(config)?)
             }
             #[cfg(feature = "redis")]
-            Some("redis" | "rediss" | "redis+unix" | "unix") => {
+            Some(
+                "redis" | "rediss" | "redis+unix" | "unix" | "redis+sentinel" | "rediss+sentinel"
+                | "redis+cluster" | "rediss+cluster",
+            ) => {
                 let store = RedisStore::open(url, &RedisOptions::from_url(url)?)?;
                 config.path = store.url().into();
                 config.reaper_interval = None;
                 Engine::with_store(config, Arc::new(store))
             }
             #[cfg(not(feature = "redis"))]
-            Some("redis" | "rediss" | "redis+unix" | "unix") => {
-                Err(ConfigError::NoRedisSupport(url.into()).into())
-            }
+            Some(
+                "redis" | "rediss" | "redis+unix" | "unix" | "redis+sentinel" | "rediss+sentinel"
+                | "redis+cluster" | "rediss+cluster",
+            ) => Err(ConfigError::NoRedisSupport(url.into()).into()),
             Some(other) => Err(ConfigError::UnknownScheme(other.into()).into()),
         }
     }

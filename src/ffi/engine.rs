@@ -79,11 +79,22 @@ fn path_from_bytes(bytes: &[u8]) -> Result<PathBuf, Fail> {
 /// `scheme://` is always taken as one; write `./redis:/x` for a directory
 /// of that name):
 /// - `redis://[user:password@]host[:port][/db][?prefix=app:&timeout_ms=2000]`
-///   opens a Redis server shared by several processes and hosts (query
-///   parameters `prefix` (default `sessile:`), `connect_timeout_ms` (1000),
-///   `timeout_ms` (2000), `pool_size` (16)). Redis expires sessions by
-///   itself: no sweeper runs. A server that cannot be reached gives
-///   `SESSILE_RESULT_UNAVAILABLE` within the connect timeout;
+///   opens a Redis server shared by several processes and hosts;
+///   `rediss://…` the same over TLS; `redis+unix:///path/to/socket` one on a
+///   Unix socket;
+/// - `redis+sentinel://host1:26379,host2:26379/mymaster[/db]`: the master
+///   that these sentinels know as `mymaster`, followed after a failover;
+/// - `redis+cluster://host1:7000,host2:7001/`: a Redis Cluster, learnt from
+///   any of its nodes (`rediss+sentinel://`, `rediss+cluster://` with TLS).
+///
+///   Query parameters for every Redis form: `prefix` (default `sessile:`),
+///   `connect_timeout_ms` (1000), `timeout_ms` (2000), `pool_size` (16),
+///   `tls_ca`, `tls_cert`, `tls_key` (PEM files), `wait` (replicas each
+///   write waits for, 0). Redis expires sessions by itself: no sweeper
+///   runs. A server that cannot be reached gives
+///   `SESSILE_RESULT_UNAVAILABLE` within the timeouts; a TLS certificate
+///   that is not trusted, `SESSILE_RESULT_INVALID_ARGUMENT`. The URL is
+///   opened as `Engine::open_url` opens it, as in every binding;
 /// - `sled:///absolute/dir` or `sled://relative/dir`: the same as the path;
 /// - `memory:`: the same as `sessile_options_set_memory`.
 ///

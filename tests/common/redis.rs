@@ -5,10 +5,24 @@
 //!
 //! A missing `redis-server` fails the test with instructions; it is never
 //! a silent skip (`make test-rust` and `.ci/run` install it).
+//!
+//! The deployments past one server start several of these: a TLS server
+//! with generated certificates (`redis_tls.rs`), a master, a replica and
+//! three sentinels (`redis_sentinel.rs`), a cluster of three masters and
+//! three replicas (`redis_cluster.rs`).
 
+#[path = "redis_cluster.rs"]
+pub mod cluster;
+#[path = "redis_sentinel.rs"]
+pub mod sentinel;
+#[path = "redis_tls.rs"]
+pub mod tls;
+
+use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// How long a server may take to answer PING after starting.
@@ -19,16 +33,57 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: tempfile::TempDir,
+    spec: Spec,
 }
 
-fn free_port() -> u16 {
+/// How a server is started, beyond the defaults (a free 127.0.0.1 port,
+/// persistence off, its own directory).
+#[derive(Clone, Default)]
+pub struct Spec {
+    /// Listen with TLS only (`--port 0 --tls-port`); the arguments naming
+    /// the certificates go in `args`. Readiness is then an accepted TCP
+    /// connection rather than a PING.
+    pub tls: bool,
+    /// A configuration file's text, written to the server's directory and
+    /// given as its first argument (a sentinel needs one to write to).
+    pub conf: Option<String>,
+    /// More arguments, after the defaults.
+    pub args: Vec<String>,
+    /// A cluster node: its bus listens on the port + 10000, which must be
+    /// a port too, and free.
+    pub cluster_bus: bool,
+}
+
+pub fn free_port() -> u16 {
     // Bind port 0, read what the kernel picked, and let it go for the
     // server to take (a tiny race with other processes: `start` retries).
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local addr").port()
+    // Never the same port twice in one test process: a test that kills a
+    // server must not find another test's server on its port (a sentinel
+    // or a cluster would take it for the dead node).
+    static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    loop {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = l.local_addr().expect("local addr").port();
+        if GIVEN.lock().unwrap_or_else(|e| e.into_inner()).insert(port) {
+            return port;
+        }
+    }
 }
 
-fn ping(port: u16) -> bool {
+/// A free port whose cluster bus port (+ 10000) is free too.
+fn free_port_with_bus() -> u16 {
+    loop {
+        let port = free_port();
+        if port
+            .checked_add(10_000)
+            .is_some_and(|bus| TcpListener::bind(("127.0.0.1", bus)).is_ok())
+        {
+            return port;
+        }
+    }
+}
+
+pub fn ping(port: u16) -> bool {
     let Ok(mut s) =
         TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200))
     else {
@@ -42,11 +97,23 @@ fn ping(port: u16) -> bool {
 impl RedisServer {
     /// Starts a server on a free port and waits until it answers PING.
     pub fn start() -> RedisServer {
+        RedisServer::start_with(Spec::default())
+    }
+
+    /// Starts a server as `spec` says, on a free port, and waits until it
+    /// is ready.
+    pub fn start_with(spec: Spec) -> RedisServer {
         for _ in 0..5 {
+            let port = if spec.cluster_bus {
+                free_port_with_bus()
+            } else {
+                free_port()
+            };
             let mut server = RedisServer {
                 child: None,
-                port: free_port(),
+                port,
                 dir: tempfile::tempdir().expect("tempdir"),
+                spec: spec.clone(),
             };
             if server.spawn() {
                 return server;
@@ -57,11 +124,23 @@ impl RedisServer {
 
     /// Launches the process on `self.port`; whether it came up.
     fn spawn(&mut self) -> bool {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string()])
+        let mut cmd = Command::new("redis-server");
+        if let Some(conf) = &self.spec.conf {
+            let file = self.dir.path().join("redis.conf");
+            std::fs::write(&file, conf).expect("write redis.conf");
+            cmd.arg(file);
+        }
+        let port = self.port.to_string();
+        if self.spec.tls {
+            cmd.args(["--port", "0", "--tls-port", &port]);
+        } else {
+            cmd.args(["--port", &port]);
+        }
+        let child = cmd
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(self.dir.path())
+            .args(&self.spec.args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -76,8 +155,15 @@ impl RedisServer {
             Err(e) => panic!("cannot start redis-server: {e}"),
         };
         let deadline = Instant::now() + START_DEADLINE;
+        let ready = |port| {
+            if self.spec.tls {
+                TcpStream::connect(("127.0.0.1", port)).is_ok()
+            } else {
+                ping(port)
+            }
+        };
         loop {
-            if ping(self.port) {
+            if ready(self.port) {
                 self.child = Some(child);
                 return true;
             }
@@ -109,6 +195,16 @@ impl RedisServer {
         self.port
     }
 
+    /// Its directory (configuration, cluster state).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Whether the process is running.
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
     /// Kills the server (SIGKILL: as abrupt as a crash) and waits for it.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
@@ -117,7 +213,8 @@ impl RedisServer {
         }
     }
 
-    /// Starts the server again on the same port (empty: persistence is off).
+    /// Starts the server again on the same port (empty unless its
+    /// configuration says otherwise: persistence is off).
     pub fn restart(&mut self) {
         self.stop();
         assert!(

@@ -1,0 +1,661 @@
+//! The shared store: sessions in Redis, for servers that run several
+//! processes (gunicorn workers, Node cluster) or several hosts. One
+//! server, a master that Redis Sentinel fails over, or a Redis Cluster
+//! (`topology.rs`); plain TCP or TLS; all named by one URL (`url.rs`).
+//!
+//! Each session is one Redis string, `prefix ++ session key`, holding the
+//! very record bytes the sled store writes (`record.rs`: header, CRC,
+//! MessagePack map), so `Record::decode`, the CLI and every binding read
+//! both stores alike. What differs from the tree store:
+//!
+//! - **Expiry is Redis's own.** Every write sets a TTL (`PX`) of the time
+//!   left until the record's deadline, counted on the engine's clock. A
+//!   relative TTL keeps working when the application hosts' clocks and the
+//!   Redis host's disagree, and under a test's manual clock. The header
+//!   still holds the absolute deadline and every read checks it, so an
+//!   expired session is never returned even before Redis drops it. No
+//!   reaper is needed; `sweep` is an explicit full sweep (below).
+//! - **Atomicity is optimistic, and server-side.** Every conditional
+//!   write is one compare-and-set script on the session's one key
+//!   (`script.rs`): write only if the key still holds the bytes the new
+//!   record was made from. An update makes its change in Rust (the same
+//!   merge as for every store) from the record the request read, and
+//!   sends it: one round trip. When another process wrote the key in
+//!   between, the script answers with what is stored now, and the change
+//!   is made again from that, so parallel saves of different keys all
+//!   land. A session that is gone is never recreated
+//!   (`Error::SessionDeleted`). Creation is the same script with "if
+//!   absent"; a dead record (expired by the engine's clock, or unreadable)
+//!   under the key is replaced by a compare-and-set on its bytes, and a
+//!   sweep deletes only the bytes it judged dead the same way. A script
+//!   names its key, so in a cluster it runs on the key's master.
+//! - **Connections.** A small list of idle connections, each used by one
+//!   call at a time. Connecting and every reply have timeouts, so an
+//!   unreachable server is an [`Error::Unavailable`] within about a
+//!   second, never a hang. A connection that failed is dropped, never
+//!   reused: after a timeout its late reply would answer the next command.
+//!   A pooled connection found stale (the server restarted; with Sentinel
+//!   or Cluster, a failover moved the master) empties the pool, and the
+//!   call is retried once on a new connection; every operation here may be
+//!   repeated safely (a delta applied twice gives the same record).
+//! - **Fork.** A forked child must not talk on its parent's sockets (the
+//!   two would read each other's replies), and the connection list's lock
+//!   may have been held by a parent thread at the fork. As with the sled
+//!   store, the child gets [`Error::Forked`] and opens its own engine.
+//! - **Listing is O(n).** `scan`, `len`, `walk` and `sweep` walk every key
+//!   under the prefix with `SCAN`, on every master of a cluster; they are
+//!   for tools and tests, not for the request path.
+//! - **Durability** is the server's persistence configuration (RDB, AOF),
+//!   and across a failover its replication, which is asynchronous: `wait=`
+//!   makes each write wait for replicas (docs/OPERATIONS.md). `flush` has
+//!   nothing to add.
+
+mod script;
+mod topology;
+mod url;
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use ::redis::{ConnectionLike, ErrorKind, RedisError, ServerErrorKind};
+use parking_lot::Mutex;
+use sled::IVec;
+
+use self::script::{compare_and_set, Cas, Write};
+use self::topology::{Conn, Topology};
+use self::url::display_url;
+pub use self::url::RedisOptions;
+use super::{Change, Store, StoreStats, Sweep};
+use crate::error::{ConfigError, Error, Result};
+use crate::key::SessionKey;
+use crate::record::Record;
+
+/// How many times a save or create starts over because another writer
+/// changed the key between its read and its compare-and-set. Each lost
+/// race means some other write landed, so running out takes sustained
+/// contention on one session.
+const MAX_ATTEMPTS: usize = 100;
+
+/// Keys asked for per `SCAN` step and values per `MGET`.
+const SCAN_COUNT: usize = 1000;
+
+/// Sessions in Redis: one server, a Sentinel-managed master, or a Redis
+/// Cluster. See the module documentation for how it keeps the [`Store`]
+/// contract.
+pub struct RedisStore {
+    topology: Topology,
+    /// The URL without password, for messages.
+    url: String,
+    prefix: Vec<u8>,
+    opts: RedisOptions,
+    /// The compare-and-set script's SHA1 (`script.rs`).
+    cas_sha: String,
+    /// Idle connections, most recently used last.
+    idle: Mutex<Vec<Conn>>,
+    /// The fork generation this store was opened in (see `ffi/fork.rs`).
+    generation: u64,
+    record_writes: AtomicU64,
+    corrupt: AtomicU64,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("url", &self.url)
+            .field("opts", &self.opts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why one attempt at an operation stopped.
+enum Fail {
+    /// Redis (or the connection to it) failed.
+    Redis(RedisError),
+    /// The operation itself refused (deleted session, damaged record, ...).
+    Refused(Error),
+}
+
+impl From<RedisError> for Fail {
+    fn from(e: RedisError) -> Fail {
+        Fail::Redis(e)
+    }
+}
+
+impl From<Error> for Fail {
+    fn from(e: Error) -> Fail {
+        Fail::Refused(e)
+    }
+}
+
+/// Whether an error means the server could not be reached or did not
+/// answer (worth retrying later), rather than that it refused the command.
+fn is_unavailable(e: &RedisError) -> bool {
+    e.is_io_error()
+        || e.is_timeout()
+        || e.is_connection_refusal()
+        || e.is_connection_dropped()
+        || matches!(
+            e.kind(),
+            ErrorKind::Server(
+                ServerErrorKind::BusyLoading
+                    | ServerErrorKind::TryAgain
+                    | ServerErrorKind::ClusterDown
+                    | ServerErrorKind::MasterDown
+            ) | ErrorKind::ClusterConnectionNotFound
+        )
+}
+
+/// What a failed TLS handshake tells the user to fix, if `e` is one: the
+/// server's certificate was not trusted, or the server refused the client
+/// (no client certificate, or one it does not trust). Retrying cannot help,
+/// so these are configuration errors, not [`Error::Unavailable`].
+fn tls_refusal(e: &RedisError) -> Option<String> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(mut c) = cause {
+        // The redis client keeps an I/O error behind an `Arc`, which is
+        // the error its `source` hands out.
+        if let Some(inner) = c.downcast_ref::<std::sync::Arc<dyn std::error::Error + Send + Sync>>()
+        {
+            c = &**inner;
+        }
+        let tls = c.downcast_ref::<rustls::Error>().or_else(|| {
+            c.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        if let Some(t) = tls {
+            return Some(match t {
+                rustls::Error::InvalidCertificate(why) => format!(
+                    "the server's TLS certificate is not trusted ({why:?}): tls_ca= must name the \
+                     CA file that signed it, and the URL's host must be a name or address the \
+                     certificate lists"
+                ),
+                rustls::Error::AlertReceived(alert) => format!(
+                    "the server refused the TLS handshake ({alert:?}): it may require a client \
+                     certificate that it trusts (tls_cert= and tls_key=)"
+                ),
+                other => format!(
+                    "TLS handshake failed ({other}): does the server speak TLS on this port?"
+                ),
+            });
+        }
+        cause = c.source();
+    }
+    None
+}
+
+fn ttl_ms(deadline_ms: i64, now_ms: i64) -> i64 {
+    // Redis refuses a TTL of 0; an already expired record gets the shortest.
+    deadline_ms.saturating_sub(now_ms).max(1)
+}
+
+/// `*`, `?`, `[`, `]` and `\` escaped, for a `SCAN MATCH` pattern.
+fn glob_escape(prefix: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(prefix.len() + 1);
+    for &b in prefix {
+        if matches!(b, b'*' | b'?' | b'[' | b']' | b'\\') {
+            out.push(b'\\');
+        }
+        out.push(b);
+    }
+    out.push(b'*');
+    out
+}
+
+/// Whether `raw` is a live record at `now_ms` (readable and not expired).
+fn is_live(raw: &[u8], now_ms: i64) -> bool {
+    matches!(Record::decode(raw), Ok(r) if !r.is_expired(now_ms))
+}
+
+impl RedisStore {
+    /// Connects to the Redis servers `url` names: one server
+    /// (`redis://[user:password@]host[:port][/db]`, `rediss://…` with
+    /// TLS, `redis+unix:///path/to/socket`), the master that sentinels
+    /// name (`redis+sentinel://host1:26379,host2:26379/mymaster[/db]`), or
+    /// a cluster (`redis+cluster://host1:7000,host2:7001/`); see
+    /// docs/OPERATIONS.md. The servers must answer now: otherwise
+    /// [`Error::Unavailable`] within the timeouts of `opts`. A URL, option
+    /// or TLS file the client cannot use, or a server certificate it does
+    /// not trust, is [`Error::InvalidConfig`].
+    pub fn open(url: &str, opts: &RedisOptions) -> Result<RedisStore> {
+        let store = RedisStore {
+            topology: Topology::new(url, opts)?,
+            url: display_url(url),
+            prefix: opts.prefix.as_bytes().to_vec(),
+            opts: opts.clone(),
+            cas_sha: script::sha(),
+            idle: Mutex::new(Vec::new()),
+            generation: crate::sys::fork::generation(),
+            record_writes: AtomicU64::new(0),
+            corrupt: AtomicU64::new(0),
+        };
+        let mut con = store.connect().map_err(|e| store.error(e))?;
+        ::redis::cmd("PING")
+            .exec(&mut con)
+            .map_err(|e| store.error(e))?;
+        store.idle.lock().push(con);
+        Ok(store)
+    }
+
+    /// The store's URL, without password or query.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The options the store was opened with.
+    pub fn options(&self) -> &RedisOptions {
+        &self.opts
+    }
+
+    fn connect(&self) -> Result<Conn, RedisError> {
+        self.topology.connect(&self.opts)
+    }
+
+    /// Whether `e` says the connection's server went away or stopped being
+    /// the master since the connection was last used: the other pooled
+    /// connections are as stale.
+    fn stale(&self, e: &RedisError) -> bool {
+        (e.is_connection_dropped() && !e.is_timeout())
+            || (self.topology.follows_failover()
+                && e.kind() == ErrorKind::Server(ServerErrorKind::ReadOnly))
+    }
+
+    fn error(&self, e: RedisError) -> Error {
+        let store = self.url.clone();
+        if let Some(why) = tls_refusal(&e) {
+            Error::InvalidConfig(ConfigError::RedisClient {
+                url: store,
+                source: why.into(),
+            })
+        } else if is_unavailable(&e)
+            || (self.topology.follows_failover()
+                && e.kind() == ErrorKind::Server(ServerErrorKind::ReadOnly))
+        {
+            Error::Unavailable {
+                store,
+                source: Box::new(e),
+            }
+        } else if matches!(
+            e.kind(),
+            ErrorKind::InvalidClientConfig | ErrorKind::MasterNameNotFoundBySentinel
+        ) {
+            Error::InvalidConfig(ConfigError::RedisClient {
+                url: store,
+                source: Box::new(e),
+            })
+        } else {
+            Error::Backend {
+                store,
+                source: Box::new(e),
+            }
+        }
+    }
+
+    /// Runs `op` on a connection: a pooled one if any, else a new one.
+    /// `op` may run twice: when a pooled connection turns out stale, the
+    /// pool is emptied and `op` starts over once on a new connection
+    /// (every operation here may be repeated: a delta applied twice gives
+    /// the same record).
+    fn with_conn<T>(&self, mut op: impl FnMut(&mut Conn) -> Result<T, Fail>) -> Result<T> {
+        if self.generation != crate::sys::fork::generation() {
+            return Err(Error::Forked {
+                path: self.url.clone().into(),
+            });
+        }
+        let pooled = self.idle.lock().pop();
+        let reused = pooled.is_some();
+        let mut con = match pooled {
+            Some(c) => c,
+            None => self.connect().map_err(|e| self.error(e))?,
+        };
+        let mut result = op(&mut con);
+        if let Err(Fail::Redis(e)) = &result {
+            if reused && self.stale(e) {
+                // The server restarted, or (Sentinel, Cluster) a failover
+                // moved the master: a new connection finds where it is now.
+                drop(std::mem::take(&mut *self.idle.lock()));
+                con = self.connect().map_err(|e| self.error(e))?;
+                result = op(&mut con);
+            }
+        }
+        match result {
+            Ok(v) => {
+                self.put_back(con);
+                Ok(v)
+            }
+            Err(Fail::Refused(e)) => {
+                self.put_back(con);
+                Err(e)
+            }
+            // The connection may be in any state (a late reply on its
+            // way): drop it. Where the master can move, the pooled ones may
+            // all point at a dead or demoted one: drop them too.
+            Err(Fail::Redis(e)) => {
+                if self.topology.follows_failover() && self.stale_or_down(&e) {
+                    drop(std::mem::take(&mut *self.idle.lock()));
+                }
+                Err(self.error(e))
+            }
+        }
+    }
+
+    fn stale_or_down(&self, e: &RedisError) -> bool {
+        self.stale(e) || is_unavailable(e)
+    }
+
+    fn put_back(&self, con: Conn) {
+        let mut idle = self.idle.lock();
+        if con.is_open() && idle.len() < self.opts.max_idle {
+            idle.push(con);
+        }
+    }
+
+    /// The compare-and-set of `key` (`script.rs`), followed, when it wrote,
+    /// by [`RedisStore::replicated`].
+    fn cas(
+        &self,
+        con: &mut Conn,
+        key: &[u8],
+        expected: Option<&[u8]>,
+        write: Write<'_>,
+    ) -> Result<Cas, Fail> {
+        let done = compare_and_set(con, &self.cas_sha, key, expected, write)?;
+        if matches!(done, Cas::Written) {
+            self.replicated(con, key)?;
+        }
+        Ok(done)
+    }
+
+    /// When the store was opened with `wait=N`: `WAIT N` for the write
+    /// just made to `key` on `con`. Fewer replicas than asked within half
+    /// the reply timeout is an `Unavailable` error that says so (the master
+    /// has the write; repeating it is harmless).
+    fn replicated(&self, con: &mut Conn, key: &[u8]) -> Result<(), Fail> {
+        let want = self.opts.wait_replicas;
+        if want == 0 {
+            return Ok(());
+        }
+        // Half the reply timeout, so that WAIT's own reply is in time.
+        let timeout = u64::try_from(self.opts.io_timeout.as_millis() / 2)
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let got = con.wait(key, want, timeout)?;
+        if got < want {
+            return Err(Fail::Refused(Error::Unavailable {
+                store: self.url.clone(),
+                source: format!(
+                    "written on the master, but {got} of the {want} replicas asked for \
+                     (wait={want}) acknowledged it within {timeout} ms: a failover now could \
+                     lose it"
+                )
+                .into(),
+            }));
+        }
+        Ok(())
+    }
+
+    fn kept_changing(&self) -> Fail {
+        Fail::Refused(Error::Backend {
+            store: self.url.clone(),
+            source: format!("a session kept changing under {MAX_ATTEMPTS} attempts to write it")
+                .into(),
+        })
+    }
+
+    fn redis_key(&self, key: &[u8]) -> Vec<u8> {
+        let mut k = Vec::with_capacity(self.prefix.len() + key.len());
+        k.extend_from_slice(&self.prefix);
+        k.extend_from_slice(key);
+        k
+    }
+
+    fn decode(&self, raw: Vec<u8>) -> Result<Record> {
+        Record::decode_stored(IVec::from(raw)).map_err(|e| {
+            self.corrupt.fetch_add(1, Relaxed);
+            Error::Corrupt(e)
+        })
+    }
+
+    /// Every session's Redis key: the keys under the prefix followed by a
+    /// valid session key, on every master (`topology.rs`), sorted (`SCAN`
+    /// may repeat keys and gives no order). Anything else under the prefix
+    /// (with an empty prefix, the rest of the database) is never listed,
+    /// counted or swept.
+    fn all_keys(&self) -> Result<Vec<Vec<u8>>> {
+        let pattern = glob_escape(&self.prefix);
+        let p = self.prefix.len();
+        let mut keys = self.with_conn(|con| Ok(con.scan_all(&pattern, SCAN_COUNT)?))?;
+        keys.retain(|k| k.starts_with(&self.prefix) && SessionKey::from_bytes(&k[p..]).is_ok());
+        keys.sort_unstable();
+        keys.dedup();
+        Ok(keys)
+    }
+
+    /// The values of `keys` (Redis keys), `None` where one has gone.
+    fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(SCAN_COUNT) {
+            out.extend(self.with_conn(|con| Ok(con.get_many(chunk)?))?);
+        }
+        Ok(out)
+    }
+}
+
+impl Store for RedisStore {
+    fn load(&self, key: &SessionKey, now_ms: i64) -> Result<Option<Record>> {
+        let k = self.redis_key(key.as_bytes());
+        let raw: Option<Vec<u8>> =
+            self.with_conn(|con| Ok(::redis::cmd("GET").arg(&k).query(con)?))?;
+        let Some(raw) = raw else {
+            return Ok(None);
+        };
+        let rec = self.decode(raw)?;
+        Ok((!rec.is_expired(now_ms)).then_some(rec))
+    }
+
+    /// One compare-and-set "if absent"; when a record is there, it is a
+    /// collision if live, else (expired by the engine's clock, or
+    /// unreadable) it is replaced by a compare-and-set on its bytes.
+    fn create(&self, key: &SessionKey, rec: Record, now_ms: i64) -> Result<Option<Record>> {
+        let bytes = rec.raw();
+        let ttl = ttl_ms(rec.header().expires_at_ms, now_ms);
+        let k = self.redis_key(key.as_bytes());
+        let created = self.with_conn(|con| {
+            let mut expected: Option<Vec<u8>> = None;
+            for _ in 0..MAX_ATTEMPTS {
+                match self.cas(con, &k, expected.as_deref(), Write::Set(bytes, ttl))? {
+                    Cas::Written => return Ok(true),
+                    // Our own write, whose reply was lost before a retry.
+                    Cas::Found(Some(found)) if found == bytes => return Ok(true),
+                    Cas::Found(Some(found)) if is_live(&found, now_ms) => return Ok(false),
+                    Cas::Found(found) => expected = found,
+                }
+            }
+            Err(self.kept_changing())
+        })?;
+        if !created {
+            return Ok(None);
+        }
+        self.record_writes.fetch_add(1, Relaxed);
+        Ok(Some(rec))
+    }
+
+    /// A `GET`, the change made from what it returned, then a
+    /// compare-and-set of the new record against those bytes. When another
+    /// process wrote the key in between, the script answers with the bytes
+    /// stored now and the change is made again from them, until it lands.
+    ///
+    /// `seen` only tells the change whether the stored record is still the
+    /// one the caller read (equal bytes): the change is never handed a
+    /// record that is not the stored one (the conformance suite's rule),
+    /// so a save costs the `GET` even when nothing changed since the read.
+    fn update(
+        &self,
+        key: &SessionKey,
+        seen: Option<&Record>,
+        now_ms: i64,
+        change: &mut Change<'_>,
+    ) -> Result<Record> {
+        let k = self.redis_key(key.as_bytes());
+        let rec = self.with_conn(|con| {
+            // The stored bytes the next attempt builds on; `None`: read them.
+            let mut stored: Option<Vec<u8>> = None;
+            for _ in 0..MAX_ATTEMPTS {
+                let raw = match stored.take() {
+                    Some(raw) => raw,
+                    None => ::redis::cmd("GET")
+                        .arg(&k)
+                        .query::<Option<Vec<u8>>>(con)?
+                        .ok_or(Error::SessionDeleted)?,
+                };
+                // Redis issues no read tokens: equal bytes are the same record.
+                let unchanged_since_seen = seen.is_some_and(|s| s.raw() == &raw[..]);
+                let current = self.decode(raw)?;
+                if current.is_expired(now_ms) {
+                    return Err(Error::SessionDeleted.into());
+                }
+                let rec = change(&current, unchanged_since_seen)?;
+                let ttl = ttl_ms(rec.header().expires_at_ms, now_ms);
+                match self.cas(con, &k, Some(current.raw()), Write::Set(rec.raw(), ttl))? {
+                    Cas::Written => return Ok(rec),
+                    Cas::Found(None) => return Err(Error::SessionDeleted.into()),
+                    Cas::Found(Some(found)) if found == rec.raw() => return Ok(rec),
+                    Cas::Found(Some(found)) => stored = Some(found),
+                }
+            }
+            Err(self.kept_changing())
+        })?;
+        self.record_writes.fetch_add(1, Relaxed);
+        Ok(rec)
+    }
+
+    fn delete(&self, key: &SessionKey) -> Result<bool> {
+        let k = self.redis_key(key.as_bytes());
+        let n: u64 = self.with_conn(|con| {
+            let n = ::redis::cmd("DEL").arg(&k).query(con)?;
+            // A logout that a failover loses brings the session back.
+            self.replicated(con, &k)?;
+            Ok(n)
+        })?;
+        self.record_writes.fetch_add(1, Relaxed);
+        Ok(n > 0)
+    }
+
+    /// Redis drops expired sessions by itself; this is the explicit sweep
+    /// of `Engine::clear_expired` (`manage.py clearsessions`), by the
+    /// engine's clock: it reads every record under the prefix on every
+    /// master (O(n)) and deletes those expired at `now_ms`, or unreadable,
+    /// that nobody rewrote meanwhile (a compare-and-delete of the bytes
+    /// judged dead). `examined` counts the due records looked at.
+    fn sweep(&self, now_ms: i64, budget: usize) -> Result<Sweep> {
+        let keys = self.all_keys()?;
+        let mut due = Vec::new();
+        for chunk in keys.chunks(SCAN_COUNT) {
+            for (k, v) in chunk.iter().zip(self.get_many(chunk)?) {
+                let Some(v) = v else { continue };
+                if !is_live(&v, now_ms) {
+                    due.push((k.clone(), v));
+                }
+            }
+        }
+        let mut sweep = Sweep {
+            more: due.len() > budget,
+            ..Sweep::default()
+        };
+        for (k, seen) in due.iter().take(budget) {
+            sweep.examined += 1;
+            // A record rewritten since (a key reused by a create) stays.
+            let removed = self.with_conn(|con| {
+                Ok(matches!(
+                    self.cas(con, k, Some(seen), Write::Delete)?,
+                    Cas::Written
+                ))
+            })?;
+            if removed {
+                self.record_writes.fetch_add(1, Relaxed);
+                sweep.removed += 1;
+            }
+        }
+        Ok(sweep)
+    }
+
+    /// O(n) in the number of keys under the prefix: every key is listed
+    /// (on every master) and sorted, then the page's records are read.
+    fn scan(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let p = self.prefix.len();
+        let page: Vec<Vec<u8>> = self
+            .all_keys()?
+            .into_iter()
+            .filter(|k| after.is_none_or(|a| &k[p..] > a))
+            .take(limit)
+            .collect();
+        let values = self.get_many(&page)?;
+        Ok(page
+            .iter()
+            .zip(values)
+            .filter_map(|(k, v)| v.map(|v| (k[p..].to_vec(), v)))
+            .collect())
+    }
+
+    /// Lists the keys under the prefix once (`SCAN` on every master), then
+    /// reads their records a chunk at a time: O(n) for the whole walk,
+    /// where paging through [`Store::scan`] would list every key for each
+    /// page. Memory holds the keys, and one chunk of records. A record
+    /// deleted since the listing is skipped.
+    fn walk(
+        &self,
+        after: Option<&[u8]>,
+        visit: &mut dyn FnMut(Vec<u8>, Vec<u8>) -> Result<bool>,
+    ) -> Result<bool> {
+        let p = self.prefix.len();
+        let keys: Vec<Vec<u8>> = self
+            .all_keys()?
+            .into_iter()
+            .filter(|k| after.is_none_or(|a| &k[p..] > a))
+            .collect();
+        for chunk in keys.chunks(SCAN_COUNT) {
+            for (k, v) in chunk.iter().zip(self.get_many(chunk)?) {
+                let Some(v) = v else { continue };
+                if !visit(k[p..].to_vec(), v)? {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Nothing to do: what survives a crash of the Redis server is decided
+    /// by its persistence settings (`appendonly`, `save`), and what
+    /// survives a failover by replication (`wait=`, docs/OPERATIONS.md).
+    fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// O(n): counts the keys under the prefix with `SCAN` on every master.
+    fn len(&self) -> Result<usize> {
+        Ok(self.all_keys()?.len())
+    }
+
+    fn stats(&self) -> StoreStats {
+        StoreStats {
+            record_writes: self.record_writes.load(Relaxed),
+            index_writes: 0,
+            corrupt_records: self.corrupt.load(Relaxed),
+            ..StoreStats::default()
+        }
+    }
+
+    fn count_damaged(&self) {
+        self.corrupt.fetch_add(1, Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_characters_in_the_prefix_are_escaped() {
+        assert_eq!(glob_escape(b"a*b["), b"a\\*b\\[*".to_vec());
+    }
+}
