@@ -500,6 +500,24 @@ impl Store for RedisStore {
         let rec = self.with_conn(|con| {
             // The stored bytes the next attempt builds on; `None`: read them.
             let mut stored: Option<Vec<u8>> = None;
+            // The record the caller read is most often still the stored one
+            // (nobody saved the session since this request loaded it), so
+            // the first attempt builds on it without reading it again: the
+            // compare-and-set writes only if the stored bytes are still
+            // those, and hands back the winner otherwise. That saves a
+            // request's save a round trip. A change that fails on `seen`
+            // is judged again on the record read from the server.
+            if let Some(seen) = seen.filter(|s| !s.is_expired(now_ms)) {
+                if let Ok(rec) = change(seen, true) {
+                    let ttl = ttl_ms(rec.header().expires_at_ms, now_ms);
+                    match self.cas(con, &k, Some(seen.raw()), Write::Set(rec.raw(), ttl))? {
+                        Cas::Written => return Ok(rec),
+                        Cas::Found(None) => return Err(Error::SessionDeleted.into()),
+                        Cas::Found(Some(found)) if found == rec.raw() => return Ok(rec),
+                        Cas::Found(Some(found)) => stored = Some(found),
+                    }
+                }
+            }
             for _ in 0..MAX_ATTEMPTS {
                 let raw = match stored.take() {
                     Some(raw) => raw,

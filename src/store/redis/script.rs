@@ -5,11 +5,11 @@
 //! Why a script rather than `WATCH`/`MULTI`/`EXEC`: the cluster client
 //! cannot hold a `WATCH` across its routing (it has no transactions), while
 //! a script names its one key and is routed by it like any command. It is
-//! also fewer round trips: a save is `GET` then one `EVALSHA` (the
-//! transaction was `WATCH`, `GET`, then `MULTI SET EXEC`: three), a sweep's
-//! deletion one `EVALSHA` (three), and a lost race costs no extra read,
-//! since the script answers with the bytes that won
-//! (tests/redis_round_trips.rs counts them).
+//! also fewer round trips: a save is one `EVALSHA` on the bytes the
+//! request read (the transaction was `WATCH`, `GET`, then `MULTI SET
+//! EXEC`: three), a sweep's deletion one `EVALSHA` (three), and a lost
+//! race costs no extra read, since the script answers with the bytes that
+//! won (tests/redis_round_trips.rs counts them).
 //!
 //! The script: `KEYS[1]` the session's key; `ARGV[1]` `1` when a record is
 //! expected under it, `0` when the key must be absent; `ARGV[2]` the bytes
