@@ -34,8 +34,9 @@ redis-server's CPU.
 
 Also timed: the bare Redis command sequences behind a changed request
 (redis-py on one raw connection, no Django), to show what one round trip
-costs here and what pipelining ``WATCH`` with ``GET``, or one compare-and-set
-script, would save sessile's changed request.
+costs here, and what sessile's compare-and-set script saves over the
+``WATCH``/``MULTI`` transaction it replaced (with or without ``WATCH`` and
+``GET`` pipelined).
 
 Memory: ``--memory-sessions`` (default 100 000) sessions of the same data
 created through each engine into an emptied redis-server; ``used_memory``
@@ -388,9 +389,9 @@ RAW_SEQUENCES = [
     # (label, round trips, what it is)
     ("GET", 1, "a read-only request's load (both engines)"),
     ("GET; SET PX", 2, "Django cache's changed request"),
-    ("GET; WATCH; GET; MULTI SET EXEC", 4, "sessile's changed request today"),
+    ("GET; WATCH; GET; MULTI SET EXEC", 4, "sessile's changed request before the script (WATCH/MULTI)"),
     ("GET; WATCH+GET; MULTI SET EXEC", 3, "WATCH and GET written as one pipeline"),
-    ("GET; EVALSHA compare-and-set", 2, "one script: SET if the value is still the one loaded"),
+    ("GET; EVALSHA compare-and-set", 2, "sessile's changed request: SET if the value is still the one loaded"),
 ]
 
 

@@ -334,6 +334,19 @@ impl Engine {
         upsert: bool,
     ) -> Result<Record> {
         let store = self.store();
+        // An upsert of nothing read is most often a session the framework
+        // has just made (express-session's `set` of a new session): the
+        // create goes first, one write where the update would first find
+        // nothing (on Redis, a round trip saved). A session stored under
+        // the key makes it write nothing, and the update below goes on.
+        if upsert && seen.is_none() {
+            let ctx = self.write_ctx();
+            if let Ok(rec) = ctx.created(change) {
+                if let Some(rec) = store.create(key, rec, ctx.now_ms)? {
+                    return Ok(rec);
+                }
+            }
+        }
         let mut attempts = 0;
         loop {
             let ctx = self.write_ctx();

@@ -480,15 +480,12 @@ impl Store for RedisStore {
         Ok(Some(rec))
     }
 
-    /// A `GET`, the change made from what it returned, then a
-    /// compare-and-set of the new record against those bytes. When another
-    /// process wrote the key in between, the script answers with the bytes
-    /// stored now and the change is made again from them, until it lands.
-    ///
-    /// `seen` only tells the change whether the stored record is still the
-    /// one the caller read (equal bytes): the change is never handed a
-    /// record that is not the stored one (the conformance suite's rule),
-    /// so a save costs the `GET` even when nothing changed since the read.
+    /// The change made from the record the caller read (`seen`), then a
+    /// compare-and-set of the new record against its bytes: one round
+    /// trip. Without `seen` (or when the change fails on it), a `GET`
+    /// first. When another process wrote the key in between, the script
+    /// answers with the bytes stored now and the change is made again from
+    /// them, until it lands.
     fn update(
         &self,
         key: &SessionKey,
