@@ -441,6 +441,16 @@ impl RedisStore {
     }
 }
 
+/// What an update's next attempt builds on.
+enum Base<'a> {
+    /// The record the caller read, not read again.
+    Seen(&'a Record),
+    /// Bytes the compare-and-set handed back: the record that won.
+    Stored(Vec<u8>),
+    /// Nothing yet: read the key.
+    Read,
+}
+
 impl Store for RedisStore {
     fn load(&self, key: &SessionKey, now_ms: i64) -> Result<Option<Record>> {
         let k = self.redis_key(key.as_bytes());
@@ -495,47 +505,54 @@ impl Store for RedisStore {
     ) -> Result<Record> {
         let k = self.redis_key(key.as_bytes());
         let rec = self.with_conn(|con| {
-            // The stored bytes the next attempt builds on; `None`: read them.
-            let mut stored: Option<Vec<u8>> = None;
-            // The record the caller read is most often still the stored one
-            // (nobody saved the session since this request loaded it), so
-            // the first attempt builds on it without reading it again: the
-            // compare-and-set writes only if the stored bytes are still
-            // those, and hands back the winner otherwise. That saves a
-            // request's save a round trip. A change that fails on `seen`
-            // is judged again on the record read from the server.
-            if let Some(seen) = seen.filter(|s| !s.is_expired(now_ms)) {
-                if let Ok(rec) = change(seen, true) {
-                    let ttl = ttl_ms(rec.header().expires_at_ms, now_ms);
-                    match self.cas(con, &k, Some(seen.raw()), Write::Set(rec.raw(), ttl))? {
-                        Cas::Written => return Ok(rec),
-                        Cas::Found(None) => return Err(Error::SessionDeleted.into()),
-                        Cas::Found(Some(found)) if found == rec.raw() => return Ok(rec),
-                        Cas::Found(Some(found)) => stored = Some(found),
-                    }
-                }
-            }
+            // What the next attempt builds on. The record the caller read is
+            // most often still the stored one (nobody saved the session
+            // since this request loaded it), so the first attempt builds on
+            // it without reading it again: the compare-and-set writes only
+            // if the stored bytes are still those, and hands back the
+            // winner otherwise. That saves a request's save a round trip.
+            // A change that fails on `seen` is judged again on the record
+            // read from the server.
+            let mut base = match seen {
+                Some(seen) if !seen.is_expired(now_ms) => Base::Seen(seen),
+                _ => Base::Read,
+            };
             for _ in 0..MAX_ATTEMPTS {
-                let raw = match stored.take() {
-                    Some(raw) => raw,
-                    None => ::redis::cmd("GET")
-                        .arg(&k)
-                        .query::<Option<Vec<u8>>>(con)?
-                        .ok_or(Error::SessionDeleted)?,
+                let stored;
+                let (current, unchanged) = match base {
+                    Base::Seen(seen) => (seen, true),
+                    Base::Stored(_) | Base::Read => {
+                        let raw = match std::mem::replace(&mut base, Base::Read) {
+                            Base::Stored(raw) => raw,
+                            _ => ::redis::cmd("GET")
+                                .arg(&k)
+                                .query::<Option<Vec<u8>>>(con)?
+                                .ok_or(Error::SessionDeleted)?,
+                        };
+                        // Redis issues no read tokens: equal bytes are the
+                        // same record.
+                        let unchanged = seen.is_some_and(|s| s.raw() == &raw[..]);
+                        stored = self.decode(raw)?;
+                        if stored.is_expired(now_ms) {
+                            return Err(Error::SessionDeleted.into());
+                        }
+                        (&stored, unchanged)
+                    }
                 };
-                // Redis issues no read tokens: equal bytes are the same record.
-                let unchanged_since_seen = seen.is_some_and(|s| s.raw() == &raw[..]);
-                let current = self.decode(raw)?;
-                if current.is_expired(now_ms) {
-                    return Err(Error::SessionDeleted.into());
-                }
-                let rec = change(&current, unchanged_since_seen)?;
+                let rec = match change(current, unchanged) {
+                    Ok(rec) => rec,
+                    Err(_) if matches!(base, Base::Seen(_)) => {
+                        base = Base::Read;
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 let ttl = ttl_ms(rec.header().expires_at_ms, now_ms);
                 match self.cas(con, &k, Some(current.raw()), Write::Set(rec.raw(), ttl))? {
                     Cas::Written => return Ok(rec),
                     Cas::Found(None) => return Err(Error::SessionDeleted.into()),
                     Cas::Found(Some(found)) if found == rec.raw() => return Ok(rec),
-                    Cas::Found(Some(found)) => stored = Some(found),
+                    Cas::Found(Some(found)) => base = Base::Stored(found),
                 }
             }
             Err(self.kept_changing())
