@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use common::redis::cluster::Cluster;
 use common::redis::sentinel::query;
-use common::{saved_session, T0};
+use common::{saved_session, visit, T0};
 use sessile::{Config, Engine, Error, Expiry, ManualClock};
 
 /// How long the cluster may take to promote the replica and serve again.
@@ -66,15 +66,6 @@ fn keys_on(port: u16, prefix: &str) -> Vec<String> {
         }
         cursor = next;
     }
-}
-
-/// One request's work: read the session, count a visit, save.
-fn visit(engine: &Engine, key: &str) -> sessile::Result<i64> {
-    let mut s = engine.session(key);
-    let n = s.get::<i64>("visits")?.unwrap_or(0) + 1;
-    s.insert("visits", n)?;
-    s.save()?;
-    Ok(n)
 }
 
 #[test]

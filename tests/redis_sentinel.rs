@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::redis::sentinel::{query, SentinelSet, MASTER};
-use common::{saved_session, T0};
+use common::{saved_session, visit, T0};
 use sessile::{Config, Engine, Error, ManualClock};
 
 /// How long the sentinels may take to be ready, and then to fail over.
@@ -42,15 +42,6 @@ fn engine(url: &str) -> Engine {
     let clock = ManualClock::new(T0);
     let config = Config::new("").clock(Arc::new(clock)).reaper_interval(None);
     Engine::open_url(url, config).expect("open")
-}
-
-/// One request's work: read the session, count a visit, save.
-fn visit(engine: &Engine, key: &str) -> sessile::Result<i64> {
-    let mut s = engine.session(key);
-    let n = s.get::<i64>("visits")?.unwrap_or(0) + 1;
-    s.insert("visits", n)?;
-    s.save()?;
-    Ok(n)
 }
 
 /// Repeats `visit` until it succeeds (at most `FAILOVER_WITHIN`): every

@@ -17,6 +17,15 @@ use sessile::{
     Store, StoreStats, Sweep,
 };
 
+/// One request's work: read the session, count a visit, save.
+pub fn visit(engine: &Engine, key: &str) -> sessile::Result<i64> {
+    let mut s = engine.session(key);
+    let n = s.get::<i64>("visits")?.unwrap_or(0) + 1;
+    s.insert("visits", n)?;
+    s.save()?;
+    Ok(n)
+}
+
 /// 2026-01-01T00:00:00Z, where every manual clock starts.
 pub const T0: i64 = 1_767_225_600_000;
 

@@ -180,16 +180,10 @@ impl Cluster {
         let (p0, p1) = (self.nodes[0].port(), self.nodes[1].port());
         match &self.tls {
             None => format!("redis+cluster://127.0.0.1:{p0},127.0.0.1:{p1}/{query}"),
-            Some(certs) => {
-                let query = query
-                    .strip_prefix('?')
-                    .map(|q| format!("&{q}"))
-                    .unwrap_or_default();
-                format!(
-                    "rediss+cluster://127.0.0.1:{p0},127.0.0.1:{p1}/?tls_ca={}{query}",
-                    certs.query("ca.pem")
-                )
-            }
+            Some(certs) => certs.url_with_ca(
+                &format!("rediss+cluster://127.0.0.1:{p0},127.0.0.1:{p1}/"),
+                query,
+            ),
         }
     }
 

@@ -101,17 +101,10 @@ impl SentinelSet {
             .collect();
         match &self.tls {
             None => format!("redis+sentinel://{}/{MASTER}/0{query}", hosts.join(",")),
-            Some(certs) => {
-                let query = query
-                    .strip_prefix('?')
-                    .map(|q| format!("&{q}"))
-                    .unwrap_or_default();
-                format!(
-                    "rediss+sentinel://{}/{MASTER}/0?tls_ca={}{query}",
-                    hosts.join(","),
-                    certs.query("ca.pem")
-                )
-            }
+            Some(certs) => certs.url_with_ca(
+                &format!("rediss+sentinel://{}/{MASTER}/0", hosts.join(",")),
+                query,
+            ),
         }
     }
 

@@ -70,6 +70,16 @@ impl Certs {
         self.dir.path().join(name)
     }
 
+    /// `base` (a URL without its query) with `tls_ca=` naming this CA,
+    /// then `query`'s options (`?prefix=a:`, or empty).
+    pub fn url_with_ca(&self, base: &str, query: &str) -> String {
+        let more = query
+            .strip_prefix('?')
+            .map(|q| format!("&{q}"))
+            .unwrap_or_default();
+        format!("{base}?tls_ca={}{more}", self.query("ca.pem"))
+    }
+
     /// `path(name)` as a URL query value.
     pub fn query(&self, name: &str) -> String {
         let mut out = String::new();
