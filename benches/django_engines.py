@@ -24,26 +24,19 @@ redis-server).
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import gc
-import json
 import os
-import platform
-import random
 import shutil
-import socket
-import sqlite3
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from importlib import import_module
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
+from benchlib import (
+    RedisServer, begin, close_sessile_engines, environment, interleaved_rounds, latency_us,
+    markdown_table, parse_args, print_machine, print_verdicts, ratio_spread, session_data,
+    svg_axis_title, svg_bar, svg_escape, svg_gridline, svg_open, timed_batch, write_results,
+)
 
 FLOOR = "floor: dict, no I/O"
 SLED_FLOOR = "floor: sessile load + touch"
@@ -62,18 +55,6 @@ ENGINES = [
     (SLED_FLOOR, "(in this script)", {}),
 ]
 BASELINE = "sessile"
-
-
-def session_data(n: int) -> dict:
-    """What a logged-in user's session holds: about 250 bytes pickled or as JSON."""
-    return {
-        "_auth_user_id": str(100_000 + n),
-        "_auth_user_backend": "django.contrib.auth.backends.ModelBackend",
-        "_auth_user_hash": f"{n:064x}",
-        "cart": [n % 97, n % 89, n % 83],
-        "theme": "dark",
-        "last_request": 0,
-    }
 
 
 def _dict_floor_store():
@@ -143,54 +124,6 @@ def _sled_floor_store():
 
 
 FLOORS = {FLOOR: _dict_floor_store, SLED_FLOOR: _sled_floor_store}
-
-
-# --------------------------------------------------------------------------
-# Redis: our own server on a free port, nothing saved to disk
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RedisServer:
-    def __init__(self, workdir: Path) -> None:
-        exe = shutil.which("redis-server")
-        if exe is None:
-            sys.exit("django_engines: redis-server is not installed; `make bench-python` installs it")
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(workdir), "--daemonize", "no", "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
-        self.version = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.strip()
-        deadline = time.monotonic() + 10
-        while True:
-            if self.proc.poll() is not None:
-                sys.exit(f"django_engines: redis-server exited: {self.proc.stderr.read().decode()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                sys.exit("django_engines: redis-server did not answer within 10 s")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 # --------------------------------------------------------------------------
@@ -273,33 +206,17 @@ def run_batch(store_cls, keys: list[str], picks: list[int], counter: int, out: l
     return clock() - start
 
 
-def percentile(sorted_values: list[int], q: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    k = (len(sorted_values) - 1) * q
-    lo = int(k)
-    hi = min(lo + 1, len(sorted_values) - 1)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
-
-
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sessions", type=int, default=10_000, help="sessions per engine (default 10000)")
-    ap.add_argument("--rounds", type=int, default=12, help="interleaved rounds (default 12)")
-    ap.add_argument("--seconds", type=float, default=20.0,
-                    help="timed wall seconds per engine, over all rounds (default 20)")
-    ap.add_argument("--max-requests", type=int, default=60_000,
-                    help="at most this many timed requests per engine (default 60000)")
-    ap.add_argument("--warmup", type=int, default=1_000, help="untimed requests per engine first (default 1000)")
-    ap.add_argument("--seed", type=int, default=6)
-    ap.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON and SVG")
-    args = ap.parse_args()
-
-    rng = random.Random(args.seed)
-    load_before = os.getloadavg()
-    started = dt.datetime.now(dt.timezone.utc)
-    tmp = Path(tempfile.mkdtemp(prefix="sessile-django-bench-"))
-    redis = RedisServer(tmp)
+    args = parse_args(
+        __doc__, 6,
+        ("--seconds", dict(type=float, default=20.0,
+                           help="timed wall seconds per engine, over all rounds (default 20)")),
+        ("--max-requests", dict(type=int, default=60_000,
+                                help="at most this many timed requests per engine (default 60000)")),
+        ("--warmup", dict(type=int, default=1_000, help="untimed requests per engine first (default 1000)")),
+    )
+    rng, load_before, started, tmp = begin(args.seed, "sessile-django-bench-")
+    redis = RedisServer(tmp, who="django_engines", make_target="bench-python")
     try:
         configure_django(tmp, redis.port)
         engines = []
@@ -324,45 +241,38 @@ def main() -> int:
 
         print(f"timing: {args.rounds} rounds, batches "
               + ", ".join(f"{e['label']} {e['batch']}" for e in engines), flush=True)
-        for r in range(args.rounds):
-            order = engines[:]
-            rng.shuffle(order)
-            for e in order:
-                use_settings(e["settings"])
-                picks = [rng.randrange(args.sessions) for _ in range(e["batch"])]
-                samples: list[int] = []
-                gc.collect()
-                e["wall_ns"] += run_batch(e["cls"], e["keys"], picks, counter, samples)
-                counter += len(picks)
-                e["samples"].extend(samples)
-                e["rounds"].append(statistics.median(samples))
-            print(f"  round {r + 1}/{args.rounds} done", flush=True)
-    finally:
-        try:
-            from sessile.django import close_engines
 
-            close_engines()
-        except Exception:  # noqa: BLE001 - the numbers matter more than a tidy close
-            pass
+        def timed(e: dict) -> None:
+            nonlocal counter
+            use_settings(e["settings"])
+            picks = [rng.randrange(args.sessions) for _ in range(e["batch"])]
+            wall, samples = timed_batch(lambda out: run_batch(e["cls"], e["keys"], picks, counter, out))
+            e["wall_ns"] += wall
+            counter += len(picks)
+            e["samples"].extend(samples)
+            e["rounds"].append(statistics.median(samples))
+
+        interleaved_rounds(rng, args.rounds, engines, timed)
+    finally:
+        close_sessile_engines()
         redis.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
     results = summarize(engines)
-    meta = environment(args, started, load_before, redis.version)
+    meta = environment(
+        started, load_before, redis.version, "bench-python", sqlite=True,
+        request="SessionStore(session_key=key); read 2 keys; write 1; save()",
+        sessions_per_engine=args.sessions, rounds=args.rounds, seconds_per_engine=args.seconds, seed=args.seed,
+    )
     targets = evaluate(results)
     print()
-    print(markdown_table(results))
+    print(results_table(results))
     print()
-    for t in targets:
-        print(f"target: {t['text']}: {t['measured']} -> {'met' if t['met'] else 'NOT met'}")
-    print(f"\n{meta['machine']}; load average {meta['load_before'][0]:.2f} before, "
-          f"{meta['load_after'][0]:.2f} after")
+    print_verdicts("target", targets)
+    print_machine(meta)
 
-    args.out.mkdir(parents=True, exist_ok=True)
     doc = {"benchmark": "django_engines", **meta, "results": results, "targets": targets}
-    (args.out / "django_engines.json").write_text(json.dumps(doc, indent=2) + "\n")
-    (args.out / "django_engines.svg").write_text(svg_chart(results, meta))
-    print(f"wrote {args.out / 'django_engines.json'} and {args.out / 'django_engines.svg'}")
+    write_results(args.out, "django_engines", doc, svg_chart(results, meta))
     return 0
 
 
@@ -375,19 +285,14 @@ def summarize(engines: list[dict]) -> list[dict]:
     out = []
     for e in engines:
         ordered = sorted(e["samples"])
-        # Within a round the engines ran back to back: the per-round ratio
-        # shows how steady the comparison was through the noise.
-        per_round = [a / b for a, b in zip(e["rounds"], base["rounds"])]
         out.append({
             "engine": e["label"],
             "module": e["module"],
-            "requests": len(ordered),
-            "median_us": percentile(ordered, 0.5) / 1000,
-            "p99_us": percentile(ordered, 0.99) / 1000,
+            **latency_us(ordered),
             "mean_us": statistics.fmean(ordered) / 1000,
             "requests_per_s": len(ordered) / (e["wall_ns"] / 1e9),
             "round_medians_us": [round(m / 1000, 2) for m in e["rounds"]],
-            "per_round_ratio_to_sessile": {"min": min(per_round), "max": max(per_round)},
+            "per_round_ratio_to_sessile": ratio_spread(e["rounds"], base["rounds"]),
         })
     base_median = out[0]["median_us"]
     for row in out:
@@ -420,51 +325,10 @@ def fmt_ratio(row: dict) -> str:
             f"({spread['min']:.2f}–{spread['max']:.2f} over rounds)")
 
 
-def markdown_table(results: list[dict]) -> str:
-    lines = ["| engine | median µs/request | p99 µs | requests/s | vs sessile (median) |",
-             "|---|---:|---:|---:|---|"]
-    for r in results:
-        lines.append(f"| {r['engine']} | {r['median_us']:.1f} | {r['p99_us']:.1f} | "
-                     f"{r['requests_per_s']:,.0f} | {fmt_ratio(r)} |")
-    return "\n".join(lines)
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine()
-
-
-def environment(args, started, load_before, redis_version: str) -> dict:
-    import django
-    import redis as redis_py
-    import sessile
-
-    return {
-        "date": started.strftime("%Y-%m-%d %H:%M UTC"),
-        "command": ("make bench-python" if len(sys.argv) == 1
-                    else "python benches/django_engines.py " + " ".join(sys.argv[1:])),
-        "machine": f"{cpu_model()} ({platform.machine()}), {os.cpu_count()} cores (shared, noisy), "
-                   f"{platform.system()} {platform.release()}",
-        "cpus": f"{cpu_model()}, {os.cpu_count()} cores (shared, noisy)",
-        "load_before": list(load_before),
-        "load_after": list(os.getloadavg()),
-        "python": platform.python_version(),
-        "django": django.get_version(),
-        "sessile": sessile.LIBRARY_VERSION,
-        "sqlite": sqlite3.sqlite_version,
-        "redis_server": redis_version,
-        "redis_py": redis_py.__version__,
-        "request": "SessionStore(session_key=key); read 2 keys; write 1; save()",
-        "sessions_per_engine": args.sessions,
-        "rounds": args.rounds,
-        "seconds_per_engine": args.seconds,
-        "seed": args.seed,
-    }
+def results_table(results: list[dict]) -> str:
+    titles = ["engine", "median µs/request", "p99 µs", "requests/s", "vs sessile (median)"]
+    return markdown_table(titles, "lrrrl", ([r["engine"], f"{r['median_us']:.1f}", f"{r['p99_us']:.1f}",
+                                             f"{r['requests_per_s']:,.0f}", fmt_ratio(r)] for r in results))
 
 
 def svg_chart(results: list[dict], meta: dict) -> str:
@@ -484,40 +348,24 @@ def svg_chart(results: list[dict], meta: dict) -> str:
     def x(us: float) -> float:
         return left + (math.log10(max(us, 10**lo_exp)) - lo_exp) / (hi_exp - lo_exp) * plot_w
 
-    esc = lambda s: s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")  # noqa: E731
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="13">',
-        f'<rect width="{width}" height="{height}" fill="white"/>',
-        f'<text x="{left}" y="22" font-size="15" font-weight="bold">Django session engines: one request '
-        f'(open by key, read 2, write 1, save)</text>',
-        f'<text x="{left}" y="40" fill="#555">µs per request, log scale; bar = median, tick = p99; '
-        f'ratio = time / sessile\'s time</text>',
-        f'<text x="{left}" y="57" fill="#555">{esc(meta["date"])}, {esc(meta["cpus"])}, one run '
-        f'({esc(meta["command"])})</text>',
-    ]
+    esc = svg_escape
+    parts = svg_open(
+        width, height, left,
+        "Django session engines: one request (open by key, read 2, write 1, save)",
+        "µs per request, log scale; bar = median, tick = p99; ratio = time / sessile's time",
+        f'{esc(meta["date"])}, {esc(meta["cpus"])}, one run ({esc(meta["command"])})',
+    )
     bottom = top + row_h * len(results)
     for e in range(lo_exp, hi_exp + 1):
-        gx = x(10**e)
         label = f"{10**e:g}" if e >= 0 else f"{10.0**e:g}"
-        parts.append(f'<line x1="{gx:.1f}" y1="{top - 6}" x2="{gx:.1f}" y2="{bottom}" stroke="#ddd"/>')
-        parts.append(f'<text x="{gx:.1f}" y="{bottom + 16}" text-anchor="middle" fill="#555">{label}</text>')
-    parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{bottom + 36}" text-anchor="middle" fill="#555">'
-                 f'µs / request</text>')
+        parts += svg_gridline(x(10**e), top - 6, bottom, label)
+    parts.append(svg_axis_title(left + plot_w / 2, bottom))
     for i, r in enumerate(results):
-        y = top + i * row_h
         colour = {BASELINE: "#d9480f", FLOOR: "#adb5bd", SLED_FLOOR: "#adb5bd"}.get(r["engine"], "#4c6ef5")
-        bx = x(r["median_us"])
-        px = x(r["p99_us"])
-        parts.append(f'<text x="{left - 8}" y="{y + 20}" text-anchor="end">{esc(r["engine"])}</text>')
-        parts.append(f'<rect x="{left}" y="{y + 7}" width="{bx - left:.1f}" height="{row_h - 14}" '
-                     f'fill="{colour}"/>')
-        parts.append(f'<line x1="{bx:.1f}" y1="{y + 17}" x2="{px:.1f}" y2="{y + 17}" stroke="#333"/>')
-        parts.append(f'<line x1="{px:.1f}" y1="{y + 10}" x2="{px:.1f}" y2="{y + 24}" stroke="#333" '
-                     f'stroke-width="2"/>')
         ratio = "baseline" if r["engine"] == BASELINE else f"{r['ratio_to_sessile']:.2g}x"
-        parts.append(f'<text x="{left + plot_w + 10}" y="{y + 20}">{r["median_us"]:.1f} µs '
-                     f'(p99 {r["p99_us"]:.0f}) · {ratio}</text>')
+        parts += svg_bar(r["engine"], left, top + i * row_h, x(r["median_us"]), x(r["p99_us"]), colour,
+                         f'{r["median_us"]:.1f} µs (p99 {r["p99_us"]:.0f}) · {ratio}', left + plot_w + 10,
+                         text_y=20, bar_y=7, bar_h=row_h - 14, mid=17, tick=7)
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 

@@ -59,28 +59,20 @@ Writes benches/results/redis_django.json and .svg; prints the tables.
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import gc
-import json
 import os
-import platform
-import random
 import shutil
 import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from django_engines import cpu_model, free_port, percentile, session_data  # noqa: E402
-
-RESULTS = HERE / "results"
+from benchlib import (
+    RedisServer, begin, close_sessile_engines, environment, interleaved_rounds, latency_us,
+    markdown_table, parse_args, percentile, print_machine, print_verdicts, ratio_spread,
+    session_data, svg_axis_title, svg_bar, svg_escape, svg_gridline, svg_open, timed_batch,
+    write_results,
+)
 
 SESSILE = "sessile.django (Redis)"
 DJANGO = "Django cache (RedisCache)"
@@ -93,74 +85,7 @@ KIND_TEXT = {
 
 
 # --------------------------------------------------------------------------
-# redis-server, and a proxy that counts round trips
-
-
-def free_port_pair() -> int:
-    """A free port p <= 55535 whose p + 10000 is free too."""
-    rng = random.Random()
-    for _ in range(200):
-        p = rng.randrange(20_000, 55_535)
-        try:
-            with socket.socket() as a, socket.socket() as b:
-                a.bind(("127.0.0.1", p))
-                b.bind(("127.0.0.1", p + 10_000))
-            return p
-        except OSError:
-            continue
-    sys.exit("redis_django: no free port pair for a cluster node")
-
-
-class RedisServer:
-    """A redis-server of our own on a free port: no RDB, no AOF."""
-
-    def __init__(self, workdir: Path, *extra: str) -> None:
-        exe = shutil.which("redis-server")
-        if exe is None:
-            sys.exit("redis_django: redis-server is not installed; `make bench-redis` installs it")
-        # A cluster node also listens on port + 10000 (its bus), which
-        # must be free and at most 65535.
-        self.port = free_port_pair() if "--cluster-enabled" in extra else free_port()
-        self.dir = workdir / f"redis-{self.port}"
-        self.dir.mkdir()
-        self.log = self.dir / "redis.log"
-        self.proc = subprocess.Popen(
-            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.dir), "--daemonize", "no", "--loglevel", "warning", *extra],
-            stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
-        )
-        self.version = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.strip()
-        deadline = time.monotonic() + 10
-        while True:
-            if self.proc.poll() is not None:
-                sys.exit(f"redis_django: redis-server exited: {self.log.read_text()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(16).startswith(b"+PONG"):
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                sys.exit("redis_django: redis-server did not answer within 10 s")
-            time.sleep(0.05)
-        import redis
-
-        self.client = redis.Redis(host="127.0.0.1", port=self.port)
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+# A proxy to redis-server that counts round trips, and the server's own counters
 
 
 class RoundTripCounter:
@@ -523,27 +448,20 @@ def migrate_sessions(source: RedisServer, target: RedisServer, per_call: int = 1
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sessions", type=int, default=10_000, help="sessions per engine (default 10000)")
-    ap.add_argument("--rounds", type=int, default=12, help="interleaved rounds (default 12)")
-    ap.add_argument("--batch", type=int, default=1_500, help="requests per engine, kind and round (default 1500)")
-    ap.add_argument("--warmup", type=int, default=500, help="untimed requests per engine and kind first")
-    ap.add_argument("--count-requests", type=int, default=500,
-                    help="requests per engine and kind in the counting pass (default 500)")
-    ap.add_argument("--memory-sessions", type=int, default=100_000,
-                    help="sessions per engine for the memory figures (default 100000; 0 skips)")
-    ap.add_argument("--seed", type=int, default=22)
-    ap.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON and SVG")
-    args = ap.parse_args()
-
-    rng = random.Random(args.seed)
-    load_before = os.getloadavg()
-    started = dt.datetime.now(dt.timezone.utc)
-    tmp = Path(tempfile.mkdtemp(prefix="sessile-redis-bench-"))
+    args = parse_args(
+        __doc__, 22,
+        ("--batch", dict(type=int, default=1_500, help="requests per engine, kind and round (default 1500)")),
+        ("--warmup", dict(type=int, default=500, help="untimed requests per engine and kind first")),
+        ("--count-requests", dict(type=int, default=500,
+                                  help="requests per engine and kind in the counting pass (default 500)")),
+        ("--memory-sessions", dict(type=int, default=100_000,
+                                   help="sessions per engine for the memory figures (default 100000; 0 skips)")),
+    )
+    rng, load_before, started, tmp = begin(args.seed, "sessile-redis-bench-")
     servers: list[RedisServer] = []
     proxy = None
     try:
-        server = RedisServer(tmp)
+        server = RedisServer(tmp, who="redis_django", make_target="bench-redis")
         servers.append(server)
         proxy = RoundTripCounter(server.port)
         configure_django(server.url, proxy.url)
@@ -613,28 +531,34 @@ def main() -> int:
             raw.run(label, [rng.randrange(len(raw.keys)) for _ in range(args.warmup)], [])
 
         print(f"timing: {args.rounds} rounds of {args.batch} requests per engine and kind", flush=True)
-        for r in range(args.rounds):
-            jobs = [("engine", e, kind) for e in engines for kind in KINDS]
-            jobs += [("raw", label, None) for label, _, _ in RAW_SEQUENCES]
-            rng.shuffle(jobs)
-            for what, e, kind in jobs:
-                samples: list[int] = []
-                gc.collect()
-                if what == "raw":
-                    raw.run(e, [rng.randrange(len(raw.keys)) for _ in range(args.batch // 2)], samples)
-                    raw_samples[e].extend(samples)
-                    raw_rounds[e].append(statistics.median(samples))
-                    continue
+
+        def timed(job: tuple) -> None:
+            what, e, kind = job
+            if what == "raw":
+                _, samples = timed_batch(
+                    lambda out: raw.run(e, [rng.randrange(len(raw.keys)) for _ in range(args.batch // 2)], out))
+                raw_samples[e].extend(samples)
+                raw_rounds[e].append(statistics.median(samples))
+                return
+
+            def batch(out: list[int]) -> int:
                 picks = [rng.randrange(args.sessions) for _ in range(args.batch)]
                 _, usec0, cpu0 = server_counters(server.client)
                 with e:
-                    e.wall_ns[kind] += run_batch(e, kind, picks, samples)
+                    wall = run_batch(e, kind, picks, out)
                 _, usec1, cpu1 = server_counters(server.client)
                 e.server_usec[kind] += usec1 - usec0
                 e.server_cpu[kind] += cpu1 - cpu0
-                e.samples[kind].extend(samples)
-                e.rounds[kind].append(statistics.median(samples))
-            print(f"  round {r + 1}/{args.rounds} done", flush=True)
+                return wall
+
+            wall, samples = timed_batch(batch)
+            e.wall_ns[kind] += wall
+            e.samples[kind].extend(samples)
+            e.rounds[kind].append(statistics.median(samples))
+
+        jobs = [("engine", e, kind) for e in engines for kind in KINDS]
+        jobs += [("raw", label, None) for label, _, _ in RAW_SEQUENCES]
+        interleaved_rounds(rng, args.rounds, jobs, timed)
         raw.close()
         close_engines()
 
@@ -642,8 +566,8 @@ def main() -> int:
         memory = []
         migrations: list[dict] = []
         if args.memory_sessions:
-            cluster = RedisServer(tmp, "--cluster-enabled", "yes",
-                                  "--cluster-config-file", str(tmp / "nodes.conf"))
+            cluster = RedisServer(tmp, "--cluster-enabled", "yes", "--cluster-config-file", str(tmp / "nodes.conf"),
+                                  who="redis_django", make_target="bench-redis")
             servers.append(cluster)
             # ADDSLOTS, not ADDSLOTSRANGE: the latter is Redis 7.0+, and apt
             # may install 6.x.
@@ -672,12 +596,7 @@ def main() -> int:
                               f"(p99 {g['call_p99_us']:.0f})", flush=True)
                         server.client.flushall()
     finally:
-        try:
-            from sessile.django import close_engines
-
-            close_engines()
-        except Exception:  # noqa: BLE001 - the numbers matter more than a tidy close
-            pass
+        close_sessile_engines()
         if proxy is not None:
             proxy.close()
         for s in servers:
@@ -688,31 +607,30 @@ def main() -> int:
     raw_results = summarize_raw(raw_samples, raw_rounds)
     for r in raw_results:
         r["round_trips_counted_by_proxy"] = proxy_check[r["sequence"]]
-    meta = environment(args, started, load_before, server.version)
+    meta = environment(
+        started, load_before, server.version, "bench-redis",
+        sessions_per_engine=args.sessions, rounds=args.rounds, batch=args.batch,
+        count_requests=args.count_requests, memory_sessions=args.memory_sessions, seed=args.seed,
+    )
     goals = evaluate(results)
     print()
-    print(markdown_table(results))
+    print(results_table(results))
     print()
-    print(markdown_raw(raw_results))
+    print(raw_table(raw_results))
     if memory:
         print()
-        print(markdown_memory(memory))
+        print(memory_table(memory))
     for g in migrations:
         print(f"MIGRATE {g['sessions']} sessile sessions, {g['keys_per_call']} keys a call: "
               f"{g['sessions_per_s']:,.0f} sessions/s; each call blocks both servers "
               f"{g['call_median_us']:.0f} µs (p99 {g['call_p99_us']:.0f})")
     print()
-    for g in goals:
-        print(f"goal: {g['text']}: {g['measured']} -> {'met' if g['met'] else 'NOT met'}")
-    print(f"\n{meta['machine']}; load average {meta['load_before'][0]:.2f} before, "
-          f"{meta['load_after'][0]:.2f} after")
+    print_verdicts("goal", goals)
+    print_machine(meta)
 
-    args.out.mkdir(parents=True, exist_ok=True)
     doc = {"benchmark": "redis_django", **meta, "results": results, "raw_sequences": raw_results,
            "memory": memory, "migrate": migrations, "goals": goals}
-    (args.out / "redis_django.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-    (args.out / "redis_django.svg").write_text(svg_chart(results, meta))
-    print(f"wrote {args.out / 'redis_django.json'} and {args.out / 'redis_django.svg'}")
+    write_results(args.out, "redis_django", doc, svg_chart(results, meta), ensure_ascii=False)
     return 0
 
 
@@ -727,15 +645,12 @@ def summarize(engines: list[Engine], counts: dict) -> list[dict]:
         base = by[SESSILE]
         for e in engines:
             ordered = sorted(e.samples[kind])
-            per_round = [a / b for a, b in zip(e.rounds[kind], base.rounds[kind])]
             out.append({
                 "kind": kind,
                 "request": KIND_TEXT[kind],
                 "engine": e.label,
                 **counts[e.label][kind],
-                "requests": len(ordered),
-                "median_us": percentile(ordered, 0.5) / 1000,
-                "p99_us": percentile(ordered, 0.99) / 1000,
+                **latency_us(ordered),
                 "requests_per_s": len(ordered) / (e.wall_ns[kind] / 1e9),
                 # What a request costs the server: executing its commands
                 # (commandstats), and all of redis-server's CPU over the
@@ -744,7 +659,7 @@ def summarize(engines: list[Engine], counts: dict) -> list[dict]:
                 "server_command_us": e.server_usec[kind] / len(ordered),
                 "server_cpu_us": e.server_cpu[kind] * 1e6 / len(ordered),
                 "round_medians_us": [round(m / 1000, 1) for m in e.rounds[kind]],
-                "per_round_ratio_to_sessile": {"min": min(per_round), "max": max(per_round)},
+                "per_round_ratio_to_sessile": ratio_spread(e.rounds[kind], base.rounds[kind]),
             })
     for row in out:
         base = next(r for r in out if r["kind"] == row["kind"] and r["engine"] == SESSILE)
@@ -756,8 +671,7 @@ def summarize_raw(samples: dict, rounds: dict) -> list[dict]:
     out = []
     for label, trips, what in RAW_SEQUENCES:
         ordered = sorted(samples[label])
-        out.append({"sequence": label, "round_trips": trips, "what": what, "requests": len(ordered),
-                    "median_us": percentile(ordered, 0.5) / 1000, "p99_us": percentile(ordered, 0.99) / 1000,
+        out.append({"sequence": label, "round_trips": trips, "what": what, **latency_us(ordered),
                     "round_medians_us": [round(m / 1000, 1) for m in rounds[label]]})
     return out
 
@@ -782,64 +696,32 @@ def evaluate(results: list[dict]) -> list[dict]:
     return goals
 
 
-def markdown_table(results: list[dict]) -> str:
-    lines = ["| request | engine | round trips | commands | median µs | p99 µs | requests/s "
-             "| ÷ sessile (median; over rounds) | server µs: commands / CPU |",
-             "|---|---|---:|---|---:|---:|---:|---|---:|"]
-    for r in results:
+def results_table(results: list[dict]) -> str:
+    def row(r: dict) -> list[str]:
         cmds = ", ".join(f"{c} {v:g}" if v != 1 else c for c, v in r["by_command"].items())
         spread = r["per_round_ratio_to_sessile"]
         ratio = ("1.00×" if r["engine"] == SESSILE
                  else f"{r['ratio_to_sessile']:.2f}× ({spread['min']:.2f}–{spread['max']:.2f})")
-        lines.append(f"| {r['kind']} | {r['engine']} | {r['round_trips']:.2f} | {cmds} | "
-                     f"{r['median_us']:.1f} | {r['p99_us']:.1f} | {r['requests_per_s']:,.0f} | {ratio} | "
-                     f"{r['server_command_us']:.1f} / {r['server_cpu_us']:.0f} |")
-    return "\n".join(lines)
+        return [r["kind"], r["engine"], f"{r['round_trips']:.2f}", cmds, f"{r['median_us']:.1f}",
+                f"{r['p99_us']:.1f}", f"{r['requests_per_s']:,.0f}", ratio,
+                f"{r['server_command_us']:.1f} / {r['server_cpu_us']:.0f}"]
+
+    titles = ["request", "engine", "round trips", "commands", "median µs", "p99 µs", "requests/s",
+              "÷ sessile (median; over rounds)", "server µs: commands / CPU"]
+    return markdown_table(titles, "llrlrrrlr", map(row, results))
 
 
-def markdown_raw(raw: list[dict]) -> str:
-    lines = ["| bare commands (redis-py, one connection) | round trips | median µs | p99 µs | what |",
-             "|---|---:|---:|---:|---|"]
-    for r in raw:
-        lines.append(f"| {r['sequence']} | {r['round_trips']} | {r['median_us']:.1f} | {r['p99_us']:.1f} | {r['what']} |")
-    return "\n".join(lines)
+def raw_table(raw: list[dict]) -> str:
+    titles = ["bare commands (redis-py, one connection)", "round trips", "median µs", "p99 µs", "what"]
+    return markdown_table(titles, "lrrrl", ([r["sequence"], str(r["round_trips"]), f"{r['median_us']:.1f}",
+                                             f"{r['p99_us']:.1f}", r["what"]] for r in raw))
 
 
-def markdown_memory(memory: list[dict]) -> str:
-    lines = ["| server | engine | bytes per session (used_memory) | key B | value B | MEMORY USAGE B |",
-             "|---|---|---:|---:|---:|---:|"]
-    for m in memory:
-        lines.append(f"| {m['server']} | {m['engine']} | {m['bytes_per_session']:.0f} | {m['key_bytes']} | "
-                     f"{m['value_bytes']} | {m['memory_usage_key']} |")
-    return "\n".join(lines)
-
-
-def environment(args, started, load_before, redis_version: str) -> dict:
-    import django
-    import redis as redis_py
-    import sessile
-
-    return {
-        "date": started.strftime("%Y-%m-%d %H:%M UTC"),
-        "command": ("make bench-redis" if len(sys.argv) == 1
-                    else "python benches/redis_django.py " + " ".join(sys.argv[1:])),
-        "machine": f"{cpu_model()} ({platform.machine()}), {os.cpu_count()} cores (shared, noisy), "
-                   f"{platform.system()} {platform.release()}",
-        "cpus": f"{cpu_model()}, {os.cpu_count()} cores (shared, noisy)",
-        "load_before": list(load_before),
-        "load_after": list(os.getloadavg()),
-        "python": platform.python_version(),
-        "django": django.get_version(),
-        "sessile": sessile.LIBRARY_VERSION,
-        "redis_server": redis_version,
-        "redis_py": redis_py.__version__,
-        "sessions_per_engine": args.sessions,
-        "rounds": args.rounds,
-        "batch": args.batch,
-        "count_requests": args.count_requests,
-        "memory_sessions": args.memory_sessions,
-        "seed": args.seed,
-    }
+def memory_table(memory: list[dict]) -> str:
+    titles = ["server", "engine", "bytes per session (used_memory)", "key B", "value B", "MEMORY USAGE B"]
+    return markdown_table(titles, "llrrrr", ([m["server"], m["engine"], f"{m['bytes_per_session']:.0f}",
+                                              str(m["key_bytes"]), str(m["value_bytes"]),
+                                              str(m["memory_usage_key"])] for m in memory))
 
 
 def svg_chart(results: list[dict], meta: dict) -> str:
@@ -857,42 +739,30 @@ def svg_chart(results: list[dict], meta: dict) -> str:
     def x(us: float) -> float:
         return left + math.log10(max(us, lo) / lo) / math.log10(hi / lo) * plot_w
 
-    esc = lambda s: s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")  # noqa: E731
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="13">',
-        f'<rect width="{width}" height="{height}" fill="white"/>',
-        f'<text x="8" y="22" font-size="15" font-weight="bold">Django sessions on one local redis-server: '
-        f'sessile vs the cache engine on RedisCache</text>',
-        f'<text x="8" y="40" fill="#555">µs per request through SessionMiddleware, log scale; '
-        f'bar = median, tick = p99; RT = round trips, counted by a proxy</text>',
-        f'<text x="8" y="57" fill="#555">{esc(meta["date"])}, {esc(meta["cpus"])}, '
-        f'{esc(meta["redis_server"].split(" sha=")[0])}, one run ({esc(meta["command"])})</text>',
-    ]
+    esc = svg_escape
+    parts = svg_open(
+        width, height, 8,
+        "Django sessions on one local redis-server: sessile vs the cache engine on RedisCache",
+        "µs per request through SessionMiddleware, log scale; bar = median, tick = p99; "
+        "RT = round trips, counted by a proxy",
+        f'{esc(meta["date"])}, {esc(meta["cpus"])}, {esc(meta["redis_server"].split(" sha=")[0])}, '
+        f'one run ({esc(meta["command"])})',
+    )
     bottom = height - 50
     ticks = [m * lo * 10**e for e in range(8) for m in (1, 2, 5) if m * lo * 10**e <= hi]
     for t in ticks:
-        gx = x(t)
-        parts.append(f'<line x1="{gx:.1f}" y1="{top}" x2="{gx:.1f}" y2="{bottom}" stroke="#ddd"/>')
-        parts.append(f'<text x="{gx:.1f}" y="{bottom + 16}" text-anchor="middle" fill="#555">{t:g}</text>')
-    parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{bottom + 36}" text-anchor="middle" fill="#555">'
-                 f'µs / request</text>')
+        parts += svg_gridline(x(t), top, bottom, f"{t:g}")
+    parts.append(svg_axis_title(left + plot_w / 2, bottom))
     y = top
     for kind in KINDS:
         parts.append(f'<text x="8" y="{y + 16}" font-weight="bold">{esc(KIND_TEXT[kind])}</text>')
         y += head_h
         for r in (r for r in results if r["kind"] == kind):
             colour = "#d9480f" if r["engine"] == SESSILE else "#4c6ef5"
-            bx, px = x(r["median_us"]), x(r["p99_us"])
-            parts.append(f'<text x="{left - 8}" y="{y + 17}" text-anchor="end">{esc(r["engine"])}</text>')
-            parts.append(f'<rect x="{left}" y="{y + 4}" width="{bx - left:.1f}" height="{row_h - 8}" '
-                         f'fill="{colour}"/>')
-            parts.append(f'<line x1="{bx:.1f}" y1="{y + 13}" x2="{px:.1f}" y2="{y + 13}" stroke="#333"/>')
-            parts.append(f'<line x1="{px:.1f}" y1="{y + 7}" x2="{px:.1f}" y2="{y + 19}" stroke="#333" '
-                         f'stroke-width="2"/>')
-            parts.append(f'<text x="{left + plot_w + 10}" y="{y + 17}">{r["median_us"]:.0f} µs '
-                         f'(p99 {r["p99_us"]:.0f}) · {r["round_trips"]:.0f} RT · '
-                         f'{r["ratio_to_sessile"]:.2f}× sessile</text>')
+            note = (f'{r["median_us"]:.0f} µs (p99 {r["p99_us"]:.0f}) · {r["round_trips"]:.0f} RT · '
+                    f'{r["ratio_to_sessile"]:.2f}× sessile')
+            parts += svg_bar(r["engine"], left, y, x(r["median_us"]), x(r["p99_us"]), colour, note,
+                             left + plot_w + 10, text_y=17, bar_y=4, bar_h=row_h - 8, mid=13, tick=6)
             y += row_h
     parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{bottom}" stroke="#333"/>')
     parts.append("</svg>")

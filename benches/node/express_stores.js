@@ -17,52 +17,35 @@
 //
 // Writes express_stores.json and express_stores.svg to DIR (benches/results).
 
-const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 
 const session = require('express-session');
 const { RedisStore } = require('connect-redis');
-const { createClient } = require('redis');
 const { SessileStore } = require('../../bindings/node');
 const { decode, packPlain } = require('../../bindings/node/lib/engine');
+const {
+  RESULTS,
+  escapeXml,
+  machine,
+  nearestRankPercentile,
+  parseArgs,
+  prng,
+  startRedis,
+  versions,
+  writeResults,
+} = require('./benchlib');
 
-const ROOT = path.resolve(__dirname, '..', '..');
-
-function parseArgs(argv) {
-  const opts = {
-    sessions: 10000,
-    requests: 50000,
-    rounds: 10,
-    warmup: 5000,
-    out: path.join(ROOT, 'benches', 'results'),
-    redisServer: process.env.REDIS_SERVER || 'redis-server',
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const name = argv[i].replace(/^--/, '').replace(/-([a-z])/g, (_, c) => c.toUpperCase());
-    if (!(name in opts) || i + 1 >= argv.length) {
-      console.error(`usage: node express_stores.js [--sessions N] [--requests N] [--rounds N] [--warmup N] [--out DIR]`);
-      process.exit(2);
-    }
-    const value = argv[++i];
-    opts[name] = typeof opts[name] === 'number' ? Number(value) : value;
-  }
-  return opts;
-}
-
-/** Deterministic choices, the same sequence for every store. */
-function prng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const DEFAULTS = {
+  sessions: 10000,
+  requests: 50000,
+  rounds: 10,
+  warmup: 5000,
+  out: RESULTS,
+  redisServer: process.env.REDIS_SERVER || 'redis-server',
+};
+const USAGE = 'usage: node express_stores.js [--sessions N] [--requests N] [--rounds N] [--warmup N] [--out DIR]';
 
 function call(store, method, ...args) {
   return new Promise((resolve, reject) => {
@@ -125,89 +108,6 @@ class SledFloorStore extends session.Store {
   }
 }
 
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis(binary, dir) {
-  const port = await freePort();
-  const child = spawn(
-    binary,
-    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', ''],
-    { stdio: ['ignore', 'ignore', 'inherit'] }
-  );
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  await new Promise((resolve, reject) => {
-    child.once('error', (e) =>
-      reject(new Error(`cannot start ${binary} (${e.code}); install it (apt-get install -y redis-server) or set REDIS_SERVER`))
-    );
-    child.once('spawn', resolve);
-  });
-  const client = createClient({ socket: { host: '127.0.0.1', port, reconnectStrategy: false } });
-  client.on('error', () => {});
-  for (let tries = 0; ; tries++) {
-    try {
-      await client.connect();
-      await client.ping();
-      break;
-    } catch (e) {
-      if (tries >= 100 || child.exitCode !== null) {
-        child.kill('SIGKILL');
-        throw new Error(`redis-server on 127.0.0.1:${port} did not answer: ${e.message}`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  const version = (await client.info('server')).match(/redis_version:(\S+)/)?.[1] ?? 'unknown';
-  return {
-    client,
-    port,
-    version,
-    async stop() {
-      try {
-        await client.quit();
-      } catch {
-        // already gone
-      }
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-/** Read from node_modules: some packages do not export their package.json. */
-function installedVersion(name) {
-  return JSON.parse(fs.readFileSync(path.join(__dirname, 'node_modules', name, 'package.json'), 'utf8')).version;
-}
-
-function percentile(sorted, p) {
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
-  return sorted[i];
-}
-
-function machine() {
-  const cpus = os.cpus();
-  let model = cpus[0] ? cpus[0].model.trim() : 'unknown cpu';
-  let kernel = os.release();
-  try {
-    kernel = execFileSync('uname', ['-sr'], { encoding: 'utf8' }).trim();
-  } catch {
-    // os.release() is enough
-  }
-  return { cpu: model, cores: cpus.length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), kernel, node: process.version };
-}
-
-function escapeXml(s) {
-  return String(s).replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]);
-}
-
 /** Horizontal bars: median (solid) and p99 (light) µs per request, ratio to SessileStore. */
 function svgChart(report) {
   const rows = report.results;
@@ -268,7 +168,7 @@ function table(report) {
 }
 
 async function main() {
-  const opts = parseArgs(process.argv.slice(2));
+  const opts = parseArgs(process.argv.slice(2), DEFAULTS, USAGE);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sessile-bench-node-'));
   let redis;
   const stores = [];
@@ -306,6 +206,7 @@ async function main() {
     }
     process.stdout.write(' done\n');
 
+    // Deterministic choices, the same sequence for every store.
     const random = prng(0x5e551e);
     const picks = Uint32Array.from({ length: opts.warmup + opts.requests }, () => Math.floor(random() * opts.sessions));
 
@@ -334,8 +235,8 @@ async function main() {
       return {
         store: s.name,
         requests: sorted.length,
-        medianUs: percentile(sorted, 0.5) / 1000,
-        p99Us: percentile(sorted, 0.99) / 1000,
+        medianUs: nearestRankPercentile(sorted, 0.5) / 1000,
+        p99Us: nearestRankPercentile(sorted, 0.99) / 1000,
         requestsPerSecond: sorted.length / (Number(s.timedNs) / 1e9),
       };
     });
@@ -350,7 +251,7 @@ async function main() {
       benchmark: 'express-session store operations per request: get, createSession, one key changed, set (resave: false)',
       command: 'make bench-node',
       date: new Date().toISOString(),
-      machine: machine(),
+      machine: machine({ memoryGiB: true }),
       parameters: {
         sessions: opts.sessions,
         requests: opts.requests,
@@ -360,22 +261,14 @@ async function main() {
         sessile: 'SessileStore, fresh temp dir, durable: false (default)',
         redis: `redis-server ${redis.version} on 127.0.0.1, --save '' --appendonly no`,
       },
-      versions: {
-        node: process.version,
-        'express-session': installedVersion('express-session'),
-        'connect-redis': installedVersion('connect-redis'),
-        redis: installedVersion('redis'),
-        sessile: require('../../bindings/node/package.json').version,
-      },
+      versions: versions(),
       note: 'ratios are each store divided by SessileStore (median, p99; and SessileStore requests/s over the store\'s)',
       results,
     };
 
     console.log(`\n${table(report)}\n`);
-    fs.mkdirSync(opts.out, { recursive: true });
-    fs.writeFileSync(path.join(opts.out, 'express_stores.json'), JSON.stringify(report, null, 2) + '\n');
-    fs.writeFileSync(path.join(opts.out, 'express_stores.svg'), svgChart(report));
-    console.log(`wrote ${path.relative(process.cwd(), path.join(opts.out, 'express_stores.json'))} and express_stores.svg`);
+    const json = writeResults(opts.out, 'express_stores', report, svgChart(report));
+    console.log(`wrote ${path.relative(process.cwd(), json)} and express_stores.svg`);
   } finally {
     for (const s of stores) if (s.close) s.close();
     if (redis) await redis.stop();

@@ -45,19 +45,28 @@
 //
 // Writes redis_express.json and redis_express.svg to DIR (benches/results).
 
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { Worker } = require('node:worker_threads');
 
 const session = require('express-session');
 const { RedisStore } = require('connect-redis');
-const { createClient } = require('redis');
 const { SessileStore } = require('../../bindings/node');
+const {
+  RESULTS,
+  connectClient,
+  escapeXml,
+  machine,
+  median,
+  parseArgs,
+  percentile,
+  prng,
+  startRedis,
+  versions,
+  writeResults,
+} = require('./benchlib');
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const SESSILE = 'SessileStore (Redis)';
 const CONNECT_REDIS = 'connect-redis';
 const KINDS = ['read', 'changed', 'new'];
@@ -67,41 +76,19 @@ const KIND_TEXT = {
   new: 'new: save ~250 B, set cookie',
 };
 
-function parseArgs(argv) {
-  const opts = {
-    sessions: 10000,
-    rounds: 12,
-    batch: 1500,
-    warmup: 500,
-    countRequests: 500,
-    memorySessions: 100000,
-    seed: 22,
-    out: path.join(ROOT, 'benches', 'results'),
-    redisServer: process.env.REDIS_SERVER || 'redis-server',
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const name = argv[i].replace(/^--/, '').replace(/-([a-z])/g, (_, c) => c.toUpperCase());
-    if (!(name in opts) || i + 1 >= argv.length) {
-      console.error('usage: node redis_express.js [--sessions N] [--rounds N] [--batch N] [--warmup N] ' +
-        '[--count-requests N] [--memory-sessions N] [--seed N] [--out DIR]');
-      process.exit(2);
-    }
-    const value = argv[++i];
-    opts[name] = typeof opts[name] === 'number' ? Number(value) : value;
-  }
-  return opts;
-}
-
-function prng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const DEFAULTS = {
+  sessions: 10000,
+  rounds: 12,
+  batch: 1500,
+  warmup: 500,
+  countRequests: 500,
+  memorySessions: 100000,
+  seed: 22,
+  out: RESULTS,
+  redisServer: process.env.REDIS_SERVER || 'redis-server',
+};
+const USAGE = 'usage: node redis_express.js [--sessions N] [--rounds N] [--batch N] [--warmup N] ' +
+  '[--count-requests N] [--memory-sessions N] [--seed N] [--out DIR]';
 
 /** A logged-in visitor's data, ~250 B of JSON with express-session's cookie. */
 function sessionData(i) {
@@ -114,74 +101,7 @@ function sessionData(i) {
 }
 
 // ---------------------------------------------------------------------------
-// redis-server, and the round-trip counter
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function connectClient(port) {
-  const client = createClient({ socket: { host: '127.0.0.1', port, reconnectStrategy: false } });
-  client.on('error', () => {});
-  await client.connect();
-  return client;
-}
-
-async function startRedis(binary, dir, extra = []) {
-  const port = await freePort();
-  const workdir = path.join(dir, `redis-${port}`);
-  fs.mkdirSync(workdir);
-  const child = spawn(
-    binary,
-    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', workdir,
-      '--logfile', '', ...extra],
-    { stdio: ['ignore', 'ignore', 'inherit'] }
-  );
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  await new Promise((resolve, reject) => {
-    child.once('error', (e) =>
-      reject(new Error(`cannot start ${binary} (${e.code}); install it (apt-get install -y redis-server) or set REDIS_SERVER`))
-    );
-    child.once('spawn', resolve);
-  });
-  let client;
-  for (let tries = 0; ; tries++) {
-    try {
-      client = await connectClient(port);
-      await client.ping();
-      break;
-    } catch (e) {
-      if (tries >= 100 || child.exitCode !== null) {
-        child.kill('SIGKILL');
-        throw new Error(`redis-server on 127.0.0.1:${port} did not answer: ${e.message}`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  const version = (await client.info('server')).match(/redis_version:(\S+)/)?.[1] ?? 'unknown';
-  return {
-    client,
-    port,
-    version,
-    url: `redis://127.0.0.1:${port}/0`,
-    async stop() {
-      try {
-        await client.quit();
-      } catch {
-        // already gone
-      }
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
+// The round-trip counter
 
 // The proxy runs in a worker thread: SessileStore's calls block this thread
 // until Redis answers, so a proxy on this event loop would never answer.
@@ -396,36 +316,6 @@ async function memoryPerSession(server, label, count) {
 // ---------------------------------------------------------------------------
 // Reporting
 
-function percentile(sorted, p) {
-  if (!sorted.length) return NaN;
-  const k = (sorted.length - 1) * p;
-  const lo = Math.floor(k);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (k - lo);
-}
-
-function median(a) {
-  return percentile(Float64Array.from(a).sort(), 0.5);
-}
-
-function machine() {
-  const cpus = os.cpus();
-  return {
-    cpu: cpus[0] ? cpus[0].model.trim() : 'unknown cpu',
-    cores: cpus.length,
-    kernel: `${os.type()} ${os.release()}`,
-    node: process.version,
-  };
-}
-
-function installedVersion(name) {
-  return JSON.parse(fs.readFileSync(path.join(__dirname, 'node_modules', name, 'package.json'), 'utf8')).version;
-}
-
-function escapeXml(s) {
-  return String(s).replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]);
-}
-
 function table(results) {
   const lines = [
     '| request | store | round trips | commands | median µs | p99 µs | requests/s | ÷ SessileStore (median; over rounds) | server µs: commands / CPU |',
@@ -505,7 +395,7 @@ function svgChart(report) {
 // ---------------------------------------------------------------------------
 
 async function main() {
-  const opts = parseArgs(process.argv.slice(2));
+  const opts = parseArgs(process.argv.slice(2), DEFAULTS, USAGE);
   const random = prng(opts.seed);
   const pick = (n) => Math.floor(random() * n);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sessile-redis-bench-node-'));
@@ -679,13 +569,7 @@ async function main() {
       loadAfter: os.loadavg(),
       redisServer: server.version,
       parameters: { ...opts, out: undefined, redisServer: undefined },
-      versions: {
-        node: process.version,
-        'express-session': installedVersion('express-session'),
-        'connect-redis': installedVersion('connect-redis'),
-        redis: installedVersion('redis'),
-        sessile: require('../../bindings/node/package.json').version,
-      },
+      versions: versions(),
       results,
       memory,
       goals,
@@ -701,10 +585,8 @@ async function main() {
   if (report.memory.length) console.log(`${memoryTable(report.memory)}\n`);
   for (const g of report.goals) console.log(`goal: ${g.text}: ${g.measured} -> ${g.met ? 'met' : 'NOT met'}`);
   console.log(`\n${report.machine.cpu}, ${report.machine.cores} cores (shared, noisy); load average ${report.loadBefore[0].toFixed(2)} before, ${report.loadAfter[0].toFixed(2)} after`);
-  fs.mkdirSync(opts.out, { recursive: true });
-  fs.writeFileSync(path.join(opts.out, 'redis_express.json'), JSON.stringify(report, null, 2) + '\n');
-  fs.writeFileSync(path.join(opts.out, 'redis_express.svg'), svgChart(report));
-  console.log(`wrote ${path.join(opts.out, 'redis_express.json')} and redis_express.svg`);
+  const json = writeResults(opts.out, 'redis_express', report, svgChart(report));
+  console.log(`wrote ${json} and redis_express.svg`);
 }
 
 main().catch((e) => {
