@@ -44,7 +44,8 @@ use sessile::{SessionKey, SledOptions, SledStore, Store};
 struct Cli {
     /// The store: a sled database directory (a path, or `sled://` and a
     /// path) or a Redis server (`redis://host[:port][/db][?prefix=…]`,
-    /// `rediss://`, `redis+unix://`).
+    /// `rediss://`, `redis+unix://`, `redis+sentinel://`,
+    /// `redis+cluster://`).
     #[arg(
         long,
         global = true,
