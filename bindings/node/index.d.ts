@@ -111,7 +111,7 @@ export declare class Session {
 export interface SessileStoreOptions extends EngineOptions {
   /** The database directory (or `memory: true`). */
   path?: string;
-  /** A store URL instead of `path`: 'redis://host:port/db' for a Redis server that every process and host shares. */
+  /** A store URL instead of `path`: 'redis://host:port/db' for a Redis server that every process and host shares (also rediss:// for TLS, redis+sentinel://, redis+cluster://). */
   url?: string;
   /** Share an open engine instead of opening one. */
   engine?: Engine;

@@ -5,9 +5,11 @@ of them changed (``override_settings`` does):
 
 - ``SESSILE_PATH``: the database directory (embedded; one process), or
 - ``SESSILE_URL``: a store URL instead, e.g. ``"redis://127.0.0.1:6379/0"``
-  for a Redis server that every worker process and host shares (query
+  for a Redis server that every worker process and host shares (also
+  ``rediss://`` for TLS, ``redis+sentinel://``, ``redis+cluster://``; query
   parameters ``prefix``, ``connect_timeout_ms``, ``timeout_ms``,
-  ``pool_size``). It wins over ``SESSILE_PATH`` when both are set.
+  ``pool_size``, ``wait``, ``tls_ca``...: docs/OPERATIONS.md). It wins over
+  ``SESSILE_PATH`` when both are set.
 - ``SESSILE_OPTIONS``: a dict of further ``sessile.open`` options
   (``max_value_size``, ``flush_every_ms``, ``reaper_interval_ms``, ...).
 
