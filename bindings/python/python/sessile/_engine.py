@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
 
 from . import _errors
-from ._ffi import _check, _outs, _take, _text, ffi, lib
+from ._ffi import _check, _get, _outs, _take, _text, ffi, lib
 from ._session import Session
 from ._values import (
     KEEP,
@@ -340,16 +340,12 @@ class Engine:
 
     def clear_expired(self) -> int:
         """Deletes every expired session; returns how many."""
-        out = ffi.new("uint64_t *")
-        _check(lib.sessile_engine_clear_expired(self._handle, out))
-        return int(out[0])
+        return int(_get("uint64_t *", lib.sessile_engine_clear_expired, self._handle))
 
     def count(self) -> int:
         """How many live sessions are stored (unexpired by the engine's clock;
         damaged records are not counted). Reads every record."""
-        out = ffi.new("uint64_t *")
-        _check(lib.sessile_store_count(self._handle, out))
-        return int(out[0])
+        return int(_get("uint64_t *", lib.sessile_store_count, self._handle))
 
     def delete_all(self) -> int:
         """Deletes every stored session and returns how many: logs everyone out.
@@ -358,9 +354,7 @@ class Engine:
         still holding one of them cannot save it back. Sessions created while
         this runs may survive it.
         """
-        out = ffi.new("uint64_t *")
-        _check(lib.sessile_store_delete_all(self._handle, out))
-        return int(out[0])
+        return int(_get("uint64_t *", lib.sessile_store_delete_all, self._handle))
 
     def flush(self) -> None:
         """Writes every acknowledged save to disk now."""
@@ -370,9 +364,7 @@ class Engine:
 
     def now_ms(self) -> int:
         """The engine's clock, in ms since the epoch (manual with ``manual_clock``)."""
-        out = ffi.new("int64_t *")
-        _check(lib.sessile_engine_now(self._handle, out))
-        return int(out[0])
+        return int(_get("int64_t *", lib.sessile_engine_now, self._handle))
 
     def now(self) -> datetime:
         return from_ms(self.now_ms())

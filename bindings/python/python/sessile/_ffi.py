@@ -58,6 +58,14 @@ def _check(rc: int) -> None:
         raise cls(_last_error_message(), rc)
 
 
+def _get(ctype: str, fn: Any, *args: Any) -> Any:
+    """Calls ``fn(*args, out)``, a C function whose last parameter is one
+    output of type ``ctype`` (a pointer type), and returns what it wrote."""
+    out = ffi.new(ctype)
+    _check(fn(*args, out))
+    return out[0]
+
+
 def _take(buf_out: Any) -> bytes:
     """The bytes of a library-owned buffer, which is freed."""
     buf = buf_out[0]

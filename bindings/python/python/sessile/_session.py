@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from ._errors import SessileError
-from ._ffi import _check, _take, _text, ffi, lib
+from ._ffi import _check, _get, _take, _text, ffi, lib
 from ._values import Expiry, ExpiryLike, _c_expiry, _i64, _py_expiry, from_ms, pack_value, unpack
 
 
@@ -69,14 +69,10 @@ class Session(MutableMapping[str, Any]):
         if not isinstance(key, str):
             return False
         raw = _text(key, "a session key")
-        out = ffi.new("bool *")
-        _check(lib.sessile_session_contains(self._handle, raw, len(raw), out))
-        return bool(out[0])
+        return bool(_get("bool *", lib.sessile_session_contains, self._handle, raw, len(raw)))
 
     def __len__(self) -> int:
-        out = ffi.new("size_t *")
-        _check(lib.sessile_session_len(self._handle, out))
-        return int(out[0])
+        return int(_get("size_t *", lib.sessile_session_len, self._handle))
 
     def __iter__(self) -> Iterator[str]:
         out = ffi.new("sessile_buf **")
@@ -96,9 +92,7 @@ class Session(MutableMapping[str, Any]):
             return "<sessile.Session closed>"
 
     def is_empty(self) -> bool:
-        out = ffi.new("bool *")
-        _check(lib.sessile_session_is_empty(self._handle, out))
-        return bool(out[0])
+        return bool(_get("bool *", lib.sessile_session_is_empty, self._handle))
 
     def clear(self) -> None:
         _check(lib.sessile_session_clear(self._handle))
@@ -117,15 +111,11 @@ class Session(MutableMapping[str, Any]):
 
     @property
     def accessed(self) -> bool:
-        out = ffi.new("bool *")
-        _check(lib.sessile_session_accessed(self._handle, out))
-        return bool(out[0])
+        return bool(_get("bool *", lib.sessile_session_accessed, self._handle))
 
     @property
     def modified(self) -> bool:
-        out = ffi.new("bool *")
-        _check(lib.sessile_session_modified(self._handle, out))
-        return bool(out[0])
+        return bool(_get("bool *", lib.sessile_session_modified, self._handle))
 
     @modified.setter
     def modified(self, value: bool) -> None:
@@ -197,24 +187,16 @@ class Session(MutableMapping[str, Any]):
         return _py_expiry(out[0])
 
     def get_expiry_age(self) -> int:
-        out = ffi.new("int64_t *")
-        _check(lib.sessile_session_get_expiry_age(self._handle, out))
-        return int(out[0])
+        return int(_get("int64_t *", lib.sessile_session_get_expiry_age, self._handle))
 
     def get_expiry_date(self) -> datetime:
-        out = ffi.new("int64_t *")
-        _check(lib.sessile_session_get_expiry_date(self._handle, out))
-        return from_ms(out[0])
+        return from_ms(_get("int64_t *", lib.sessile_session_get_expiry_date, self._handle))
 
     def get_expire_at_browser_close(self) -> bool:
-        out = ffi.new("bool *")
-        _check(lib.sessile_session_get_expire_at_browser_close(self._handle, out))
-        return bool(out[0])
+        return bool(_get("bool *", lib.sessile_session_get_expire_at_browser_close, self._handle))
 
     def get_session_cookie_age(self) -> int:
-        out = ffi.new("int64_t *")
-        _check(lib.sessile_session_get_cookie_age(self._handle, out))
-        return int(out[0])
+        return int(_get("int64_t *", lib.sessile_session_get_cookie_age, self._handle))
 
     # -- test cookie
 
@@ -222,9 +204,7 @@ class Session(MutableMapping[str, Any]):
         _check(lib.sessile_session_set_test_cookie(self._handle))
 
     def test_cookie_worked(self) -> bool:
-        out = ffi.new("bool *")
-        _check(lib.sessile_session_test_cookie_worked(self._handle, out))
-        return bool(out[0])
+        return bool(_get("bool *", lib.sessile_session_test_cookie_worked, self._handle))
 
     def delete_test_cookie(self) -> None:
         _check(lib.sessile_session_delete_test_cookie(self._handle))
