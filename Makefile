@@ -122,11 +122,14 @@ dist-check-node:
 	$(MAKE) --no-print-directory -C bindings/node dist-check DIST=$(DIST) CARGO="$(CARGO)"
 
 ## make bench: criterion benchmarks and the side-by-side scripts
-bench: bench-python bench-node bench-redis
+bench: bench-python bench-node bench-redis bench-e2e redis-server
 	$(CARGO) bench --features internals --bench hot_path
 	python3 benches/ratios.py
-	$(CARGO) bench --features internals --bench scale
-	$(CARGO) bench --features internals --bench scale -- --compression
+	$(CARGO) bench --features cli,internals --bench scale
+	$(CARGO) bench --features cli,internals --bench scale -- --compression
+	$(CARGO) bench --bench versus_redis
+	python3 benches/versus_redis_chart.py
+	$(CARGO) bench --features internals --bench owners
 
 ## make bench-python: one Django request cycle with sessile.django against
 ## Django's db (SQLite), cache (locmem, Redis), file and signed_cookies
@@ -157,6 +160,28 @@ bench-node-deps: redis-server
 bench-redis: bench-python-deps bench-node-deps
 	$(BENCH_PY) benches/redis_django.py
 	node benches/node/redis_express.js
+
+## make bench-e2e: whole HTTP requests, the figure users feel: a tiny
+## Django site under gunicorn (one worker, --threads 4) loaded by wrk, one
+## server per engine (sessile.django, db on SQLite, cache on locmem and on
+## Redis, file, signed_cookies), and an express app per express-session
+## store (SessileStore, MemoryStore, connect-redis) loaded by autocannon
+## from another process; every connection keeps its cookies over a pool
+## of existing sessions; 5 interleaved rounds of 3 s per engine. About
+## 4.5 min on 2 cores with the deps installed (3.5 min for the two
+## scripts, the rest for the deps' rebuilds). Installs wrk (apt), gunicorn
+## (pip, benches/requirements-bench.txt) and autocannon (npm,
+## benches/node) when missing; writes
+## benches/results/e2e_{django,express}.{json,svg}
+.PHONY: bench-e2e wrk
+bench-e2e: bench-python-deps bench-node-deps wrk
+	$(BENCH_PY) benches/e2e_django.py
+	node benches/node/e2e_express.js
+
+wrk:
+	@command -v wrk >/dev/null || { \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq wrk </dev/null; }
 
 clean:
 	$(CARGO) clean

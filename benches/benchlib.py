@@ -32,13 +32,15 @@ from typing import Callable, Iterable
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def parse_args(doc: str, seed: int, *options: tuple[str, dict]) -> argparse.Namespace:
-    """The command line: --sessions and --rounds, then ``options`` (each a
-    flag and ``add_argument``'s keywords), then --seed (``seed`` by default)
-    and --out. The description is the first paragraph of ``doc``."""
+def parse_args(doc: str, seed: int, *options: tuple[str, dict], sessions: int = 10_000,
+               rounds: int = 12) -> argparse.Namespace:
+    """The command line: --sessions and --rounds (``sessions`` and ``rounds``
+    by default), then ``options`` (each a flag and ``add_argument``'s
+    keywords), then --seed (``seed`` by default) and --out. The description
+    is the first paragraph of ``doc``."""
     ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
-    ap.add_argument("--sessions", type=int, default=10_000, help="sessions per engine (default 10000)")
-    ap.add_argument("--rounds", type=int, default=12, help="interleaved rounds (default 12)")
+    ap.add_argument("--sessions", type=int, default=sessions, help=f"sessions per engine (default {sessions})")
+    ap.add_argument("--rounds", type=int, default=rounds, help=f"interleaved rounds (default {rounds})")
     for flag, kwargs in options:
         ap.add_argument(flag, **kwargs)
     ap.add_argument("--seed", type=int, default=seed)

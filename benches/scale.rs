@@ -7,17 +7,15 @@
 //! the fill on a terminal. Under `cargo bench` the table is also written
 //! to `benches/results/scale.txt`.
 //!
-//! `cargo bench --features internals --bench scale` (part of `make
+//! `cargo bench --features cli,internals --bench scale` (part of `make
 //! bench`; the floors reach the raw trees through `sessile::internals`), or
-//! `cargo bench --features internals --bench scale -- --sessions 10000000`
+//! `cargo bench --features cli,internals --bench scale -- --sessions 10000000`
 //! for the long run;
 //! `--cache-mb N` sets sled's cache (default: the engine's default);
 //! `--compression` creates the database compressed
 //! (`benches/results/scale_compression.txt`).
 
-use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use sessile::internals::{IVec, Trees};
@@ -25,61 +23,18 @@ use sessile::{Config, ManualClock, SessionKey};
 
 mod common;
 
-use common::{rewritten, T0};
+use common::{arg, dir_bytes, rewritten, T0};
 
 const SAMPLES: usize = 20_000;
 
 fn rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
-}
-
-fn dir_bytes(p: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(p) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
-            Ok(m) => m.len(),
-            Err(_) => 0,
-        })
-        .sum()
-}
-
-fn percentile(sorted: &[u64], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i] as f64 / 1000.0
+    common::status_kib("VmRSS:") * 1024
 }
 
 /// Times `SAMPLES` single operations `op(j)` over a spread of session
 /// indexes below `n`; returns p50 and p99 in µs.
-fn latencies(n: usize, seed: usize, mut op: impl FnMut(usize, usize)) -> (f64, f64) {
-    let mut ns = Vec::with_capacity(SAMPLES);
-    let mut j = seed;
-    for i in 0..SAMPLES {
-        j = (j + 104_729) % n;
-        let start = Instant::now();
-        op(i, j);
-        ns.push(start.elapsed().as_nanos() as u64);
-    }
-    ns.sort_unstable();
-    (percentile(&ns, 0.5), percentile(&ns, 0.99))
-}
-
-fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
+fn latencies(n: usize, seed: usize, op: impl FnMut(usize, usize)) -> (f64, f64) {
+    common::latencies(SAMPLES, n, seed, op)
 }
 
 /// One checkpoint's figures (latencies in µs: p50, p99).

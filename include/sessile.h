@@ -759,6 +759,29 @@ sessile_result sessile_options_set_cookie_name(struct sessile_options *options,
                                                size_t name_len);
 
 /**
+ * The data key that names a session's owner, such as `_auth_user_id`
+ * (Django) or `user_id`; a dotted path such as `passport.user` reaches
+ * into nested maps. The store then keeps an index of sessions by owner,
+ * for `sessile_store_sessions_of` and `sessile_store_end_sessions_of`
+ * ("log out everywhere"). A string value names its owner, and so does an
+ * integer (by its decimal digits). Default none; a database that keeps an
+ * owner index goes on keeping it by the key it remembers, and one opened
+ * with another key rebuilds its index at open (reading every session).
+ *
+ * Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
+ * `SESSILE_RESULT_INVALID_UTF8`, `SESSILE_RESULT_INVALID_ARGUMENT` (empty,
+ * or an empty segment such as `a..b`), `SESSILE_RESULT_PANIC`. The options
+ * are unchanged on error.
+ *
+ * # Safety
+ *
+ * As `sessile_options_set_cookie_name`.
+ */
+sessile_result sessile_options_set_owner_key(struct sessile_options *options,
+                                             const char *key,
+                                             size_t key_len);
+
+/**
  * `SESSION_COOKIE_AGE`, in seconds: how long a session lives under the
  * default expiry policy. Default 1209600 (two weeks).
  *
@@ -1193,6 +1216,69 @@ sessile_result sessile_store_count(const struct sessile_engine *engine,
  */
 sessile_result sessile_store_delete_all(const struct sessile_engine *engine,
                                         uint64_t *removed_out);
+
+/**
+ * Lists the live sessions of one owner: those whose data names `(owner,
+ * owner_len)` (UTF-8) under the owner key (`sessile_options_set_owner_key`;
+ * a user id, where an integer 42 and the string "42" are one owner). On
+ * success `*page_out` receives a new buffer, to free with
+ * `sessile_buf_free`, holding a MessagePack array in the format of
+ * `sessile_store_scan`'s pages, the session that expires last first.
+ *
+ * Read through the store's owner index: it costs a lookup per session of
+ * that owner, whatever the size of the store. An owner longer than 1024
+ * bytes, or empty, owns no session.
+ *
+ * Returns `SESSILE_RESULT_OK`; `SESSILE_RESULT_INVALID_ARGUMENT` (no owner
+ * key is set, and the database keeps no owner index);
+ * `SESSILE_RESULT_INVALID_UTF8`; `SESSILE_RESULT_NULL_ARGUMENT`;
+ * `SESSILE_RESULT_CLOSED`; `SESSILE_RESULT_IO`; `SESSILE_RESULT_UNAVAILABLE`;
+ * `SESSILE_RESULT_PANIC`.
+ *
+ * Thread safety: thread-safe.
+ *
+ * # Safety
+ *
+ * `engine` must be NULL or a live engine handle; `(owner, owner_len)` must
+ * be readable (NULL is allowed when `owner_len` is 0); `page_out` must be
+ * NULL or valid for writing one pointer.
+ */
+sessile_result sessile_store_sessions_of(const struct sessile_engine *engine,
+                                         const char *owner,
+                                         size_t owner_len,
+                                         struct sessile_buf **page_out);
+
+/**
+ * Ends every live session of one owner (as `sessile_store_sessions_of`
+ * finds them) except the session `(except, except_len)`: pass the key of
+ * the request's own session for "sign out my other devices", or `(NULL,
+ * 0)` to end them all (a password reset, a locked account). On success
+ * `*ended_out` receives how many sessions were deleted.
+ *
+ * Each is deleted as by `sessile_store_delete`, so a request still
+ * holding one cannot save it back (`SESSILE_RESULT_SESSION_DELETED`). On
+ * an error some may already be gone; calling again finishes the job.
+ *
+ * Returns `SESSILE_RESULT_OK`; `SESSILE_RESULT_INVALID_KEY` (`except` is
+ * not a session key); `SESSILE_RESULT_INVALID_ARGUMENT` (no owner key);
+ * `SESSILE_RESULT_INVALID_UTF8`; `SESSILE_RESULT_NULL_ARGUMENT`;
+ * `SESSILE_RESULT_CLOSED`; `SESSILE_RESULT_IO`; `SESSILE_RESULT_UNAVAILABLE`;
+ * `SESSILE_RESULT_PANIC`.
+ *
+ * Thread safety: thread-safe.
+ *
+ * # Safety
+ *
+ * `engine` must be NULL or a live engine handle; `(owner, owner_len)` and
+ * `(except, except_len)` must be readable (NULL is allowed with length
+ * 0); `ended_out` must be NULL or valid for writing a `uint64_t`.
+ */
+sessile_result sessile_store_end_sessions_of(const struct sessile_engine *engine,
+                                             const char *owner,
+                                             size_t owner_len,
+                                             const char *except,
+                                             size_t except_len,
+                                             uint64_t *ended_out);
 
 /**
  * Creates a new, empty session with no key (one is issued when it is

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::cookie::{CookieConfig, SameSite};
 use crate::expiry::{Clock, SystemClock};
+use crate::owner::OwnerKey;
 use crate::store::SledOptions;
 
 /// The default sled cache (see [`Config::cache_capacity`]).
@@ -28,6 +29,7 @@ pub struct Config {
     pub(crate) reaper_interval: Option<Duration>,
     pub(crate) reaper_budget: usize,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) owner_key: Option<String>,
 }
 
 impl Config {
@@ -80,12 +82,19 @@ impl Config {
             reaper_interval: Some(Duration::from_secs(60)),
             reaper_budget: 1000,
             clock: Arc::new(SystemClock),
+            owner_key: None,
         }
     }
 
     /// Checks the settings that could otherwise break a response header.
     pub fn validate(&self) -> Result<(), crate::ConfigError> {
-        self.cookie.validate()
+        self.cookie.validate()?;
+        self.parsed_owner_key().map(|_| ())
+    }
+
+    /// The owner key, parsed ([`Config::owner_key`]).
+    pub(crate) fn parsed_owner_key(&self) -> Result<Option<OwnerKey>, crate::ConfigError> {
+        self.owner_key.as_deref().map(OwnerKey::parse).transpose()
     }
 
     /// The database directory.
@@ -234,6 +243,25 @@ impl Config {
     /// followed at once by another. Default 1000.
     pub fn reaper_budget(mut self, entries: usize) -> Self {
         self.reaper_budget = entries.max(1);
+        self
+    }
+
+    /// The data key that names a session's owner (`"user_id"`; a dotted
+    /// path such as `"passport.user"` reaches into nested maps): the store
+    /// then keeps an index of sessions by owner, so that
+    /// [`crate::Engine::sessions_of`] and [`crate::Engine::end_sessions_of`]
+    /// ("log out everywhere") read only that owner's sessions. The value
+    /// there names the owner when it is a string or an integer (`42` and
+    /// `"42"` are one owner; see [`crate::OwnerKey`]). Default none: no
+    /// index, unless the database already keeps one.
+    ///
+    /// The database remembers the key it indexes by (sled, Redis): opened
+    /// without this setting, it goes on keeping that index; opened with
+    /// another key, it rebuilds the index from every stored session first
+    /// (reading the whole store once). An empty key, or one with an empty
+    /// segment, is [`crate::Error::InvalidConfig`].
+    pub fn owner_key(mut self, key: impl Into<String>) -> Self {
+        self.owner_key = Some(key.into());
         self
     }
 

@@ -238,6 +238,21 @@ pub enum ConfigError {
         /// The client's reason.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// An owner key ([`crate::Config::owner_key`]) that is empty or has an
+    /// empty segment (`a..b`).
+    #[error(
+        "owner key {0:?} is not a data key or a dotted path of them (such as \"user_id\" or \"passport.user\")"
+    )]
+    OwnerKey(String),
+    /// Sessions were looked up by owner on an engine that names none: no
+    /// [`crate::Config::owner_key`] is set, and the store keeps no owner
+    /// index from an earlier one.
+    #[error(
+        "no owner key is configured, and the database keeps no owner index, so sessions have no \
+         owner to look up: set one (Rust Config::owner_key, C sessile_options_set_owner_key, \
+         Python owner_key=, Django SESSILE_OWNER_KEY, Node ownerKey)"
+    )]
+    NoOwnerKey,
     /// The database was created with the other compression setting, which
     /// cannot change once a database exists.
     #[error(

@@ -43,6 +43,7 @@ mod expiry;
 mod ffi;
 pub mod json;
 mod key;
+mod owner;
 mod record;
 mod session;
 mod store;
@@ -61,6 +62,7 @@ pub use crate::expiry::{
     from_ms, to_ms, Clock, Expiry, ExpiryError, ManualClock, SystemClock, MAX_AGE_S,
 };
 pub use crate::key::{InvalidKey, SessionKey, KEY_LEN};
+pub use crate::owner::{OwnerKey, MAX_OWNER_LEN};
 pub use crate::record::{decode_data, encode_data, Data};
 pub use crate::session::{Session, TEST_COOKIE_NAME, TEST_COOKIE_VALUE};
 pub use rmpv::Value;

@@ -11,8 +11,14 @@
 //!   index serves the sweeper again: once every deadline has passed,
 //!   `clear_expired` leaves neither records nor entries.
 //!
-//! Also: a check running beside writers on the same store reports no fault
-//! that is not there, and its repairs leave the store sound.
+//! The owner index too ("log out everywhere" reads it): a session missing
+//! from it is a fault that repair files, so its owner's listing finds it
+//! again; entries whose record is gone or names another owner are reported
+//! as stale and removed by repair; a malformed one is a fault.
+//!
+//! Also: a check running beside writers on the same store (which change
+//! owners as they go) reports no fault that is not there, and its repairs
+//! leave the store sound.
 //!
 //! The damage is planted with sled itself, on the closed database: nothing
 //! outside the library reaches the store's raw trees. (The memory store's
@@ -26,7 +32,7 @@ mod common;
 
 use common::{open, released, with_store};
 use sessile::{
-    decode_data, encode_data, CheckFinding, CheckReport, Data, Expiry, Header, Record,
+    decode_data, encode_data, CheckFinding, CheckReport, Data, Expiry, Header, OwnerKey, Record,
     RecordDamage, RecordError, SessionKey, SledStore, Store, Value,
 };
 use sled::IVec;
@@ -360,13 +366,148 @@ fn stale_entries_are_counted_not_reported_and_left_alone() {
     });
 }
 
+/// The data key that names a session's owner in the owner tests.
+const OWNER: &str = "uid";
+
+/// An owner index entry as the store files it (src/owner.rs): the
+/// owner's length (two bytes, big-endian), the owner, the session key.
+fn owner_entry(owner: &[u8], k: &SessionKey) -> Vec<u8> {
+    let mut e = (owner.len() as u16).to_be_bytes().to_vec();
+    e.extend_from_slice(owner);
+    e.extend_from_slice(k.as_bytes());
+    e
+}
+
+/// Damages the closed database's owner index with sled itself.
+fn with_owners(db: &Path, f: impl FnOnce(&sled::Tree)) {
+    let sled = sled::Config::new().path(db).open().unwrap();
+    let owners = sled.open_tree("owners").unwrap();
+    f(&owners);
+    sled.flush().unwrap();
+    drop((owners, sled));
+    released(db);
+}
+
+/// The keys of the live sessions the store's owner index lists for `owner`.
+fn owned_by(store: &SledStore, owner: &str) -> Vec<SessionKey> {
+    let mut keys: Vec<SessionKey> = store
+        .owned_by(owner.as_bytes(), T0)
+        .unwrap()
+        .expect("an owner index")
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    keys.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    keys
+}
+
+#[test]
+fn owner_index_damage_is_reported_then_repaired() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    // 1 and 3 are ann's, 2 is user 7's (an integer), 4 has no owner.
+    with_store(&db, |store| {
+        assert!(store
+            .index_owners(&OwnerKey::parse(OWNER).unwrap())
+            .unwrap());
+        let owners = [
+            Some(Value::from("ann")),
+            Some(Value::from(7)),
+            Some(Value::from("ann")),
+            None,
+        ];
+        for (n, owner) in (1..=SESSIONS).zip(owners) {
+            let mut d = Data::new();
+            d.insert("n".into(), Value::from(n));
+            if let Some(o) = owner {
+                d.insert(OWNER.into(), o);
+            }
+            let rec = record(&encode_data(&d), Expiry::Seconds(3600), T0);
+            store.create(&key(n), rec, T0).unwrap().unwrap();
+        }
+    });
+    with_owners(&db, |owners| {
+        // 2 drops out of its owner's listing.
+        owners.remove(owner_entry(b"7", &key(2))).unwrap();
+        // Entries no record justifies: 1 filed under another owner, 4
+        // (no owner) under ann, and a session that is gone.
+        for (owner, n) in [(&b"bob"[..], 1), (b"ann", 4), (b"ann", 9)] {
+            owners.insert(owner_entry(owner, &key(n)), &[]).unwrap();
+        }
+        // A length that does not add up.
+        owners.insert(b"\x00\x09ann", &[]).unwrap();
+    });
+
+    with_store(&db, |store| {
+        assert!(owned_by(store, "7").is_empty());
+        let found = store.check(false).unwrap();
+        let counts = |r: &CheckReport| {
+            (
+                r.owner_entries,
+                r.records_without_owner_entry,
+                r.stale_owner_entries,
+                r.malformed_owner_entries,
+                r.faults(),
+            )
+        };
+        // Entries: ann's 1, 3, 4, 9, bob's 1 and the malformed one.
+        assert_eq!(counts(&found), (6, 1, 3, 1, 2), "{found:?}");
+        assert_eq!(found, store.check(false).unwrap(), "a check writes nothing");
+        // Records first, then the owner index in its order (by owner's
+        // length, then owner, then key).
+        let stale = |owner: &[u8], n: u64| CheckFinding::StaleOwnerEntry {
+            owner: owner.to_vec(),
+            key: key(n).as_bytes().to_vec(),
+        };
+        assert_eq!(
+            found.findings,
+            [
+                CheckFinding::RecordWithoutOwnerEntry {
+                    key: key(2),
+                    owner: b"7".to_vec()
+                },
+                stale(b"ann", 4),
+                stale(b"ann", 9),
+                stale(b"bob", 1),
+                CheckFinding::MalformedOwnerEntry {
+                    entry: b"\x00\x09ann".to_vec()
+                },
+            ]
+        );
+        let faults: Vec<bool> = found.findings.iter().map(CheckFinding::is_fault).collect();
+        assert_eq!(faults, [true, false, false, false, true]);
+
+        let fixed = store.check(true).unwrap();
+        assert!(fixed.repaired);
+        assert_eq!(fixed.findings, found.findings);
+        // Each owner's listing is whole again.
+        assert_eq!(owned_by(store, "7"), [key(2)]);
+        assert_eq!(owned_by(store, "ann"), [key(1), key(3)]);
+        assert!(owned_by(store, "bob").is_empty());
+    });
+
+    // Durably: nothing more to find after a reopen.
+    with_store(&db, |store| {
+        let after = store.check(false).unwrap();
+        assert!(after.findings.is_empty(), "{after:?}");
+        assert_eq!(after.owner_entries, 3, "{after:?}");
+        for n in 1..=SESSIONS {
+            assert!(loads(store, n), "session {n}");
+        }
+    });
+}
+
 #[test]
 fn a_check_beside_writers_finds_no_fault_that_is_not_there() {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(open(&dir.path().join("db")));
+    // Every session's number names its owner: a create over a dead record
+    // and the data rewrites below change it.
+    assert!(store.index_owners(&OwnerKey::parse("n").unwrap()).unwrap());
     let stop = Arc::new(AtomicBool::new(false));
     // Each writer owns its keys: creates, moves deadlines both ways (stale
-    // entries), deletes (entries outlive records), sweeps.
+    // entries) and rewrites data (another owner), deletes (entries outlive
+    // records), sweeps.
     let writers: Vec<_> = (0..2u64)
         .map(|w| {
             let (store, stop) = (store.clone(), stop.clone());
@@ -384,6 +525,13 @@ fn a_check_beside_writers_finds_no_fault_that_is_not_there() {
                         1 | 2 => {
                             let secs = if i % 4 == 1 { 60 } else { 7200 };
                             match set_expiry(&store, &k, Expiry::Seconds(secs), now) {
+                                Ok(_) | Err(sessile::Error::SessionDeleted) => {}
+                                Err(e) => panic!("{e}"),
+                            }
+                            let owner = store.update(&k, None, now, &mut |current: &Record, _| {
+                                Ok(Record::new(*current.header(), &data(i)))
+                            });
+                            match owner {
                                 Ok(_) | Err(sessile::Error::SessionDeleted) => {}
                                 Err(e) => panic!("{e}"),
                             }

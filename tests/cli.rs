@@ -4,8 +4,10 @@
 //! (key, data bytes, expiry policy and deadline); `check` finds faults
 //! planted in the trees and `--repair` removes them; a database held by
 //! another process is refused with a message that names it; clear-expired
-//! counts what it removed; and the exit codes are the documented ones (0 ok,
-//! 1 error, 2 usage).
+//! counts what it removed; one user's sessions are listed and ended through
+//! the owner index (`list --owner`, `delete --owner`), which `--owner-key`
+//! builds and `check` verifies; and the exit codes are the documented ones
+//! (0 ok, 1 error, 2 usage).
 //!
 //! Sessions are written by opening the store directly in the test process,
 //! which drops its handle before running the binary (one process per sled
@@ -426,6 +428,238 @@ fn entries_the_lazy_index_leaves_behind_are_reported_but_not_faults() {
     assert_eq!(out.code, 0, "{}", out.stdout);
     let stats = json(&sessile(&f.db, &["stats", "--json"]).stdout);
     assert_eq!(stats["index_entries"], 0);
+}
+
+/// The data key that names a session's owner in the owner tests.
+const OWNER: &str = "_auth_user_id";
+
+/// Sessions of two users, as Django writes them (the user id as a string
+/// or, from other frameworks, an integer: the same owner), and one of
+/// nobody: 1, 2 and 3 are user 42's, 4 is user 7's, 5 has no owner, 6 is
+/// 42's but expired. Returns the keys of 42's live sessions.
+fn sessions_of_two_users(store: &SledStore) -> Vec<SessionKey> {
+    let later = now() + DAY_MS;
+    let owners = [
+        Some(Value::from("42")),
+        Some(Value::from(42)),
+        Some(Value::from("42")),
+        Some(Value::from("7")),
+        None,
+    ];
+    for (n, owner) in (1..).zip(owners) {
+        let mut pairs = vec![("n", Value::from(n))];
+        pairs.extend(owner.map(|o| (OWNER, o)));
+        put(store, &key(n), &data(&pairs), Expiry::At(later - n as i64));
+    }
+    let old = Record::new(
+        Header::new(Expiry::At(now() - DAY_MS), 0, 0),
+        &data(&[(OWNER, Value::from(42))]),
+    );
+    store
+        .create(&key(6), old, now() - 2 * DAY_MS)
+        .unwrap()
+        .unwrap();
+    vec![key(1), key(2), key(3)]
+}
+
+/// The keys `list` printed (text: the first field of each line).
+fn listed_keys(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn one_user_s_sessions_are_listed_and_ended_through_the_owner_index() {
+    let f = fixture();
+    let ours = with_store(&f.db, sessions_of_two_users);
+    let shown = |keys: &[SessionKey]| keys.iter().map(|k| k.to_string()).collect::<Vec<_>>();
+
+    // The database keeps no owner index yet: the command line must name the
+    // owner key.
+    let out = sessile(&f.db, &["list", "--owner", "42"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--owner-key"), "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    let stats = json(&sessile(&f.db, &["stats", "--json"]).stdout);
+    assert_eq!(
+        (&stats["owner_key"], &stats["owner_entries"]),
+        (&Json::Null, &Json::from(0))
+    );
+
+    // Naming it builds the index (said on stderr); the live sessions of 42
+    // are listed in `list`'s format, the one that expires last first.
+    let out = sessile(&f.db, &["list", "--owner", "42", "--owner-key", OWNER]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("built the owner index"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(listed_keys(&out.stdout), shown(&ours));
+    let all = sessile(&f.db, &["list"]).stdout;
+    for line in out.stdout.lines() {
+        assert!(
+            all.lines().any(|l| l == line),
+            "{line} is not as `list` shows it"
+        );
+        assert!(line.ends_with("\tlive"), "{line}");
+    }
+
+    // The database keeps the index from then on: no --owner-key needed, and
+    // stats shows it (one entry per session that names an owner, the
+    // expired one included until it is swept).
+    let stats = json(&sessile(&f.db, &["stats", "--json"]).stdout);
+    assert_eq!(
+        (&stats["owner_key"], &stats["owner_entries"]),
+        (&Json::from(OWNER), &Json::from(5))
+    );
+    assert!(sessile(&f.db, &["stats"])
+        .stdout
+        .contains(&format!("owner key       {OWNER}")));
+    let listed = json(&sessile(&f.db, &["list", "--owner", "42", "--json", "--limit", "2"]).stdout);
+    let items = listed.as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["key"], key(1).as_str());
+    assert_eq!(items[1]["state"], "live");
+    assert_eq!(
+        listed_keys(&sessile(&f.db, &["list", "--owner", "7"]).stdout),
+        shown(&[key(4)])
+    );
+    assert_eq!(sessile(&f.db, &["list", "--owner", "nobody"]).stdout, "");
+
+    // "Sign out my other devices" from session 2, then "log out
+    // everywhere"; the other user's session and the anonymous one stay.
+    let out = sessile(
+        &f.db,
+        &["delete", "--owner", "42", "--except", key(2).as_str()],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        format!("ended 2 sessions of owner 42 (all but {})\n", key(2))
+    );
+    assert_eq!(
+        listed_keys(&sessile(&f.db, &["list", "--owner", "42"]).stdout),
+        shown(&[key(2)])
+    );
+    let out = sessile(&f.db, &["delete", "--owner", "42"]);
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "ended 1 sessions of owner 42\n")
+    );
+    let out = sessile(&f.db, &["delete", "--owner", "42"]);
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "ended 0 sessions of owner 42\n")
+    );
+    let left: Vec<Vec<u8>> = dump(&f.db).into_iter().map(|r| r.0).collect();
+    assert_eq!(left, [4, 5, 6].map(|n| key(n).as_bytes().to_vec()));
+
+    // Another owner key rebuilds the index by it (and says which it
+    // replaced): 5 gets an owner under "n".
+    let out = sessile(&f.db, &["list", "--owner", "5", "--owner-key", "n"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("(it was kept by {OWNER})")),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(listed_keys(&out.stdout), shown(&[key(5)]));
+    let out = sessile(&f.db, &["check"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("owner entries:                2 (by n)"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn owner_options_that_do_not_fit_are_usage_errors_and_change_nothing() {
+    let f = fixture();
+    with_store(&f.db, |store| {
+        sessions_of_two_users(store);
+    });
+    let k = key(1).to_string();
+    for args in [
+        &["delete"][..],
+        &["delete", &k, "--owner", "42"],
+        &["delete", "--except", &k],
+        &["delete", "--owner", "42", "--except", "NOT-A-KEY"],
+        &["list", "--owner-key", OWNER],
+        &["list", "--owner", "42", "--expired"],
+        &["list", "--owner", "42", "--owner-key", "a..b"],
+        &["list", "--owner", "42", "--owner-key", ""],
+    ] {
+        let out = sessile(&f.db, args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert_eq!(out.stdout, "", "{args:?}");
+    }
+    assert_eq!(dump(&f.db).len(), 6, "nothing deleted");
+    let stats = json(&sessile(&f.db, &["stats", "--json"]).stdout);
+    assert_eq!(stats["owner_key"], Json::Null, "no index built");
+}
+
+#[test]
+fn check_finds_a_session_missing_from_the_owner_index_and_repair_files_it() {
+    let f = fixture();
+    with_store(&f.db, |store| {
+        store
+            .index_owners(&sessile::OwnerKey::parse(OWNER).unwrap())
+            .unwrap();
+        sessions_of_two_users(store);
+    });
+    {
+        // With sled itself: session 2 loses its owner entry (owner length,
+        // two bytes big-endian, the owner, the key: src/owner.rs), and
+        // an entry files session 5 under a user its data does not name.
+        let db = sled::Config::new().path(&f.db).open().unwrap();
+        let owners = db.open_tree("owners").unwrap();
+        let entry = |owner: &[u8], k: &SessionKey| {
+            let mut e = (owner.len() as u16).to_be_bytes().to_vec();
+            e.extend_from_slice(owner);
+            e.extend_from_slice(k.as_bytes());
+            e
+        };
+        owners.remove(entry(b"42", &key(2))).unwrap().unwrap();
+        owners.insert(entry(b"7", &key(5)), &[]).unwrap();
+        db.flush().unwrap();
+        drop((owners, db));
+        released(&f.db);
+    }
+    let listed = |owner| listed_keys(&sessile(&f.db, &["list", "--owner", owner]).stdout);
+    assert_eq!(listed("42"), [key(1).to_string(), key(3).to_string()]);
+
+    let out = sessile(&f.db, &["check"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let has = |text: &str| assert!(out.stdout.contains(text), "no {text:?} in:\n{}", out.stdout);
+    has(&format!(
+        "record without owner entry: {} (owner 42)",
+        key(2)
+    ));
+    has(&format!("stale owner entry: {} under owner 7", key(5)));
+    has("records without owner entry:  1");
+    has("stale owner entries:          1");
+    has("1 faults");
+
+    let out = sessile(&f.db, &["check", "--repair"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(out.stdout.contains("(entry filed)"), "{}", out.stdout);
+    assert_eq!(
+        listed("42"),
+        [key(1), key(2), key(3)].map(|k| k.to_string())
+    );
+    assert_eq!(listed("7"), [key(4).to_string()]);
+    let out = sessile(&f.db, &["check"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("stale owner entries:          0"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -955,5 +1189,57 @@ mod on_redis {
         assert!(run.stdout.contains("removed 2 sessions"), "{}", run.stdout);
         assert!(redis.is_empty().unwrap());
         assert_eq!(other.len().unwrap(), 1);
+    }
+
+    #[test]
+    fn one_user_s_sessions_are_listed_and_ended_on_redis() {
+        // The same commands as on sled: through the store's owner index
+        // where it keeps one, else by reading every session.
+        let server = common::redis::RedisServer::start();
+        let url = server.url_with("?prefix=owners:");
+        let opts = sessile::RedisOptions::from_url(&url).unwrap();
+        let redis = sessile::RedisStore::open(&url, &opts).unwrap();
+        let soon = now() + DAY_MS;
+        for (n, user) in [(1, 42), (2, 42), (3, 7)] {
+            let bytes = data(&[(OWNER, Value::from(user))]);
+            let rec = Record::new(Header::new(Expiry::At(soon - n as i64), now(), 0), &bytes);
+            redis.create(&key(n), rec, now()).unwrap().unwrap();
+        }
+        let fresh = sessile_at(&url, &["list", "--owner", "42"]);
+        if redis.owner_key().is_none() {
+            // No key kept (none was ever named on this prefix).
+            assert_eq!(fresh.code, 2, "{}", fresh.stderr);
+            assert!(fresh.stderr.contains("--owner-key"), "{}", fresh.stderr);
+        }
+        let with_key = |args: &[&str]| {
+            let mut args = args.to_vec();
+            args.extend(["--owner-key", OWNER]);
+            sessile_at(&url, &args)
+        };
+        let run = with_key(&["list", "--owner", "42"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(
+            listed_keys(&run.stdout),
+            [key(1).to_string(), key(2).to_string()]
+        );
+        let run = with_key(&["delete", "--owner", "42", "--except", key(1).as_str()]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(
+            run.stdout,
+            format!("ended 1 sessions of owner 42 (all but {})\n", key(1))
+        );
+        let run = with_key(&["list", "--owner", "42", "--json"]);
+        let listed = json(&run.stdout);
+        assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+        assert_eq!(listed[0]["key"], key(1).as_str());
+        assert!(redis.load(&key(2), now()).unwrap().is_none());
+        assert!(redis.load(&key(3), now()).unwrap().is_some());
+        let run = sessile_at(&url, &["stats", "--json"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(
+            json(&run.stdout).get("owner_entries").is_none(),
+            "{}",
+            run.stdout
+        );
     }
 }

@@ -7,7 +7,11 @@
 //! on the bytes read; it was three with `WATCH`, `GET`, `MULTI SET EXEC`),
 //! or two when another process saved meanwhile,
 //! sweeping a dead record is one per record after the listing (it was
-//! three). The figures are printed.
+//! three). With the owner index on (`Config::owner_key`), all of these
+//! cost the same as long as the owner does not change; a login costs one
+//! more (the key filed in its owner's set before the record), a logout one
+//! more (removed from it after), and listing an owner's sessions two. The
+//! figures are printed.
 #![cfg(feature = "redis")]
 
 mod common;
@@ -90,12 +94,13 @@ fn each_session_operation_costs_the_round_trips_it_should() {
         &format!("redis://127.0.0.1:{}/0?pool_size=1", proxy.port),
         Config::new("")
             .clock(Arc::new(clock.clone()))
-            .reaper_interval(None),
+            .reaper_interval(None)
+            .owner_key("uid"),
     )
     .unwrap();
-    // Warm up: the pooled connection is open and the server has the script
-    // cached (a server without it costs one more round trip, once).
-    let warm = common::saved_session(&engine, &[("a", 1)]);
+    // Warm up: the pooled connection is open and the server has the
+    // scripts cached (a server without one costs one more round trip, once).
+    let warm = common::saved_session(&engine, &[("a", 1), ("uid", 1)]);
     let mut s = engine.session(&warm);
     s.insert("b", 2).unwrap();
     s.save().unwrap();
@@ -157,6 +162,33 @@ fn each_session_operation_costs_the_round_trips_it_should() {
     engine.clear_expired().unwrap();
     let sweep3 = proxy.take();
 
+    // The owner index: a session logs in (its user id written), is used,
+    // its user's sessions are listed, and it logs out.
+    let key = common::saved_session(&engine, &[("a", 1)]);
+    proxy.take();
+    let mut s = engine.session(&key);
+    assert_eq!(s.get::<i64>("uid").unwrap(), None);
+    s.insert("uid", 42).unwrap();
+    s.save().unwrap();
+    let log_in = proxy.take();
+
+    let mut s = engine.session(&key);
+    let visits = s.get::<i64>("visits").unwrap().unwrap_or(0);
+    s.insert("visits", visits + 1).unwrap();
+    s.save().unwrap();
+    let logged_in_change = proxy.take();
+
+    let mut s = engine.new_session();
+    s.insert("uid", 42).unwrap();
+    s.save().unwrap();
+    let create_logged_in = proxy.take();
+
+    assert_eq!(engine.sessions_of("42").unwrap().len(), 2);
+    let sessions_of = proxy.take();
+
+    engine.session(&key).delete().unwrap();
+    let log_out = proxy.take();
+
     println!("round trips to Redis per operation (steady state, one connection):");
     println!("  create a session (new_session, insert, save): {create}");
     println!("  read a session, no change (get):              {read_only}");
@@ -165,6 +197,12 @@ fn each_session_operation_costs_the_round_trips_it_should() {
     println!("  save after another process saved (the save):  {change_raced}");
     println!("  delete:                                       {delete}");
     println!("  clear_expired with 3 dead sessions:           {sweep3}");
+    println!("with the owner index (Config::owner_key):");
+    println!("  log in (get, insert the user id, save):       {log_in}");
+    println!("  read and change a logged-in session:          {logged_in_change}");
+    println!("  create a logged-in session:                   {create_logged_in}");
+    println!("  sessions_of a user with 2 sessions:           {sessions_of}");
+    println!("  log out (delete a logged-in session):         {log_out}");
     assert_eq!(create, 1, "create");
     assert_eq!(read_only, 1, "read only");
     assert_eq!(
@@ -181,4 +219,18 @@ fn each_session_operation_costs_the_round_trips_it_should() {
     );
     assert_eq!(delete, 1, "delete");
     assert_eq!(sweep3, 2 + 3, "sweep: SCAN, MGET, one EVALSHA per record");
+    assert_eq!(
+        log_in, 3,
+        "log in: GET, EVALSHA filing the key in the set, EVALSHA writing the record"
+    );
+    assert_eq!(
+        logged_in_change, 2,
+        "a save that keeps the owner: GET, EVALSHA, as without an index"
+    );
+    assert_eq!(
+        create_logged_in, 2,
+        "create with an owner: the filing, then the record"
+    );
+    assert_eq!(sessions_of, 2, "sessions_of: SMEMBERS, MGET");
+    assert_eq!(log_out, 2, "log out: GETDEL, then SREM");
 }

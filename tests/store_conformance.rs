@@ -1,8 +1,10 @@
 //! Every store honours the same contract (tests/conformance): load never
 //! returns expired records, create is insert-if-absent, saves merge deltas
-//! and never resurrect, sweeping removes exactly the expired. Instantiated
-//! here for the sled store, the memory store and the Redis store (each of
-//! its tests on a redis-server of its own, see tests/common/redis.rs).
+//! and never resurrect, sweeping removes exactly the expired, an owner's
+//! sessions are found by its index, which no listing or count sees.
+//! Instantiated here for the sled store, the memory store and the Redis
+//! store (each of its tests on a redis-server of its own, see
+//! tests/common/redis.rs).
 
 mod common;
 #[macro_use]

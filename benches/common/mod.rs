@@ -1,5 +1,8 @@
 //! What the benches share: the session they store and how they fill a store.
 
+// Each bench uses part of this.
+#![allow(dead_code)]
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -74,4 +77,62 @@ pub fn rewritten(record: &[u8], later_ms: i64) -> Vec<u8> {
     let mut header = *rec.header();
     header.expires_at_ms += later_ms;
     Record::encode(&header, rec.data())
+}
+
+/// The figure of `field` (`VmRSS:`, `VmHWM:`) in this process's
+/// `/proc/self/status`, in KiB; 0 where there is none.
+pub fn status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Bytes of every file below `p`.
+pub fn dir_bytes(p: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(p) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// p50 and p99 in µs of `samples` single calls `op(i, j)`, `j` stepping
+/// over a spread of indexes below `n` from `seed`.
+pub fn latencies(
+    samples: usize,
+    n: usize,
+    seed: usize,
+    mut op: impl FnMut(usize, usize),
+) -> (f64, f64) {
+    let mut ns = Vec::with_capacity(samples);
+    let mut j = seed % n;
+    for i in 0..samples {
+        j = (j + 104_729) % n;
+        let start = std::time::Instant::now();
+        op(i, j);
+        ns.push(start.elapsed().as_nanos() as u64);
+    }
+    ns.sort_unstable();
+    let at = |p: f64| ns[((ns.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0;
+    (at(0.5), at(0.99))
+}
+
+/// The value after `name` in a bench's arguments, parsed.
+pub fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
 }

@@ -1,11 +1,12 @@
 'use strict';
 // What the Node side-by-side benchmarks share: their command line, the
-// seeded choices, a redis-server of their own, percentiles, the machine and
-// package versions recorded with the figures, XML escaping for the charts
-// and the writing of the results.
+// seeded choices, a logged-in visitor's session data, a redis-server of
+// their own, percentiles, the machine and package versions recorded with
+// the figures, XML escaping for the charts and the writing of the results.
 //
-// Used by benches/node/express_stores.js (`make bench-node`) and
-// benches/node/redis_express.js (`make bench-redis`), as require('./benchlib').
+// Used by benches/node/express_stores.js (`make bench-node`),
+// benches/node/redis_express.js (`make bench-redis`) and
+// benches/node/e2e_express*.js (`make bench-e2e`), as require('./benchlib').
 // Nothing here is timed itself: the measured requests stay in the scripts.
 
 const { spawn } = require('node:child_process');
@@ -47,6 +48,16 @@ function prng(seed) {
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A logged-in visitor's data, ~250 B of JSON with express-session's cookie. */
+function sessionData(i) {
+  return {
+    user: { id: 100000 + i, name: `user${i}`, roles: ['member'] },
+    csrfSecret: `k${i.toString(36).padStart(30, '0')}`,
+    cart: [{ sku: 'A-1', qty: 1 }, { sku: 'B-22', qty: 2 }],
+    visits: 0,
   };
 }
 
@@ -199,6 +210,7 @@ module.exports = {
   RESULTS,
   parseArgs,
   prng,
+  sessionData,
   freePort,
   connectClient,
   startRedis,

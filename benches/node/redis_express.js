@@ -62,6 +62,7 @@ const {
   parseArgs,
   percentile,
   prng,
+  sessionData,
   startRedis,
   versions,
   writeResults,
@@ -89,16 +90,6 @@ const DEFAULTS = {
 };
 const USAGE = 'usage: node redis_express.js [--sessions N] [--rounds N] [--batch N] [--warmup N] ' +
   '[--count-requests N] [--memory-sessions N] [--seed N] [--out DIR]';
-
-/** A logged-in visitor's data, ~250 B of JSON with express-session's cookie. */
-function sessionData(i) {
-  return {
-    user: { id: 100000 + i, name: `user${i}`, roles: ['member'] },
-    csrfSecret: `k${i.toString(36).padStart(30, '0')}`,
-    cart: [{ sku: 'A-1', qty: 1 }, { sku: 'B-22', qty: 2 }],
-    visits: 0,
-  };
-}
 
 // ---------------------------------------------------------------------------
 // The round-trip counter

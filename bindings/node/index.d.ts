@@ -54,7 +54,14 @@ export interface EngineOptions {
   cookieSameSite?: number;
   saveEveryRequest?: boolean;
   expireAtBrowserClose?: boolean;
+  /** The data key that names a session's owner, or a dotted path into nested objects
+   * ('passport.user'); its value, a string or an integer (42 and "42" are one owner),
+   * is indexed for sessionsOf / destroyAllFor. Unset: the owner key the database keeps, if any. */
+  ownerKey?: string;
 }
+
+/** An owner: a string, or an integer (by its decimal digits: 42 and "42" are one owner). */
+export type Owner = string | number | bigint;
 
 export interface Loaded { data: SessionData; expiry: Expiry; expiresAt: number }
 export interface Listed extends Loaded { key: string }
@@ -73,6 +80,10 @@ export declare class Engine {
   delete(key: string): void;
   scan(options?: { after?: string | null; limit?: number }): { sessions: Listed[]; next: string | null };
   sessions(options?: { pageSize?: number }): Generator<Listed>;
+  /** The owner's live sessions (`ownerKey`), the one that expires last first. */
+  sessionsOf(owner: Owner): Listed[];
+  /** Ends the owner's live sessions but the one under `except` (null: all); returns how many ended. */
+  endSessionsOf(owner: Owner, except?: string | null): number;
   count(): number;
   deleteAll(): number;
   clearExpired(): number;
@@ -126,6 +137,15 @@ export interface SessileStoreOptions extends EngineOptions {
   threads?: number;
 }
 
+/** One of an owner's sessions, as SessileStore#sessionsOf lists it. */
+export interface OwnerSession {
+  /** The storage key: the session id itself with `genid: store.genid`, else the key the id maps to. */
+  sid: string;
+  session: StoredSession;
+  /** When the stored session expires. */
+  expires: Date;
+}
+
 /** An express-session Store; @fastify/session accepts it too. */
 export declare class SessileStore extends Store {
   constructor(options: SessileStoreOptions);
@@ -145,6 +165,11 @@ export declare class SessileStore extends Store {
   ids(callback: (err: any, ids?: string[]) => void): void;
   length(callback: (err: any, length?: number) => void): void;
   clear(callback?: (err?: any) => void): void;
+  /** The owner's live sessions (needs `ownerKey`), the one that expires last first; `sid` is the storage key, as in all(). */
+  sessionsOf(owner: Owner, callback: (err: any, sessions?: OwnerSession[]) => void): void;
+  /** Ends every live session of the owner but the one whose id is `except` (req.sessionID; null: all); answers how many ended. */
+  destroyAllFor(owner: Owner, except: string | null | undefined, callback?: (err: any, ended?: number) => void): void;
+  destroyAllFor(owner: Owner, callback?: (err: any, ended?: number) => void): void;
   /** Stops the sweeper and closes the database (when the store opened it). */
   close(): void;
 }

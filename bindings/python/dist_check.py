@@ -6,8 +6,9 @@ It guards what issue 19 found broken for a new user:
   as auditwheel reads the library, not only the file name), hold a stripped
   library, and work with no Rust toolchain: `pip install <wheel>` into a
   fresh venv with cargo off PATH, then a Django request cycle through
-  SESSION_ENGINE = "sessile.django" (set a value, read it back by cookie,
-  logout flushes the session for good);
+  SESSION_ENGINE = "sessile.django" and the app "sessile.django" in
+  INSTALLED_APPS (set a value, read it back by cookie, logout flushes the
+  session for good);
 - the sdist must build from itself alone (its backend, the crate, vendor/
   and the [patch] that uses it): `pip install <sdist>` into a fresh venv
   with cargo on PATH, then a create/load through the built library;
@@ -127,7 +128,7 @@ DJANGO_SETTINGS = """\
 SECRET_KEY = "dist-check-not-secret"
 USE_TZ = True
 ALLOWED_HOSTS = ["testserver"]
-INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "django.contrib.sessions"]
+INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "django.contrib.sessions", "sessile.django"]
 MIDDLEWARE = ["django.contrib.sessions.middleware.SessionMiddleware"]
 ROOT_URLCONF = "smoke_urls"
 SESSION_ENGINE = "sessile.django"
@@ -162,12 +163,14 @@ import os
 os.environ["DJANGO_SETTINGS_MODULE"] = "smoke_settings"
 import django
 django.setup()
+from django.apps import apps
 from django.conf import settings
 from django.test import Client
 import sessile
 from sessile.django import SessionStore
 
 assert "site-packages" in sessile.__file__, sessile.__file__
+assert apps.get_app_config("sessile").name == "sessile.django", "the app sessile.django is not in the package"
 client = Client()
 assert client.get("/put/", {"value": "hello"}).content == b"stored"
 key = client.cookies[settings.SESSION_COOKIE_NAME].value

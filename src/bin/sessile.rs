@@ -1,6 +1,7 @@
 //! `sessile`: the command-line tool for a session database. It looks
 //! inside (`stats`, `list`, `get`), cleans (`delete`, `clear-expired`,
-//! `flush-all`, `check --repair`) and moves sessions between databases
+//! `flush-all`, `check --repair`), finds and ends one user's sessions
+//! (`list --owner`, `delete --owner`) and moves sessions between databases
 //! (`export`, `import`, as JSON Lines).
 //!
 //! docs/CLI.md is the manual: every command, the exit codes (0 ok, 1 error,
@@ -14,7 +15,8 @@
 //! background reaper runs and nothing is swept unless asked for. A sled
 //! database belongs to one process: while a server holds it, the tool
 //! refuses with a message naming the path. A Redis server is shared: the
-//! tool works beside the running servers.
+//! tool works beside the running servers. (`--owner` builds an engine over
+//! the opened store, with no reaper either: `owners.rs`.)
 
 #[path = "sessile/check.rs"]
 mod check;
@@ -24,15 +26,18 @@ mod clean;
 mod convert;
 #[path = "sessile/inspect.rs"]
 mod inspect;
+#[path = "sessile/owners.rs"]
+mod owners;
 #[path = "sessile/transfer.rs"]
 mod transfer;
 
 use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::SystemTime;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgGroup, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 #[cfg(feature = "redis")]
 use sessile::{RedisOptions, RedisStore};
@@ -67,10 +72,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Stored sessions in key order, with expiry and size.
+    /// Stored sessions in key order, with expiry and size; with --owner,
+    /// one owner's live sessions.
     List {
         /// Only sessions that have expired but are not swept yet.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "owner")]
         expired: bool,
         /// Print at most this many sessions.
         #[arg(long, value_name = "N")]
@@ -78,6 +84,17 @@ enum Command {
         /// Print a JSON array instead of text.
         #[arg(long)]
         json: bool,
+        /// Only the live sessions of this owner (a user id: the value of
+        /// the owner key in their data), found through the owner index,
+        /// the one that expires last first.
+        #[arg(long, value_name = "OWNER")]
+        owner: Option<String>,
+        /// The data key that names a session's owner (`_auth_user_id`,
+        /// `passport.user`), for a database that keeps no owner index or
+        /// keeps it by another key: the database builds its index by this
+        /// key first, and keeps it from then on.
+        #[arg(long, value_name = "PATH", requires = "owner")]
+        owner_key: Option<String>,
     },
     /// One session as JSON: data, expiry, browser-close flag (expired
     /// sessions too, marked as such).
@@ -85,10 +102,24 @@ enum Command {
         /// The session key (32 characters of a-z, 0-9).
         key: SessionKey,
     },
-    /// Deletes one session.
+    /// Deletes one session; with --owner, ends every session of one owner
+    /// ("log out everywhere") and prints how many.
+    #[command(group(ArgGroup::new("which").required(true).args(["key", "owner"])))]
     Delete {
         /// The session key (32 characters of a-z, 0-9).
-        key: SessionKey,
+        #[arg(conflicts_with = "owner")]
+        key: Option<SessionKey>,
+        /// End every live session of this owner (a user id: the value of
+        /// the owner key in their data), found through the owner index.
+        #[arg(long, value_name = "OWNER")]
+        owner: Option<String>,
+        /// Keep this one session of the owner (the device that asked to
+        /// sign out the others).
+        #[arg(long, value_name = "KEY", requires = "owner")]
+        except: Option<SessionKey>,
+        /// The data key that names a session's owner, as for `list`.
+        #[arg(long, value_name = "PATH", requires = "owner")]
+        owner_key: Option<String>,
     },
     /// Deletes every expired session and prints how many (Django's
     /// `clearsessions`).
@@ -194,12 +225,28 @@ fn run(cli: Cli) -> Outcome {
     match cli.command {
         Command::Stats { json } => inspect::stats(&db()?, json),
         Command::List {
+            owner: Some(owner),
+            owner_key,
+            limit,
+            json,
+            ..
+        } => owners::list(db()?, &owner, owner_key.as_deref(), limit, json),
+        Command::List {
             expired,
             limit,
             json,
+            ..
         } => inspect::list(&db()?, expired, limit, json),
         Command::Get { key } => inspect::get(&db()?, &key),
-        Command::Delete { key } => clean::delete(&db()?, &key),
+        Command::Delete {
+            owner: Some(owner),
+            except,
+            owner_key,
+            ..
+        } => owners::delete(db()?, &owner, except.as_ref(), owner_key.as_deref()),
+        Command::Delete { key: Some(key), .. } => clean::delete(&db()?, &key),
+        // clap's group makes one of the two required.
+        Command::Delete { .. } => Err(Failure::Usage("delete needs a KEY or --owner".into())),
         Command::ClearExpired { json } => clean::clear_expired(&db()?, json),
         Command::FlushAll { yes } => {
             if !yes {
@@ -305,6 +352,15 @@ impl Db {
             Db::Sled(s) => s,
             #[cfg(feature = "redis")]
             Db::Redis(s) => s.as_ref(),
+        }
+    }
+
+    /// The store, to put an engine over it.
+    pub fn into_store(self) -> Arc<dyn Store> {
+        match self {
+            Db::Sled(s) => Arc::new(s),
+            #[cfg(feature = "redis")]
+            Db::Redis(s) => Arc::<RedisStore>::from(s),
         }
     }
 

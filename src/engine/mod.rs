@@ -69,6 +69,7 @@ impl Engine {
     pub fn open(config: Config) -> std::result::Result<Engine, OpenError> {
         config.validate()?;
         let store = SledStore::open(&config.path, &config.sled)?;
+        index_owners(&config, &store).map_err(|e| open_error(&config, e))?;
         Ok(Engine::start(config, Arc::new(store)))
     }
 
@@ -152,6 +153,7 @@ impl Engine {
     /// the cookie settings could not produce a valid header.
     pub fn with_store(config: Config, store: Arc<dyn Store>) -> Result<Engine> {
         config.validate()?;
+        index_owners(&config, &*store)?;
         Ok(Engine::start(config, store))
     }
 
@@ -335,6 +337,28 @@ impl Engine {
             r.stop();
         }
         self.flush()
+    }
+}
+
+/// Has `store` keep its owner index by the configured owner key, if one is
+/// set (rebuilding it when the store kept another).
+fn index_owners(config: &Config, store: &dyn Store) -> Result<()> {
+    if let Some(key) = config.parsed_owner_key()? {
+        store.index_owners(&key)?;
+    }
+    Ok(())
+}
+
+/// An error met while opening, as [`Engine::open`] returns it.
+fn open_error(config: &Config, e: Error) -> OpenError {
+    match e {
+        Error::InvalidConfig(e) => OpenError::InvalidConfig(e),
+        Error::Storage(e) => OpenError::Storage(e),
+        Error::Io { path, source } => OpenError::Io { path, source },
+        other => OpenError::Io {
+            path: config.path.clone(),
+            source: std::io::Error::other(other.to_string()),
+        },
     }
 }
 

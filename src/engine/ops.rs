@@ -12,9 +12,10 @@ use std::cell::RefCell;
 
 use super::delta::map_entries;
 use super::Engine;
-use crate::error::{DataError, Error, Result};
+use crate::error::{ConfigError, DataError, Error, Result};
 use crate::expiry::Expiry;
 use crate::key::SessionKey;
+use crate::owner::{checked_owner, OwnerKey};
 use crate::record::{
     check_unique_keys, decode_data, encoded_len, for_each_raw_entry, nesting, Header, Record,
     RecordError, HEADER_LEN, MAX_NESTING,
@@ -480,6 +481,62 @@ impl Engine {
             Ok(true)
         })?;
         Ok(removed)
+    }
+
+    /// The owner key sessions are found by ([`Config::owner_key`], or the
+    /// one the store's owner index is kept by when none is configured).
+    ///
+    /// [`Config::owner_key`]: crate::Config::owner_key
+    pub fn owner_key(&self) -> Option<OwnerKey> {
+        self.store()
+            .owner_key()
+            .or_else(|| self.config().parsed_owner_key().ok().flatten())
+    }
+
+    /// The live sessions of `owner` (the value of the owner key in their
+    /// data: a user id), each with its key and record (its
+    /// `header().expires_at_ms` is when it ends unless used again), the one
+    /// that expires last first: "where you are signed in". Read through
+    /// the store's owner index, which costs a lookup per session of that
+    /// owner; a store that keeps none is read whole.
+    /// [`Error::InvalidConfig`] when no owner key is configured or kept.
+    pub fn sessions_of(&self, owner: &str) -> Result<Vec<(SessionKey, Record)>> {
+        let key = self
+            .owner_key()
+            .ok_or(Error::InvalidConfig(ConfigError::NoOwnerKey))?;
+        let Some(owner) = checked_owner(owner) else {
+            return Ok(Vec::new());
+        };
+        let mut found = match self.store().owned_by(owner, self.now_ms())? {
+            Some(found) => found,
+            None => {
+                let mut found = Vec::new();
+                self.for_each_session::<Error>(None, |k, rec| {
+                    if key.owner_of(rec.data()).as_deref() == Some(owner) {
+                        found.push((k.clone(), rec.clone()));
+                    }
+                    Ok(true)
+                })?;
+                found
+            }
+        };
+        found.sort_by_key(|(k, rec)| (std::cmp::Reverse(rec.header().expires_at_ms), k.clone()));
+        Ok(found)
+    }
+
+    /// Ends every live session of `owner` but `except` (the session of the
+    /// request that asks, for "sign out my other devices"; `None` ends them
+    /// all: a password reset, a locked account). Returns how many ended.
+    /// A request still holding one of them cannot save it back
+    /// ([`Error::SessionDeleted`]), as after [`Engine::delete`].
+    pub fn end_sessions_of(&self, owner: &str, except: Option<&SessionKey>) -> Result<usize> {
+        let mut ended = 0;
+        for (key, _) in self.sessions_of(owner)? {
+            if Some(&key) != except && self.delete(&key)? {
+                ended += 1;
+            }
+        }
+        Ok(ended)
     }
 
     fn flush_if(&self, options: SaveOptions) -> Result<()> {

@@ -227,7 +227,9 @@ fn config_code(e: &ConfigError) -> sessile_result {
         | ConfigError::QueryNotUtf8(_)
         | ConfigError::RedisUrl { .. }
         | ConfigError::RedisClient { .. }
-        | ConfigError::Compression { .. } => sessile_result::InvalidArgument,
+        | ConfigError::Compression { .. }
+        | ConfigError::OwnerKey(_)
+        | ConfigError::NoOwnerKey => sessile_result::InvalidArgument,
     }
 }
 

@@ -137,6 +137,38 @@ pub unsafe extern "C" fn sessile_options_set_cookie_name(
     })
 }
 
+/// The data key that names a session's owner, such as `_auth_user_id`
+/// (Django) or `user_id`; a dotted path such as `passport.user` reaches
+/// into nested maps. The store then keeps an index of sessions by owner,
+/// for `sessile_store_sessions_of` and `sessile_store_end_sessions_of`
+/// ("log out everywhere"). A string value names its owner, and so does an
+/// integer (by its decimal digits). Default none; a database that keeps an
+/// owner index goes on keeping it by the key it remembers, and one opened
+/// with another key rebuilds its index at open (reading every session).
+///
+/// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
+/// `SESSILE_RESULT_INVALID_UTF8`, `SESSILE_RESULT_INVALID_ARGUMENT` (empty,
+/// or an empty segment such as `a..b`), `SESSILE_RESULT_PANIC`. The options
+/// are unchanged on error.
+///
+/// # Safety
+///
+/// As `sessile_options_set_cookie_name`.
+#[no_mangle]
+pub unsafe extern "C" fn sessile_options_set_owner_key(
+    options: *mut sessile_options,
+    key: *const c_char,
+    key_len: usize,
+) -> sessile_result {
+    boundary(|| {
+        let o = arg_mut!(options)?;
+        let key = arg_str!(key, key_len)?;
+        crate::owner::OwnerKey::parse(key).map_err(crate::Error::from)?;
+        o.config.owner_key = Some(key.to_owned());
+        Ok(())
+    })
+}
+
 /// `SESSION_COOKIE_AGE`, in seconds: how long a session lives under the
 /// default expiry policy. Default 1209600 (two weeks).
 ///

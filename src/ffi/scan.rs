@@ -1,10 +1,11 @@
 //! Enumerating the store: paging through the live sessions, counting them,
-//! and deleting them all. express-session's `all`, `ids`, `length` and
-//! `clear`; an admin page's session list.
-//!
-//! These walk the whole `sessions` tree in key order, so they cost time in
-//! proportion to the number of stored records: they are for listings and
-//! maintenance, not for the request path.
+//! and deleting them all (express-session's `all`, `ids`, `length` and
+//! `clear`; an admin page's session list), which walk the whole `sessions`
+//! tree in key order, so they cost time in proportion to the number of
+//! stored records: they are for listings and maintenance, not for the
+//! request path. And one owner's sessions, listed or ended through the
+//! owner index ("log out everywhere"), which cost a lookup per session of
+//! that owner.
 
 use std::ffi::c_char;
 
@@ -14,7 +15,7 @@ use super::error::{sessile_result, Fail};
 use super::expiry::sessile_expiry;
 use super::key::parse_key;
 use super::panic::boundary;
-use super::ptr::{arg_bytes, arg_out, arg_ref, to_c};
+use super::ptr::{arg_bytes, arg_out, arg_ref, arg_str, to_c};
 use crate::key::SessionKey;
 use crate::record::Record;
 
@@ -179,6 +180,104 @@ pub unsafe extern "C" fn sessile_store_delete_all(
         let out = arg_out!(removed_out)?;
         let engine = engine.get()?;
         out.write(engine.delete_all()?);
+        Ok(())
+    })
+}
+
+/// Lists the live sessions of one owner: those whose data names `(owner,
+/// owner_len)` (UTF-8) under the owner key (`sessile_options_set_owner_key`;
+/// a user id, where an integer 42 and the string "42" are one owner). On
+/// success `*page_out` receives a new buffer, to free with
+/// `sessile_buf_free`, holding a MessagePack array in the format of
+/// `sessile_store_scan`'s pages, the session that expires last first.
+///
+/// Read through the store's owner index: it costs a lookup per session of
+/// that owner, whatever the size of the store. An owner longer than 1024
+/// bytes, or empty, owns no session.
+///
+/// Returns `SESSILE_RESULT_OK`; `SESSILE_RESULT_INVALID_ARGUMENT` (no owner
+/// key is set, and the database keeps no owner index);
+/// `SESSILE_RESULT_INVALID_UTF8`; `SESSILE_RESULT_NULL_ARGUMENT`;
+/// `SESSILE_RESULT_CLOSED`; `SESSILE_RESULT_IO`; `SESSILE_RESULT_UNAVAILABLE`;
+/// `SESSILE_RESULT_PANIC`.
+///
+/// Thread safety: thread-safe.
+///
+/// # Safety
+///
+/// `engine` must be NULL or a live engine handle; `(owner, owner_len)` must
+/// be readable (NULL is allowed when `owner_len` is 0); `page_out` must be
+/// NULL or valid for writing one pointer.
+#[no_mangle]
+pub unsafe extern "C" fn sessile_store_sessions_of(
+    engine: *const sessile_engine,
+    owner: *const c_char,
+    owner_len: usize,
+    page_out: *mut *mut sessile_buf,
+) -> sessile_result {
+    boundary(|| {
+        let engine = arg_ref!(engine)?;
+        let owner = arg_str!(owner, owner_len)?;
+        let page_out = arg_out!(page_out)?;
+        let found = engine.get()?.sessions_of(owner)?;
+        let len = u32::try_from(found.len())
+            .map_err(|_| Fail::invalid("the owner has over 4294967295 sessions"))?;
+        let mut page = Vec::new();
+        // Writing into a Vec cannot fail.
+        let _ = rmp::encode::write_array_len(&mut page, len);
+        for (key, record) in &found {
+            encode_entry(&mut page, key, record);
+        }
+        page_out.write(to_c(sessile_buf::new(page)));
+        Ok(())
+    })
+}
+
+/// Ends every live session of one owner (as `sessile_store_sessions_of`
+/// finds them) except the session `(except, except_len)`: pass the key of
+/// the request's own session for "sign out my other devices", or `(NULL,
+/// 0)` to end them all (a password reset, a locked account). On success
+/// `*ended_out` receives how many sessions were deleted.
+///
+/// Each is deleted as by `sessile_store_delete`, so a request still
+/// holding one cannot save it back (`SESSILE_RESULT_SESSION_DELETED`). On
+/// an error some may already be gone; calling again finishes the job.
+///
+/// Returns `SESSILE_RESULT_OK`; `SESSILE_RESULT_INVALID_KEY` (`except` is
+/// not a session key); `SESSILE_RESULT_INVALID_ARGUMENT` (no owner key);
+/// `SESSILE_RESULT_INVALID_UTF8`; `SESSILE_RESULT_NULL_ARGUMENT`;
+/// `SESSILE_RESULT_CLOSED`; `SESSILE_RESULT_IO`; `SESSILE_RESULT_UNAVAILABLE`;
+/// `SESSILE_RESULT_PANIC`.
+///
+/// Thread safety: thread-safe.
+///
+/// # Safety
+///
+/// `engine` must be NULL or a live engine handle; `(owner, owner_len)` and
+/// `(except, except_len)` must be readable (NULL is allowed with length
+/// 0); `ended_out` must be NULL or valid for writing a `uint64_t`.
+#[no_mangle]
+pub unsafe extern "C" fn sessile_store_end_sessions_of(
+    engine: *const sessile_engine,
+    owner: *const c_char,
+    owner_len: usize,
+    except: *const c_char,
+    except_len: usize,
+    ended_out: *mut u64,
+) -> sessile_result {
+    boundary(|| {
+        let engine = arg_ref!(engine)?;
+        let owner = arg_str!(owner, owner_len)?;
+        let except = except.cast::<u8>();
+        let except = arg_bytes!(except, except_len)?;
+        let out = arg_out!(ended_out)?;
+        let except = if except.is_empty() {
+            None
+        } else {
+            Some(parse_key(except)?)
+        };
+        let ended = engine.get()?.end_sessions_of(owner, except.as_ref())?;
+        out.write(ended as u64);
         Ok(())
     })
 }

@@ -32,7 +32,9 @@ use sled::IVec;
 use crate::expiry::Expiry;
 
 pub use data::{decode_data, encode_data, encoded_len, nesting, Data, MAX_NESTING};
-pub use walk::{check_unique_keys, declared_len, encoded_entries, for_each_raw_entry, lookup_data};
+pub use walk::{
+    check_unique_keys, declared_len, encoded_entries, find_raw, for_each_raw_entry, lookup_data,
+};
 
 /// The current record format version.
 pub const FORMAT_VERSION: u8 = 1;

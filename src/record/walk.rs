@@ -95,6 +95,21 @@ pub(crate) fn for_each_entry<'a>(
     })
 }
 
+/// The encoded value of `key` in the encoded map `bytes`, without decoding
+/// it; `None` when `bytes` is not a map, has no such key, or is damaged
+/// before the key is found. For the owner index, which reads one value
+/// from the records it files (`owner.rs`).
+pub fn find_raw<'a>(mut bytes: &'a [u8], key: &str) -> Option<&'a [u8]> {
+    let n = rmp::decode::read_map_len(&mut bytes).ok()?;
+    for _ in 0..n {
+        let (k, value, _) = next_entry(&mut bytes).ok()?;
+        if k == key.as_bytes() {
+            return Some(value);
+        }
+    }
+    None
+}
+
 /// Finds one key in an encoded data map without decoding the rest: the
 /// walk stops at the key, and the values before it are skipped in place
 /// (strings and binaries are not copied). Keys are unique in stored data

@@ -1,9 +1,9 @@
 //! Integrity checking and repair of a [`TreeStore`] (`SledStore::check`,
 //! `MemoryStore::check`; the `sessile check` command prints its report).
 //!
-//! Two passes, in the store's own order: the records first, then the
-//! index (an entry goes after its record), against the invariants of
-//! trees.rs:
+//! Three passes, in the store's own order: the records first, then the
+//! expiry index, then the owner index (an entry goes after its record),
+//! against the invariants of trees.rs and owner.rs:
 //! - a *damaged record*: a key that is not a session key, or bytes that do
 //!   not decode (checksum, version, policy, data that is not a MessagePack
 //!   map with string keys). No engine can serve it: a fault. Repair
@@ -21,6 +21,17 @@
 //!   Not a fault; the sweeper drops it when due. Repair removes it now.
 //! - a *stale* entry, whose record points at another entry: the lazy index.
 //!   Only counted.
+//! - a *record without its owner entry*: a readable record (expired ones
+//!   too, until swept) whose data names an owner under the store's owner
+//!   key, and no (owner, key) entry in the owner index: its owner's
+//!   listing (`Engine::sessions_of`, "log out everywhere") would miss it.
+//!   A fault. Repair files the entry.
+//! - a *malformed owner entry* (its length does not add up): never
+//!   written. A fault. Repair removes it.
+//! - a *stale owner entry*, whose record is gone or names another owner
+//!   (or none): what the owner index's rules allow (a crash between two
+//!   writes, or the delete of a damaged record). Not a fault; a listing
+//!   drops it when it meets it. Repair removes it now.
 //!
 //! The check is safe beside an engine using the same store: each finding
 //! is confirmed, and repaired, under its key's write lock (invariant 3), so
@@ -32,6 +43,7 @@ use sled::IVec;
 use super::trees::{parse_entry, TreeStore, Trees};
 use crate::error::Result;
 use crate::key::{InvalidKey, SessionKey};
+use crate::owner::parse_owner_entry;
 use crate::record::{decode_data, Record, RecordError};
 
 /// Records or index entries read per page: one page in memory at a time,
@@ -42,7 +54,9 @@ const PAGE: usize = 1000;
 /// `MemoryStore::check`) found, and with `repair`, fixed.
 ///
 /// The counts cover the whole store; [`CheckReport::findings`] lists each
-/// finding but the stale entries (which are normal, and may be many).
+/// finding but the expiry index's stale entries (which are normal, and may
+/// be many; stale owner entries are listed: only a crash or a damaged
+/// record leaves one).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CheckReport {
@@ -66,8 +80,20 @@ pub struct CheckReport {
     /// Index entries whose record is gone
     /// ([`CheckFinding::EntryWithoutRecord`]): not a fault.
     pub entries_without_record: u64,
+    /// Owner index entries examined (0 when the store keeps no owner
+    /// index).
+    pub owner_entries: u64,
+    /// Records whose data names an owner but that have no entry in the
+    /// owner index ([`CheckFinding::RecordWithoutOwnerEntry`]): a fault.
+    pub records_without_owner_entry: u64,
+    /// Owner index entries whose length does not add up
+    /// ([`CheckFinding::MalformedOwnerEntry`]): a fault.
+    pub malformed_owner_entries: u64,
+    /// Owner index entries whose record is gone or names another owner
+    /// ([`CheckFinding::StaleOwnerEntry`]): not a fault.
+    pub stale_owner_entries: u64,
     /// Every finding, in the order found: records in key order, then index
-    /// entries in index order.
+    /// entries in index order, then owner index entries in owner order.
     pub findings: Vec<CheckFinding>,
     /// The check ran with `repair`: every finding was fixed (and flushed).
     pub repaired: bool,
@@ -75,10 +101,15 @@ pub struct CheckReport {
 
 impl CheckReport {
     /// The findings that break the store's invariants: damaged records,
-    /// records without their index entry and malformed index entries.
-    /// (Entries without a record and stale entries are not faults.)
+    /// records without their index entry or their owner entry, and
+    /// malformed entries in either index. (Entries without a record and
+    /// stale entries, of either index, are not faults.)
     pub fn faults(&self) -> u64 {
-        self.damaged_records + self.records_without_entry + self.malformed_entries
+        self.damaged_records
+            + self.records_without_entry
+            + self.malformed_entries
+            + self.records_without_owner_entry
+            + self.malformed_owner_entries
     }
 }
 
@@ -116,13 +147,41 @@ pub enum CheckFinding {
         /// When the entry fires, ms since the Unix epoch.
         at_ms: i64,
     },
+    /// A readable record whose data names an owner, with no entry for it
+    /// in the owner index: its owner's listing would miss it. A fault;
+    /// repair files the entry.
+    RecordWithoutOwnerEntry {
+        /// The session's key.
+        key: SessionKey,
+        /// The owner its data names (a string's bytes, an integer's
+        /// digits).
+        owner: Vec<u8>,
+    },
+    /// An owner index entry whose length does not add up: the engine never
+    /// writes one. A fault; repair removes it.
+    MalformedOwnerEntry {
+        /// The entry as stored.
+        entry: Vec<u8>,
+    },
+    /// An owner index entry whose record is gone, or names another owner
+    /// or none. Not a fault (a listing of that owner drops it); repair
+    /// removes it.
+    StaleOwnerEntry {
+        /// The owner the entry files the session under.
+        owner: Vec<u8>,
+        /// The key part of the entry, as stored.
+        key: Vec<u8>,
+    },
 }
 
 impl CheckFinding {
     /// Whether this finding breaks the store's invariants (see
     /// [`CheckReport::faults`]).
     pub fn is_fault(&self) -> bool {
-        !matches!(self, CheckFinding::EntryWithoutRecord { .. })
+        !matches!(
+            self,
+            CheckFinding::EntryWithoutRecord { .. } | CheckFinding::StaleOwnerEntry { .. }
+        )
     }
 }
 
@@ -149,6 +208,7 @@ impl<T: Trees> TreeStore<T> {
         };
         self.check_records(repair, &mut report)?;
         self.check_index(repair, &mut report)?;
+        self.check_owners(repair, &mut report)?;
         if repair {
             self.trees.flush()?;
         }
@@ -164,7 +224,7 @@ impl<T: Trees> TreeStore<T> {
             let full = page.len() == PAGE;
             for (key, raw) in page {
                 report.records += 1;
-                if self.record_finding(&key, raw)?.is_some() {
+                if !self.record_findings(&key, raw)?.is_empty() {
                     self.confirm_record(&key, repair, report)?;
                 }
                 after = Some(key);
@@ -183,36 +243,47 @@ impl<T: Trees> TreeStore<T> {
             // Deleted meanwhile.
             return Ok(());
         };
-        let Some(finding) = self.record_finding(key, raw)? else {
-            // Rewritten meanwhile (a save moved its entry).
-            return Ok(());
-        };
-        match &finding {
-            CheckFinding::DamagedRecord { .. } => {
-                report.damaged_records += 1;
-                if repair {
-                    self.remove_raw(key)?;
+        // Empty when rewritten meanwhile (a save moved its entry, or
+        // filed its owner).
+        for finding in self.record_findings(key, raw)? {
+            match &finding {
+                CheckFinding::DamagedRecord { .. } => {
+                    report.damaged_records += 1;
+                    if repair {
+                        self.remove_raw(key)?;
+                    }
                 }
-            }
-            CheckFinding::RecordWithoutEntry { index_at_ms, .. } => {
-                report.records_without_entry += 1;
-                if repair {
-                    self.index_insert(*index_at_ms, key)?;
+                CheckFinding::RecordWithoutEntry { index_at_ms, .. } => {
+                    report.records_without_entry += 1;
+                    if repair {
+                        self.index_insert(*index_at_ms, key)?;
+                    }
                 }
+                CheckFinding::RecordWithoutOwnerEntry { owner, .. } => {
+                    report.records_without_owner_entry += 1;
+                    if repair {
+                        self.owner_insert(owner, key)?;
+                    }
+                }
+                CheckFinding::MalformedEntry { .. }
+                | CheckFinding::EntryWithoutRecord { .. }
+                | CheckFinding::MalformedOwnerEntry { .. }
+                | CheckFinding::StaleOwnerEntry { .. } => {}
             }
-            CheckFinding::MalformedEntry { .. } | CheckFinding::EntryWithoutRecord { .. } => {}
+            report.findings.push(finding);
         }
-        report.findings.push(finding);
         Ok(())
     }
 
-    /// What is wrong with the record `raw` stored under `key`, if anything.
-    fn record_finding(&self, key: &[u8], raw: IVec) -> Result<Option<CheckFinding>> {
+    /// What is wrong with the record `raw` stored under `key`: nothing, that
+    /// it is damaged, or that it lacks its index entry, its owner entry or
+    /// both (in that order).
+    fn record_findings(&self, key: &[u8], raw: IVec) -> Result<Vec<CheckFinding>> {
         let damaged = |damage| {
-            Ok(Some(CheckFinding::DamagedRecord {
+            Ok(vec![CheckFinding::DamagedRecord {
                 key: key.to_vec(),
                 damage,
-            }))
+            }])
         };
         let session_key = match SessionKey::from_bytes(key) {
             Ok(k) => k,
@@ -227,14 +298,26 @@ impl<T: Trees> TreeStore<T> {
             Ok(rec) => rec,
             Err(e) => return damaged(RecordDamage::Record(e)),
         };
+        let mut found = Vec::new();
         let at = rec.header().index_at_ms;
-        if self.index_contains(at, key)? {
-            return Ok(None);
+        if !self.index_contains(at, key)? {
+            found.push(CheckFinding::RecordWithoutEntry {
+                key: session_key.clone(),
+                index_at_ms: at,
+            });
         }
-        Ok(Some(CheckFinding::RecordWithoutEntry {
-            key: session_key,
-            index_at_ms: at,
-        }))
+        // Expired records too: their entries go only after them, when they
+        // are swept.
+        let owners = self.owner_key();
+        if let Some(owner) = owners.as_ref().and_then(|o| o.owner_of(rec.data())) {
+            if !self.owner_contains(&owner, key)? {
+                found.push(CheckFinding::RecordWithoutOwnerEntry {
+                    key: session_key,
+                    owner: owner.into_owned(),
+                });
+            }
+        }
+        Ok(found)
     }
 
     /// The index pass.
@@ -289,6 +372,76 @@ impl<T: Trees> TreeStore<T> {
             at_ms: at,
         });
         Ok(())
+    }
+
+    /// The owner index pass: an entry that no record justifies is stale.
+    fn check_owners(&self, repair: bool, report: &mut CheckReport) -> Result<()> {
+        let mut after: Option<IVec> = None;
+        loop {
+            let page = self.owner_scan(after.as_deref(), PAGE)?;
+            let full = page.len() == PAGE;
+            for entry in page {
+                report.owner_entries += 1;
+                self.check_owner_entry(&entry, repair, report)?;
+                after = Some(entry);
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    fn check_owner_entry(
+        &self,
+        entry: &IVec,
+        repair: bool,
+        report: &mut CheckReport,
+    ) -> Result<()> {
+        let Some((owner, key)) = parse_owner_entry(entry) else {
+            // No writer makes one of these: no lock to take.
+            report.malformed_owner_entries += 1;
+            if repair {
+                self.owner_remove(entry)?;
+            }
+            report.findings.push(CheckFinding::MalformedOwnerEntry {
+                entry: entry.to_vec(),
+            });
+            return Ok(());
+        };
+        if !self.owner_entry_is_stale(owner, key)? {
+            return Ok(());
+        }
+        // Confirmed under the key's lock: a write files the new owner's
+        // entry, writes the record, then removes the old owner's, under
+        // that lock.
+        let _guard = self.trees.locks().lock(key);
+        if !self.owner_entry_is_stale(owner, key)? || !self.owner_contains(owner, key)? {
+            return Ok(());
+        }
+        report.stale_owner_entries += 1;
+        if repair {
+            self.owner_remove(entry)?;
+        }
+        report.findings.push(CheckFinding::StaleOwnerEntry {
+            owner: owner.to_vec(),
+            key: key.to_vec(),
+        });
+        Ok(())
+    }
+
+    /// Whether no record justifies the owner entry (`owner`, `key`): the
+    /// record is gone, or names another owner or none. A damaged record's
+    /// entry is left to the records pass, which reports the record.
+    fn owner_entry_is_stale(&self, owner: &[u8], key: &[u8]) -> Result<bool> {
+        let Some(raw) = self.get_raw(key)? else {
+            return Ok(true);
+        };
+        let Ok(rec) = Record::decode_stored(raw) else {
+            return Ok(false);
+        };
+        let owners = self.owner_key();
+        let named = owners.as_ref().and_then(|o| o.owner_of(rec.data()));
+        Ok(named.as_deref() != Some(owner))
     }
 }
 

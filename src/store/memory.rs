@@ -4,12 +4,14 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
+use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 use sled::IVec;
 
 use super::trees::{time_prefix, tree_store, Entry, KeyLocks, TreeStore, Trees};
 use crate::error::Result;
+use crate::owner::OwnerKey;
 
 tree_store!(
     /// The in-memory store: the sled store's algorithm over a map and an
@@ -24,6 +26,8 @@ tree_store!(
 pub struct MemoryTrees {
     sessions: RwLock<HashMap<Vec<u8>, IVec>>,
     expiry: Mutex<BTreeSet<Vec<u8>>>,
+    owners: Mutex<BTreeSet<Vec<u8>>>,
+    owner_key: RwLock<Option<Arc<OwnerKey>>>,
     locks: KeyLocks,
 }
 
@@ -101,6 +105,55 @@ impl Trees for MemoryTrees {
             None => Box::new(set.iter()),
         };
         Ok(iter.take(limit).map(|e| IVec::from(&e[..])).collect())
+    }
+
+    fn owner_insert(&self, entry: &[u8]) -> Result<()> {
+        self.owners.lock().insert(entry.to_vec());
+        Ok(())
+    }
+
+    fn owner_remove(&self, entry: &[u8]) -> Result<()> {
+        self.owners.lock().remove(entry);
+        Ok(())
+    }
+
+    fn owner_entries(&self, prefix: &[u8]) -> Result<Vec<IVec>> {
+        let set = self.owners.lock();
+        Ok(set
+            .range::<[u8], _>((Bound::Included(prefix), Bound::Unbounded))
+            .take_while(|e| e.starts_with(prefix))
+            .map(|e| IVec::from(&e[..]))
+            .collect())
+    }
+
+    fn owner_scan(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<IVec>> {
+        let set = self.owners.lock();
+        let iter: Box<dyn Iterator<Item = &Vec<u8>>> = match after {
+            Some(a) => Box::new(set.range::<[u8], _>((Bound::Excluded(a), Bound::Unbounded))),
+            None => Box::new(set.iter()),
+        };
+        Ok(iter.take(limit).map(|e| IVec::from(&e[..])).collect())
+    }
+
+    fn owner_contains(&self, entry: &[u8]) -> Result<bool> {
+        Ok(self.owners.lock().contains(entry))
+    }
+
+    fn owner_count(&self) -> Result<usize> {
+        Ok(self.owners.lock().len())
+    }
+
+    fn owner_key(&self) -> &RwLock<Option<Arc<OwnerKey>>> {
+        &self.owner_key
+    }
+
+    fn clear_owner_index(&self) -> Result<()> {
+        self.owners.lock().clear();
+        Ok(())
+    }
+
+    fn remember_owner_key(&self, _key: &OwnerKey) -> Result<()> {
+        Ok(())
     }
 
     fn flush(&self) -> Result<()> {

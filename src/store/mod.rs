@@ -27,6 +27,7 @@ pub use self::sled::{SledOptions, SledStore};
 
 use crate::error::Result;
 use crate::key::SessionKey;
+use crate::owner::OwnerKey;
 use crate::record::Record;
 
 /// Records read per [`Store::scan`] call by the provided [`Store::walk`].
@@ -52,6 +53,9 @@ pub struct StoreStats {
     pub record_writes: u64,
     /// Writes to the expiry index.
     pub index_writes: u64,
+    /// Writes to the owner index (only when a session's owner changes,
+    /// or it is created with one or removed).
+    pub owner_writes: u64,
     /// Records found damaged (each time one was read).
     pub corrupt_records: u64,
     /// Times the storage stopped accepting writes after an I/O error (a
@@ -186,6 +190,31 @@ pub trait Store: Send + Sync + Debug {
 
     /// Makes every acknowledged write durable.
     fn flush(&self) -> Result<()>;
+
+    /// The owner key this store's owner index is kept by, when it keeps
+    /// one (the database remembers it). The provided method keeps none.
+    fn owner_key(&self) -> Option<OwnerKey> {
+        None
+    }
+
+    /// Keeps an owner index by `key` from now on: each session whose data
+    /// names an owner under `key` is found by [`Store::owned_by`]. When the
+    /// store kept none, or kept one by another key, the index is rebuilt
+    /// from every stored record first. Returns `false` when the store
+    /// keeps no owner index (the provided method): the engine then finds
+    /// owners by reading every session.
+    fn index_owners(&self, key: &OwnerKey) -> Result<bool> {
+        let _ = key;
+        Ok(false)
+    }
+
+    /// The live sessions whose owner is `owner`, in no set order, read
+    /// through the owner index; `None` when the store keeps none. Entries
+    /// that no longer match their record are dropped on the way.
+    fn owned_by(&self, owner: &[u8], now_ms: i64) -> Result<Option<Vec<(SessionKey, Record)>>> {
+        let _ = (owner, now_ms);
+        Ok(None)
+    }
 
     /// The number of records stored, expired or not.
     fn len(&self) -> Result<usize>;

@@ -29,6 +29,7 @@ use sled::IVec;
 
 use super::trees::{time_prefix, tree_store, Entry, KeyLocks, StorageFailures, TreeStore, Trees};
 use crate::error::{ConfigError, Error, OpenError, Result, StorageError};
+use crate::owner::OwnerKey;
 
 type OpenResult<T> = std::result::Result<T, OpenError>;
 use crate::sys::fork::ForkLocal;
@@ -109,6 +110,8 @@ struct SharedDb {
     /// Whether the database was created with compression (fixed at open).
     compression: bool,
     locks: KeyLocks,
+    /// The owner key the owner index is kept by, as `meta` has it.
+    owner_key: RwLock<Option<Arc<OwnerKey>>>,
     /// The fork generation this process had when it opened the database.
     generation: u64,
     /// sled reported an I/O error: after one, sled writes nothing more
@@ -138,7 +141,15 @@ struct Handle {
     db: sled::Db,
     sessions: sled::Tree,
     expiry: sled::Tree,
+    /// The owner index: (owner, session key) entries (`owner.rs`).
+    owners: sled::Tree,
+    /// Settings the database keeps about itself: the owner key it indexes
+    /// by, under `owner_key`.
+    meta: sled::Tree,
 }
+
+/// The `meta` entry naming the owner key the owner index is kept by.
+const META_OWNER_KEY: &[u8] = b"owner_key";
 
 /// How long `open` waits for this process's previous handle on a path to be
 /// released (by sled's background threads, or by a child forked meanwhile
@@ -292,7 +303,9 @@ fn open_shared(path: &Path, opts: &SledOptions, create: bool) -> OpenResult<Arc<
         (None, had) => had.unwrap_or(false),
     };
     let handle = open_handle(&canonical, opts, compression)?;
+    let owner_key = stored_owner_key(&handle)?;
     let shared = Arc::new(SharedDb {
+        owner_key: RwLock::new(owner_key),
         handle: RwLock::new(Some(handle)),
         path: canonical.clone(),
         opts: *opts,
@@ -347,11 +360,30 @@ fn open_handle(path: &Path, opts: &SledOptions, compression: bool) -> OpenResult
     let expiry = db
         .open_tree("expiry")
         .map_err(|e| OpenError::Storage(StorageError::new(e)))?;
+    let owners = db
+        .open_tree("owners")
+        .map_err(|e| OpenError::Storage(StorageError::new(e)))?;
+    let meta = db
+        .open_tree("meta")
+        .map_err(|e| OpenError::Storage(StorageError::new(e)))?;
     Ok(Handle {
         db,
         sessions,
         expiry,
+        owners,
+        meta,
     })
+}
+
+/// The owner key the database's owner index is kept by. One that no
+/// longer parses (written by a later version) is a storage error.
+fn stored_owner_key(handle: &Handle) -> OpenResult<Option<Arc<OwnerKey>>> {
+    let storage = |e| OpenError::Storage(StorageError::new(e));
+    let Some(raw) = handle.meta.get(META_OWNER_KEY).map_err(storage)? else {
+        return Ok(None);
+    };
+    let text = std::str::from_utf8(&raw).map_err(|_| ConfigError::OwnerKey(format!("{raw:?}")))?;
+    Ok(Some(Arc::new(OwnerKey::parse(text)?)))
 }
 
 /// Whether the file system holding `path` has at least `bytes` free for
@@ -670,6 +702,66 @@ impl Trees for SledTrees {
             };
             iter.keys().take(limit).collect()
         })
+    }
+
+    fn owner_insert(&self, entry: &[u8]) -> Result<()> {
+        self.check()?;
+        self.shared.write(|h| h.owners.insert(entry, &[]))?;
+        Ok(())
+    }
+
+    fn owner_remove(&self, entry: &[u8]) -> Result<()> {
+        self.check()?;
+        self.shared.write(|h| h.owners.remove(entry))?;
+        Ok(())
+    }
+
+    fn owner_entries(&self, prefix: &[u8]) -> Result<Vec<IVec>> {
+        self.check()?;
+        self.shared
+            .with(|h| h.owners.scan_prefix(prefix).keys().collect())
+    }
+
+    fn owner_scan(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<IVec>> {
+        self.check()?;
+        self.shared.with(|h| {
+            let iter = match after {
+                Some(a) => h
+                    .owners
+                    .range::<&[u8], _>((Bound::Excluded(a), Bound::Unbounded)),
+                None => h.owners.iter(),
+            };
+            iter.keys().take(limit).collect()
+        })
+    }
+
+    fn owner_contains(&self, entry: &[u8]) -> Result<bool> {
+        self.check()?;
+        self.shared.with(|h| h.owners.contains_key(entry))
+    }
+
+    fn owner_count(&self) -> Result<usize> {
+        self.check()?;
+        self.shared.with(|h| Ok(h.owners.len()))
+    }
+
+    fn owner_key(&self) -> &RwLock<Option<Arc<OwnerKey>>> {
+        &self.shared.owner_key
+    }
+
+    fn clear_owner_index(&self) -> Result<()> {
+        self.check()?;
+        self.shared.write(|h| {
+            h.meta.remove(META_OWNER_KEY)?;
+            h.owners.clear()
+        })
+    }
+
+    fn remember_owner_key(&self, key: &OwnerKey) -> Result<()> {
+        self.check()?;
+        self.shared
+            .write(|h| h.meta.insert(META_OWNER_KEY, key.as_str().as_bytes()))?;
+        Ok(())
     }
 
     /// Also refuses a database whose directory was deleted: a flush there

@@ -2,6 +2,7 @@
 //! driven by a manual clock, with no background reaper unless asked.
 #![allow(dead_code)]
 
+pub mod owners;
 #[cfg(feature = "redis")]
 pub mod redis;
 

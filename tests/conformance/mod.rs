@@ -1,6 +1,7 @@
 //! The store conformance suite: the contract of `sessile::Store` (load,
-//! create-if-absent, update with a closure, delete, sweep, scan), written
-//! once and instantiated for every store with `store_conformance!`. Most
+//! create-if-absent, update with a closure, delete, sweep, scan, and the
+//! owner index, which no listing may see), written once and instantiated
+//! for every store with `store_conformance!`. Most
 //! tests drive the store through an engine, as applications do: the merge
 //! of a delta is the engine's, and what each store must get right is that
 //! the record it hands to the change is the one stored, and that it never
@@ -430,6 +431,71 @@ macro_rules! store_conformance {
                     Err(Error::TooLarge { .. })
                 ));
                 assert_eq!(store.len().unwrap(), 0);
+                drop(guard);
+            }
+
+            #[test]
+            fn an_owner_index_finds_an_owners_sessions_and_no_listing_sees_it() {
+                let (store, guard): (Arc<dyn Store>, Box<dyn std::any::Any>) = $make;
+                let clock = ManualClock::new(NOW);
+                let config = Config::new("unused")
+                    .clock(Arc::new(clock.clone()))
+                    .reaper_interval(None)
+                    .cookie_age(3600)
+                    .owner_key("uid");
+                let engine = Engine::with_store(config, store.clone()).unwrap();
+                assert_eq!(store.owner_key().unwrap().as_str(), "uid");
+                let create = |p: &[(&str, i64)], e: Expiry| {
+                    let d = change(p).with_expiry(e);
+                    engine.create(&d, SaveOptions::default()).unwrap().0
+                };
+                let keys_of = |owner: &str| {
+                    let mut keys: Vec<SessionKey> = engine
+                        .sessions_of(owner)
+                        .unwrap()
+                        .into_iter()
+                        .map(|(k, _)| k)
+                        .collect();
+                    keys.sort();
+                    keys
+                };
+                let short = create(&[("uid", 42)], Expiry::Seconds(10));
+                let long = create(&[("uid", 42)], Expiry::Default);
+                let other = create(&[("uid", 7)], Expiry::Default);
+                create(&[("n", 1)], Expiry::Default);
+                let mut both = vec![short.clone(), long.clone()];
+                both.sort();
+                assert_eq!(keys_of("42"), both);
+
+                // Listings and counts see the four sessions, nothing of
+                // the index the store keeps beside them.
+                assert_eq!(store.len().unwrap(), 4);
+                let page = store.scan(None, 100).unwrap();
+                assert_eq!(page.len(), 4);
+                let mut walked = 0;
+                store
+                    .walk(None, &mut |k, raw| {
+                        SessionKey::from_bytes(&k).unwrap();
+                        Record::decode(&raw).unwrap();
+                        walked += 1;
+                        Ok(true)
+                    })
+                    .unwrap();
+                assert_eq!(walked, 4);
+
+                // A sweep deletes the expired session and its entry.
+                clock.advance_ms(10_000);
+                let writes = store.stats().owner_writes;
+                assert_eq!(engine.clear_expired().unwrap(), 1);
+                assert_eq!(store.stats().owner_writes, writes + 1);
+                assert_eq!(keys_of("42"), vec![long.clone()]);
+                // A deletion, its entry.
+                assert!(engine.delete(&long).unwrap());
+                assert!(keys_of("42").is_empty());
+                assert_eq!(engine.delete_all().unwrap(), 2);
+                assert!(keys_of("7").is_empty());
+                assert_eq!(store.len().unwrap(), 0);
+                assert!(!engine.exists(other.as_str()).unwrap());
                 drop(guard);
             }
 

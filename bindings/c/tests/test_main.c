@@ -56,6 +56,8 @@
     X(count_sees_only_live_sessions)                               \
     X(delete_all_logs_everyone_out)                                \
     X(scan_count_and_delete_all_refuse_bad_arguments)              \
+    X(sign_out_other_devices_ends_every_other_session_of_the_owner)\
+    X(owner_calls_refuse_bad_arguments)                            \
     X(values_round_trip_as_messagepack_and_json)                   \
     X(flags_follow_reads_and_writes)                               \
     X(a_saved_session_is_found_again_by_its_key)                   \

@@ -5,6 +5,7 @@
 // SessileStore moves a network store's calls off the event loop
 // (lib/offload.js).
 
+const koffi = require('koffi');
 const { Packr } = require('msgpackr');
 const native = require('./native');
 const { SessileError, check, take } = native;
@@ -27,10 +28,22 @@ const KEY_RE = /^[a-z0-9]{32}$/;
 /** Store URLs whose every call is a round trip to a server (src/engine/mod.rs's schemes). */
 const NETWORK_URL = /^(redis|rediss|redis\+unix|unix):\/\//i;
 const EMPTY = Buffer.alloc(0);
+const SIZE_T_BYTES = koffi.sizeof('size_t');
 
-/** Refuses what MessagePack cannot carry faithfully, naming where it is. */
+/** A safe integer beyond 32 bits: msgpackr would write it as a float64 (see exactIntegers). */
+function isWideInteger(n) {
+  return Number.isSafeInteger(n) && (n > 0xffffffff || n < -0x80000000);
+}
+
+/**
+ * Refuses what MessagePack cannot carry faithfully, naming where it is.
+ * Returns whether it met an integer beyond 32 bits, so that exactIntegers
+ * walks the value again only then.
+ */
 function checkValue(value, where, seen = new Set()) {
   switch (typeof value) {
+    case 'number':
+      return isWideInteger(value);
     case 'function':
     case 'symbol':
       throw new SessileError('INVALID_VALUE', `sessile: ${where} is a ${typeof value}, which cannot be stored`);
@@ -38,36 +51,68 @@ function checkValue(value, where, seen = new Set()) {
       if (value < -(2n ** 63n) || value >= 2n ** 64n) {
         throw new SessileError('INVALID_VALUE', `sessile: ${where} is a BigInt outside 64 bits`);
       }
-      return;
+      return false;
     case 'object': {
-      if (value === null || value instanceof Date || ArrayBuffer.isView(value)) return;
+      if (value === null || value instanceof Date || ArrayBuffer.isView(value)) return false;
       if (seen.has(value)) {
         throw new SessileError('INVALID_VALUE', `sessile: ${where} is a circular reference`);
       }
       seen.add(value);
+      let wide = false;
       if (value instanceof Map) {
-        for (const [k, v] of value) checkValue(v, `${where}[${String(k)}]`, seen);
+        for (const [k, v] of value) wide = checkValue(v, `${where}[${String(k)}]`, seen) || wide;
       } else {
-        for (const k of Object.keys(value)) checkValue(value[k], `${where}.${k}`, seen);
+        for (const k of Object.keys(value)) wide = checkValue(value[k], `${where}.${k}`, seen) || wide;
       }
       seen.delete(value);
-      return;
+      return wide;
     }
     default:
+      return false;
   }
+}
+
+/**
+ * `value` with every integer beyond 32 bits (a safe integer) as a BigInt,
+ * copied where it changes, in plain objects and arrays. msgpackr writes a
+ * Number as a MessagePack integer only within 32 bits and as a float64
+ * beyond, so a user id such as 5000000000 would be stored as 5000000000.0:
+ * a float names no owner (`ownerKey`), and other languages read it back as
+ * a float. A BigInt is written as an int64, which reads back as a Number
+ * (int64AsType). Maps, Dates and typed arrays are passed as they are.
+ * (SessileStore's own packing, lib/json-pack.js, writes int64 itself.)
+ */
+function exactIntegers(value) {
+  if (typeof value === 'number') return isWideInteger(value) ? BigInt(value) : value;
+  if (value === null || typeof value !== 'object') return value;
+  let out = value;
+  const put = (k, v) => {
+    if (Object.is(v, value[k])) return;
+    if (out === value) out = Array.isArray(value) ? value.slice() : { ...value };
+    // defineProperty: an own key "__proto__" (JSON.parse makes them) stays a key.
+    Object.defineProperty(out, k, { value: v, writable: true, enumerable: true, configurable: true });
+  };
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) put(i, exactIntegers(value[i]));
+    return out;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
+  for (const k of Object.keys(value)) put(k, exactIntegers(value[k]));
+  return out;
 }
 
 function encodeMap(data, what = 'session data') {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new SessileError('INVALID_VALUE', `sessile: ${what} must be a plain object`);
   }
-  for (const k of Object.keys(data)) checkValue(data[k], JSON.stringify(k));
-  return packr.pack(data);
+  let wide = false;
+  for (const k of Object.keys(data)) wide = checkValue(data[k], JSON.stringify(k)) || wide;
+  return packr.pack(wide ? exactIntegers(data) : data);
 }
 
 function encodeValue(value, where) {
-  checkValue(value, where);
-  return packr.pack(value);
+  return packr.pack(checkValue(value, where) ? exactIntegers(value) : value);
 }
 
 function decode(bytes) {
@@ -100,6 +145,22 @@ function keyBytes(key, what = 'session id') {
   return Buffer.from(key, 'utf8');
 }
 
+/**
+ * An owner as the engine names it: a string, or an integer by its decimal
+ * digits (the engine makes 42 and "42" one owner).
+ */
+function ownerText(owner) {
+  if (typeof owner === 'string') return owner;
+  if ((typeof owner === 'number' && Number.isSafeInteger(owner)) || typeof owner === 'bigint') return String(owner);
+  const what = typeof owner === 'number' ? String(owner) : owner === null ? 'null' : `a ${typeof owner}`;
+  throw new SessileError('INVALID_ARGUMENT', `sessile: an owner is a string or an integer, not ${what}`);
+}
+
+/** The entries of a scan page (sessile_store_scan's format) as listed sessions. */
+function listed(page) {
+  return packr.unpack(page).map(([key, data, kind, value, at]) => ({ key, data, expiry: { kind, value: Number(value) }, expiresAt: Number(at) }));
+}
+
 const OPTION_SETTERS = {
   cookieName: ['cookie_name', 'string'],
   cookieAge: ['cookie_age', 'number'],
@@ -121,6 +182,7 @@ const OPTION_SETTERS = {
   sweepBudget: ['reaper_budget', 'number'],
   memory: ['memory', 'boolean'],
   manualClock: ['manual_clock', 'number'],
+  ownerKey: ['owner_key', 'string'],
 };
 
 const finalizer = new FinalizationRegistry(({ api, free, handle }) => api[free](handle));
@@ -158,6 +220,7 @@ class Engine {
       check(api, api.engine_open(p, p.length, opts, eng), `open ${path}`);
       const engine = new Engine(api, eng[0]);
       engine._network = NETWORK_URL.test(String(path));
+      engine._manualClock = options.manualClock !== undefined;
       return engine;
     } finally {
       api.options_free(opts);
@@ -169,15 +232,18 @@ class Engine {
     this._h = handle;
     // A store on another host (Redis): each call waits on the network.
     this._network = false;
+    // Opened with options.manualClock: only the engine knows its time.
+    // Otherwise its clock is the system's wall clock, as Date.now().
+    this._manualClock = true;
     // Calls running on other threads (lib/offload.js): the handle is freed
     // only once they have all returned (sessile_engine_free's rule).
     this._inFlight = 0;
     this._freeWhenIdle = false;
-    // loadRaw's buffer and output cells, reused (JavaScript runs one call
-    // at a time on this engine's thread).
+    // loadRaw's buffer and output cells (a size_t, an int64_t), reused
+    // (JavaScript runs one call at a time on this engine's thread).
     this._scratch = Buffer.alloc(16 * 1024);
-    this._len = [0];
-    this._at = [0];
+    this._len = SIZE_T_BYTES === 8 ? new BigUint64Array(1) : new Uint32Array(1);
+    this._at = new BigInt64Array(1);
     // A borrowed handle (a worker thread's view of the main thread's
     // engine) is never closed or freed through this object.
     this._borrowed = borrowed;
@@ -292,10 +358,13 @@ class Engine {
     return take(this._api, out[0]).toString('latin1');
   }
 
-  /** Replaces a session's data. upsert creates it under `key` if missing. */
+  /**
+   * Replaces a session's data (a plain object, or its MessagePack bytes).
+   * upsert creates it under `key` if missing.
+   */
   save(key, data, { expiry, upsert = false, durable = false } = {}) {
     const k = keyBytes(key);
-    const bytes = encodeMap(data);
+    const bytes = Buffer.isBuffer(data) ? data : encodeMap(data);
     const flags = (upsert ? SAVE.UPSERT : 0) | (durable ? SAVE.DURABLE : 0);
     check(this._api, this._api.store_save(this._e(), k, k.length, bytes, bytes.length, toExpiry(expiry), flags), 'save');
   }
@@ -331,12 +400,9 @@ class Engine {
     const a = after == null ? Buffer.alloc(0) : keyBytes(after, 'cursor');
     const page = [null], next = [null];
     check(this._api, this._api.store_scan(this._e(), a, a.length, limit, page, next), 'scan');
-    const entries = packr.unpack(take(this._api, page[0]));
+    const sessions = listed(take(this._api, page[0]));
     const n = take(this._api, next[0]);
-    return {
-      sessions: entries.map(([key, data, kind, value, at]) => ({ key, data, expiry: { kind, value: Number(value) }, expiresAt: Number(at) })),
-      next: n ? n.toString('latin1') : null,
-    };
+    return { sessions, next: n ? n.toString('latin1') : null };
   }
 
   /** Every live session, page by page. */
@@ -347,6 +413,32 @@ class Engine {
       yield* sessions;
       after = next;
     } while (after);
+  }
+
+  /**
+   * The live sessions of `owner` (a string, or an integer: 42 and "42" are
+   * one owner), the one that expires last first: those whose data names it
+   * under the `ownerKey` option. INVALID_ARGUMENT when the engine has no
+   * owner key (neither given nor kept by the database).
+   */
+  sessionsOf(owner) {
+    const o = Buffer.from(ownerText(owner), 'utf8');
+    const page = [null];
+    check(this._api, this._api.store_sessions_of(this._e(), o, o.length, page), 'sessions of an owner');
+    return listed(take(this._api, page[0]));
+  }
+
+  /**
+   * Ends every live session of `owner` but the one under the key `except`
+   * (null: all of them); returns how many ended. A request still holding
+   * one cannot save it back (SESSION_DELETED).
+   */
+  endSessionsOf(owner, except = null) {
+    const o = Buffer.from(ownerText(owner), 'utf8');
+    const x = except == null ? EMPTY : keyBytes(except, 'key to keep');
+    const out = [0];
+    check(this._api, this._api.store_end_sessions_of(this._e(), o, o.length, x, x.length, out), 'end the sessions of an owner');
+    return Number(out[0]);
   }
 
   count() {
@@ -373,6 +465,12 @@ class Engine {
 
   /** The engine's clock, ms since the epoch. */
   now() {
+    // The system clock needs no call into the library (one per
+    // SessileStore#set; docs/BENCHMARKS.md, "express-session stores").
+    if (!this._manualClock) {
+      this._e();
+      return Date.now();
+    }
     const out = [0];
     check(this._api, this._api.engine_now(this._e(), out), 'now');
     return Number(out[0]);
@@ -572,7 +670,7 @@ function version(options = {}) {
 
 /** MessagePack bytes of an object known to be plain JSON data (no checks needed). */
 function packPlain(plain) {
-  return packr.pack(plain);
+  return packr.pack(exactIntegers(plain));
 }
 
-module.exports = { Engine, Session, generateKey, isValidKey, version, EXPIRY, MAX_AGE_S, SessileError, checkValue, encodeMap, decode, packPlain };
+module.exports = { Engine, Session, generateKey, isValidKey, version, EXPIRY, MAX_AGE_S, SessileError, checkValue, encodeMap, decode, packPlain, ownerText };

@@ -139,7 +139,11 @@ function bind(lib, file) {
     key_generate: f('sessile_key_generate', r, [outB]),
     key_validate: f('sessile_key_validate', r, [bytes, 'size_t']),
     store_load: f('sessile_store_load', r, [E, bytes, 'size_t', outB, koffi.out(koffi.pointer(t.expiry)), koffi.out('int64_t *')]),
-    store_load_copy: f('sessile_store_load_copy', r, [E, bytes, 'size_t', 'uint8_t *', 'size_t', koffi.out('size_t *'), koffi.out('int64_t *')]),
+    // The hot path's outputs are typed arrays the caller keeps (Engine#loadRaw),
+    // written in place: an out-parameter array costs koffi a reference and a
+    // copy back per call (0.76 µs against 0.17 µs for a C function that does
+    // nothing; docs/BENCHMARKS.md, "express-session stores").
+    store_load_copy: f('sessile_store_load_copy', r, [E, bytes, 'size_t', 'uint8_t *', 'size_t', 'size_t *', 'int64_t *']),
     store_save_diff: f('sessile_store_save_diff', r, [E, bytes, 'size_t', bytes, 'size_t', bytes, 'size_t', t.expiry, 'uint32_t']),
     store_exists: f('sessile_store_exists', r, [E, bytes, 'size_t', koffi.out('bool *')]),
     store_create: f('sessile_store_create', r, [E, bytes, 'size_t', t.expiry, 'uint32_t', outB]),
@@ -150,6 +154,8 @@ function bind(lib, file) {
     store_scan: f('sessile_store_scan', r, [E, bytes, 'size_t', 'size_t', outB, outB]),
     store_count: f('sessile_store_count', r, [E, koffi.out('uint64_t *')]),
     store_delete_all: f('sessile_store_delete_all', r, [E, koffi.out('uint64_t *')]),
+    store_sessions_of: f('sessile_store_sessions_of', r, [E, bytes, 'size_t', outB]),
+    store_end_sessions_of: f('sessile_store_end_sessions_of', r, [E, bytes, 'size_t', bytes, 'size_t', koffi.out('uint64_t *')]),
     session_new: f('sessile_session_new', r, [E, outS]),
     session_open: f('sessile_session_open', r, [E, bytes, 'size_t', outS]),
     session_close: f('sessile_session_close', r, [S]),
@@ -198,6 +204,7 @@ function bind(lib, file) {
     ['reaper_budget', ['size_t']],
     ['memory', ['bool']],
     ['manual_clock', ['int64_t']],
+    ['owner_key', [bytes, 'size_t']],
   ]) {
     options[name] = f(`sessile_options_set_${name}`, r, [O, ...type]);
   }

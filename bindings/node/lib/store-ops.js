@@ -15,9 +15,9 @@ const OPS = {
   load(engine, key) {
     return engine.loadRaw(key);
   },
-  /** Writes the whole session, creating it when missing. */
-  save(engine, key, plain, options) {
-    engine.save(key, plain, { ...options, upsert: true });
+  /** Writes the whole session (its bytes), creating it when missing. */
+  save(engine, key, bytes, options) {
+    engine.save(key, asBuffer(bytes), { ...options, upsert: true });
   },
   /** Writes what changed from `base` (no upsert: a deleted session stays deleted). */
   saveDiff(engine, key, base, bytes, options) {
@@ -44,6 +44,13 @@ const OPS = {
   },
   clear(engine) {
     engine.deleteAll();
+  },
+  /** The owner's sessions, the one that expires last first. */
+  sessionsOf(engine, owner) {
+    return engine.sessionsOf(owner).map((s) => ({ sid: s.key, session: s.data, expires: new Date(s.expiresAt) }));
+  },
+  endSessionsOf(engine, owner, except) {
+    return engine.endSessionsOf(owner, except);
   },
 };
 

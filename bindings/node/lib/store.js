@@ -8,9 +8,10 @@
 
 const { createHash } = require('node:crypto');
 const { EventEmitter } = require('node:events');
-const { Engine, generateKey, isValidKey, SessileError, decode, packPlain, MAX_AGE_S } = require('./engine');
+const { Engine, generateKey, isValidKey, SessileError, decode, ownerText, MAX_AGE_S } = require('./engine');
 const { InlineRunner, ThreadRunner } = require('./offload');
 const { asBuffer } = require('./store-ops');
+const { packJSON } = require('./json-pack');
 
 let Base = EventEmitter;
 try {
@@ -63,20 +64,40 @@ function reply(cb, err, value) {
 }
 
 /**
- * The session as express-session stores it: its JSON form (a Date becomes
- * its ISO text, methods and undefined disappear), as a plain object.
+ * The session as express-session stores it: the MessagePack bytes of its
+ * JSON form (a Date becomes its ISO text, methods and undefined disappear;
+ * lib/json-pack.js).
  */
-function toPlain(sess) {
-  let plain;
+function toStored(sess) {
+  let bytes;
   try {
-    plain = JSON.parse(JSON.stringify(sess));
+    bytes = packJSON(sess);
   } catch (e) {
     throw new SessileError('INVALID_VALUE', `sessile: the session cannot be stored: ${e.message}`);
   }
-  if (plain === null || typeof plain !== 'object' || Array.isArray(plain)) {
+  // A map: fixmap, map 16 or map 32.
+  const first = bytes === undefined ? -1 : bytes[0];
+  if (!((first >= 0x80 && first <= 0x8f) || first === 0xde || first === 0xdf)) {
     throw new SessileError('INVALID_VALUE', 'sessile: a session must be an object');
   }
-  return plain;
+  return bytes;
+}
+
+/**
+ * Where createSession keeps, on the Session it makes, the bytes its data
+ * was loaded from (then the bytes saved): `{ bytes }` under a symbol, not
+ * enumerable, so that JSON, express-session's hash and for-in never see
+ * it, and changed in place, so that a frozen Session keeps working. A
+ * WeakMap from Session to bytes did the same for 0.7 to 0.9 µs more per
+ * request, mostly the collector's work on entries whose keys die with
+ * each request (docs/BENCHMARKS.md, "express-session stores"); other
+ * objects handed to `set` (@fastify/session's) still go there.
+ */
+const SNAPSHOT = Symbol('sessile.snapshot');
+
+function snapshotOf(sess, bySession) {
+  const held = sess[SNAPSHOT];
+  return held ? held.bytes : bySession.get(sess);
 }
 
 class SessileStore extends Base {
@@ -108,7 +129,9 @@ class SessileStore extends Base {
     this._snapshotLimit = options.snapshotLimit || 10000;
     // The bytes `get` loaded (then the bytes `set` saved), per returned
     // object (moved onto the request's Session by createSession) and per
-    // sid (for @fastify/session).
+    // sid (for @fastify/session). The latest load waits in `_loaded` until
+    // createSession takes it or the store's next call files it (_file).
+    this._loaded = { sid: null, obj: null, raw: null };
     this._byObject = new WeakMap();
     this._bySession = new WeakMap();
     this._bySid = new Map();
@@ -141,7 +164,21 @@ class SessileStore extends Base {
     return new Date(this.engine.now() + Math.min(Math.ceil(ms), MAX_AGE_S * 1000));
   }
 
-  _remember(sid, obj, raw) {
+  /**
+   * Files the latest load's bytes by object and by id, unless
+   * createSession took them. express-session calls createSession in get's
+   * callback, so its loads never reach the maps: filing each one cost 0.5
+   * to 1.3 µs per request (docs/BENCHMARKS.md, "express-session stores").
+   * @fastify/session saves an object of its own, found by id. Every call
+   * that reads or changes the maps files first, so they hold what they
+   * would had each load been filed at once (but for one corner: a second
+   * createSession from the same loaded object gets no snapshot, and its
+   * Session's save is a whole one).
+   */
+  _file() {
+    const { sid, obj, raw } = this._loaded;
+    if (obj === null) return;
+    this._loaded.sid = this._loaded.obj = this._loaded.raw = null;
     this._byObject.set(obj, raw);
     this._bySid.delete(sid);
     this._bySid.set(sid, raw);
@@ -170,26 +207,36 @@ class SessileStore extends Base {
     const key = storageKey(sid);
     if (!key) return defer(cb, null, null);
     this._op(cb, 'load', [key], (raw) => {
+      this._file();
       if (!raw) {
         this._bySid.delete(sid);
         return null;
       }
       const bytes = asBuffer(raw);
       const result = decode(bytes);
-      this._remember(sid, result, bytes);
+      this._loaded.sid = sid;
+      this._loaded.obj = result;
+      this._loaded.raw = bytes;
       return result;
     });
   }
 
   createSession(req, sess) {
-    const raw = this._byObject.get(sess);
+    let raw;
+    if (sess !== null && this._loaded.obj === sess) {
+      raw = this._loaded.raw;
+      this._loaded.sid = this._loaded.obj = this._loaded.raw = null;
+    } else {
+      raw = this._byObject.get(sess);
+    }
     const session = super.createSession(req, sess);
-    if (raw) this._bySession.set(session, raw);
+    if (raw) Object.defineProperty(session, SNAPSHOT, { value: { bytes: raw } });
     return session;
   }
 
   set(sid, sess, cb) {
-    let key, plain, expiry, bytes, base;
+    let key, expiry, bytes, base;
+    this._file();
     try {
       key = storageKey(sid);
       if (!key) {
@@ -199,11 +246,10 @@ class SessileStore extends Base {
             `a session id is a non-empty string of at most ${MAX_ID_LEN} characters`
         );
       }
-      plain = toPlain(sess);
+      bytes = toStored(sess);
       expiry = this._expiry(sess);
       if (expiry !== null) {
-        bytes = packPlain(plain);
-        base = (sess && typeof sess === 'object' && this._bySession.get(sess)) || this._bySid.get(sid);
+        base = (sess && typeof sess === 'object' && snapshotOf(sess, this._bySession)) || this._bySid.get(sid);
       }
     } catch (e) {
       return defer(cb, e);
@@ -211,9 +257,12 @@ class SessileStore extends Base {
     if (expiry === null) return this._op(cb, 'delete', [key]);
     const options = { expiry, durable: this.durable };
     const remember = () => {
-      if (sess && typeof sess === 'object') this._bySession.set(sess, bytes);
+      if (!sess || typeof sess !== 'object') return;
+      const held = sess[SNAPSHOT];
+      if (held) held.bytes = bytes;
+      else this._bySession.set(sess, bytes);
     };
-    if (!base) this._op(cb, 'save', [key, plain, options], remember);
+    if (!base) this._op(cb, 'save', [key, bytes, options], remember);
     // No upsert: a session deleted (logout elsewhere) or expired while
     // this request ran is not brought back (SESSION_DELETED).
     else this._op(cb, 'saveDiff', [key, base, bytes, options], remember);
@@ -233,6 +282,7 @@ class SessileStore extends Base {
   }
 
   destroy(sid, cb) {
+    this._file();
     this._bySid.delete(sid);
     const key = storageKey(sid);
     if (!key) return defer(cb, null);
@@ -253,8 +303,49 @@ class SessileStore extends Base {
 
   clear(cb) {
     this._op(cb, 'clear', [], () => {
+      this._file();
       this._bySid.clear();
     });
+  }
+
+  /**
+   * The live sessions of `owner` (a string or an integer; 42 and "42" are
+   * one owner), found under the `ownerKey` option: an array of
+   * { sid, session, expires }, the one that expires last first. `sid` is
+   * the storage key, as `all()` lists it.
+   */
+  sessionsOf(owner, cb) {
+    let o;
+    try {
+      o = ownerText(owner);
+    } catch (e) {
+      return defer(cb, e);
+    }
+    this._op(cb, 'sessionsOf', [o]);
+  }
+
+  /**
+   * "Log out everywhere": ends every live session of `owner` but the one
+   * whose id is `except` (the request's own `req.sessionID`; null or
+   * undefined ends them all). Answers the number ended. A request still
+   * holding an ended session cannot save it back (SESSION_DELETED).
+   */
+  destroyAllFor(owner, except, cb) {
+    if (typeof except === 'function' && cb === undefined) {
+      cb = except;
+      except = null;
+    }
+    let o, keep = null;
+    try {
+      o = ownerText(owner);
+      if (except != null) {
+        keep = storageKey(except);
+        if (!keep) throw new SessileError('INVALID_KEY', `sessile: the session id to keep is not usable: ${JSON.stringify(String(except)).slice(0, 60)}`);
+      }
+    } catch (e) {
+      return defer(cb, e);
+    }
+    this._op(cb, 'endSessionsOf', [o, keep]);
   }
 
   /** Stops the sweeper and closes the database (when the store opened it). */

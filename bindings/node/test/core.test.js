@@ -187,6 +187,18 @@ test('the manual clock stops at its ends instead of wrapping', (t) => {
   assert.equal(e.now(), 0);
 });
 
+test('on the system clock the engine tells the time Date.now tells, and refuses once closed', () => {
+  const e = Engine.open(null, { memory: true, sweepIntervalMs: 0 });
+  const before = Date.now();
+  const now = e.now();
+  assert.ok(now >= before && now <= Date.now(), `${now - before} ms`);
+  const key = e.create({ a: 1 }, { expiry: 60 });
+  const { expiresAt } = e.load(key);
+  assert.ok(expiresAt >= now + 60000 && expiresAt <= Date.now() + 60000, 'the library counts from the same clock');
+  e.close();
+  assert.throws(() => e.now(), { code: 'CLOSED' });
+});
+
 test('a file or a project folder is not a database, and nothing is made there', (t) => {
   const fs = require('node:fs');
   const path = require('node:path');

@@ -99,6 +99,45 @@ test('parallel requests on one session keep every key', async (t) => {
   assert.equal(sess.n, 1);
 });
 
+test('a second save of one Session does not undo what another request saved meanwhile', async (t) => {
+  const store = memoryStore(t);
+  const sid = store.genid();
+  await promisify(store, 'set', sid, { cookie: { maxAge: 60000 }, x: 1, keep: true });
+  const mine = store.createSession({ sessionID: sid }, await promisify(store, 'get', sid));
+  delete mine.x;
+  await promisify(store, 'set', sid, mine);
+  // Another request sets x again.
+  const other = store.createSession({ sessionID: sid }, await promisify(store, 'get', sid));
+  other.x = 5;
+  await promisify(store, 'set', sid, other);
+  // The first request saves again: it had removed x before, not now.
+  mine.y = 2;
+  await promisify(store, 'set', sid, mine);
+  const { cookie, ...data } = await promisify(store, 'get', sid);
+  assert.deepEqual(data, { keep: true, x: 5, y: 2 });
+});
+
+test('the session a handler sees holds its data and nothing of the store', async (t) => {
+  const seen = async (store) => {
+    const app = express();
+    app.use(session({ store, secret: 'test secret', resave: false, saveUninitialized: false }));
+    app.get('/set', (req, res) => { req.session.n = 1; res.json({}); });
+    app.get('/look', (req, res) => {
+      const forIn = [];
+      for (const k in req.session) if (Object.hasOwn(req.session, k)) forIn.push(k);
+      // A copy ({ ...session }, Object.assign) takes enumerable symbols too.
+      const copied = Object.getOwnPropertySymbols({ ...req.session }).length;
+      res.json({ keys: Object.keys(req.session), forIn, json: JSON.parse(JSON.stringify(req.session)), copied });
+    });
+    const b = browser(await listenExpress(t, app));
+    await b.get('/set');
+    return (await b.get('/look')).body;
+  };
+  const sessile = await seen(memoryStore(t));
+  assert.deepEqual(sessile.keys, ['cookie', 'n']);
+  assert.deepEqual(sessile, await seen(new session.MemoryStore()));
+});
+
 test('bad input gives clear errors; forged cookies give a fresh session', async (t) => {
   const store = memoryStore(t);
   const app = makeApp(store);
@@ -154,6 +193,17 @@ test('the cookie deadline is kept to the millisecond: no session outlives its co
   await promisify(store, 'set', sid, { cookie: { maxAge: 900 }, n: 2 });
   await promisify(store, 'touch', sid, { cookie: { maxAge: 700 } });
   assert.equal(store.engine.load(sid).expiresAt, store.engine.now() + 700);
+});
+
+test('on the system clock too, a session ends with its cookie, to the millisecond', async (t) => {
+  const store = new SessileStore({ memory: true, sweepIntervalMs: 0 });
+  t.after(() => store.close());
+  const sid = store.genid();
+  const expires = Date.now() + 1500;
+  await promisify(store, 'set', sid, { cookie: { expires: new Date(expires) }, n: 1 });
+  const { expiresAt } = store.engine.load(sid);
+  // Counted from the time set() ran: a millisecond or two later at most.
+  assert.ok(expiresAt >= expires && expiresAt <= expires + 50, `${expiresAt - expires} ms`);
 });
 
 test('the three-line setup works with the ids express-session makes (no genid)', async (t) => {

@@ -36,6 +36,9 @@ test('without @types/express-session the package still type-checks, engine types
     const key: string = engine.create({ user: 'alice' }, { expiry: 3600 });
     const store = new SessileStore({ engine });
     store.get(key, (err, sess) => console.log(err, sess));
+    const owned = Engine.open(null, { memory: true, ownerKey: 'passport.user' });
+    const ended: number = owned.endSessionsOf(42, owned.sessionsOf('42')[0].key);
+    store.sessionsOf(7n, (err, list) => console.log(err, list && list[0].sid, ended));
   `;
   assert.equal(compile(t, ok), '');
   const wrong = `

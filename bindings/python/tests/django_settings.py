@@ -22,9 +22,17 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
+    # The app as well as the engine: a password change ends the user's
+    # other sessions (test_django_owners.py).
+    "sessile.django",
 ] + (["sessions_tests"] if HAVE_DJANGO_TESTS else [])
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
-MIDDLEWARE = ["django.contrib.sessions.middleware.SessionMiddleware"]
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+]
+# Logins and password changes in a blink (the default hasher takes ~0.3 s).
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ROOT_URLCONF = "django_urls"
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 SESSION_ENGINE = "sessile.django"

@@ -292,6 +292,34 @@ def test_cycle_key_of_a_session_logged_out_elsewhere_is_interrupted(fresh_path):
     assert _count() == 0
 
 
+def test_async_cycle_key_of_a_session_logged_out_elsewhere_is_interrupted(fresh_path):
+    # Django's alogin() calls acycle_key(), whose SessionBase version copies
+    # the data to a new key whether or not the session is still there.
+    login = SessionStore()
+    login["user_id"] = 42
+    login.save()
+    key = login.session_key
+    tab_a = SessionStore(key)
+    assert asyncio.run(tab_a.aget("user_id")) == 42
+    SessionStore(key).flush()  # tab B logs out
+    with pytest.raises(SessionInterrupted):
+        asyncio.run(tab_a.acycle_key())
+    assert tab_a.session_key == key
+    assert _count() == 0
+
+
+def test_async_cycle_key_moves_the_session(fresh_path):
+    first = SessionStore()
+    first["a"] = 1
+    first.save()
+    key = first.session_key
+    s = SessionStore(key)
+    asyncio.run(s.acycle_key())
+    assert s.session_key != key
+    assert not get_engine().exists(key)
+    assert SessionStore(s.session_key)["a"] == 1
+
+
 def test_cycle_key_keeps_what_another_request_saved_meanwhile(fresh_path):
     first = SessionStore()
     first["a"] = 1

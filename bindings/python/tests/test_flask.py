@@ -2,8 +2,9 @@
 Flask's cookie settings and PERMANENT_SESSION_LIFETIME are honoured, saves
 send only changed keys, a logout elsewhere is not undone, and the documented
 differences from Flask's signed-cookie sessions (no SECRET_KEY needed; a new
-SECRET_KEY logs nobody out, Engine.delete_all does). Flask's own suite runs
-against it too: tests/flask_upstream.py."""
+SECRET_KEY logs nobody out, Engine.delete_all does), and "sign out other
+devices" through the owner index. Flask's own suite runs against it too:
+tests/flask_upstream.py."""
 
 from datetime import timedelta
 
@@ -262,3 +263,35 @@ def test_rotating_secret_key_keeps_sessions_and_delete_all_logs_everyone_out(app
     # The stale cookie names no session: the next save starts a new one.
     assert alice.get("/visit").text == "1"
     assert cookie_of(alice, app).value != cookie_of(bob, app).value
+
+
+def test_signing_out_other_devices_empties_their_sessions(tmp_path):
+    app = Flask(__name__)
+    interface = app.session_interface = SessileSessionInterface(str(tmp_path / "owners.db"), owner_key="user")
+
+    @app.post("/login/<name>")
+    def login(name):
+        session["user"] = name
+        return "ok"
+
+    @app.get("/whoami")
+    def whoami():
+        return {"user": session.get("user")}
+
+    @app.post("/sign-out-other-devices")
+    def sign_out_other_devices():
+        return {"ended": interface.end_sessions_of(session["user"], except_key=session.key)}
+
+    phone, laptop, tablet = (app.test_client() for _ in range(3))
+    for client in (phone, laptop, tablet):
+        client.post("/login/ann")
+    app.test_client().post("/login/bob")
+    assert len(interface.sessions_of("ann")) == 3
+
+    assert tablet.post("/sign-out-other-devices").json == {"ended": 2}
+    assert phone.get("/whoami").json == {"user": None}
+    assert laptop.get("/whoami").json == {"user": None}
+    assert tablet.get("/whoami").json == {"user": "ann"}
+    assert [s.key for s in interface.sessions_of("ann")] == [cookie_of(tablet, app).value]
+    assert len(interface.sessions_of("bob")) == 1
+    interface.engine.close()

@@ -40,7 +40,8 @@ def sdist(tmp_path, monkeypatch):
 
 def test_sdist_holds_its_backend_and_points_maturin_at_its_own_crate(sdist):
     assert (sdist / "build_backend" / "sessile_build.py").is_file()
-    assert (sdist / "python" / "sessile" / "django.py").is_file()
+    assert (sdist / "python" / "sessile" / "django" / "__init__.py").is_file()
+    assert (sdist / "python" / "sessile" / "django" / "apps.py").is_file()
     pyproject = (sdist / "pyproject.toml").read_text()
     assert 'backend-path = ["build_backend"]' in pyproject
     assert 'manifest-path = "rust/Cargo.toml"' in pyproject

@@ -3,13 +3,14 @@
 //! invariants and, with `--repair`, restores them).
 //!
 //! Faults (exit status 1 until repaired): damaged records, records without
-//! their index entry, malformed index entries. Reported but not faults:
-//! index entries without a record (`--repair` removes them) and stale
-//! entries (only counted). docs/CLI.md has the table.
+//! their index entry or their owner entry, malformed entries in either
+//! index. Reported but not faults: index entries without a record and
+//! stale owner entries (`--repair` removes them), and stale index entries
+//! (only counted). docs/CLI.md has the table.
 
 use std::io::{self, BufWriter, Write};
 
-use sessile::{CheckFinding, SledStore};
+use sessile::{CheckFinding, SledStore, Store};
 
 use crate::convert::rfc3339;
 use crate::{show_key, Failure, Outcome};
@@ -21,7 +22,7 @@ pub fn check(store: &SledStore, repair: bool) -> Outcome {
     let done = |what: &'static str| if repair { what } else { "" };
 
     // One line per finding, in the order found: records in key order,
-    // then index entries in index order.
+    // then index entries in index order, then owner entries.
     for finding in &r.findings {
         match finding {
             CheckFinding::DamagedRecord { key, damage } => writeln!(
@@ -50,6 +51,26 @@ pub fn check(store: &SledStore, repair: bool) -> Outcome {
                 rfc3339(*at_ms),
                 done(" (removed)")
             )?,
+            CheckFinding::RecordWithoutOwnerEntry { key, owner } => writeln!(
+                out,
+                "record without owner entry: {} (owner {}){}",
+                show_key(key.as_bytes()),
+                show_key(owner),
+                done(" (entry filed)")
+            )?,
+            CheckFinding::MalformedOwnerEntry { entry } => writeln!(
+                out,
+                "malformed owner entry {}{}",
+                show_key(entry),
+                done(" (removed)")
+            )?,
+            CheckFinding::StaleOwnerEntry { owner, key } => writeln!(
+                out,
+                "stale owner entry: {} under owner {}{}",
+                show_key(key),
+                show_key(owner),
+                done(" (removed)")
+            )?,
             other => writeln!(out, "{other:?}")?,
         }
     }
@@ -72,6 +93,29 @@ pub fn check(store: &SledStore, repair: bool) -> Outcome {
         out,
         "index entries without record: {} (harmless: the sweeper drops them when due{})",
         r.entries_without_record,
+        done("; removed")
+    )?;
+    let owner_key = store.owner_key();
+    let by = owner_key.map_or("no owner key".into(), |k| format!("by {k}"));
+    writeln!(
+        out,
+        "owner entries:                {} ({by})",
+        r.owner_entries
+    )?;
+    writeln!(
+        out,
+        "records without owner entry:  {}",
+        r.records_without_owner_entry
+    )?;
+    writeln!(
+        out,
+        "malformed owner entries:      {}",
+        r.malformed_owner_entries
+    )?;
+    writeln!(
+        out,
+        "stale owner entries:          {} (harmless: a listing of the owner drops them{})",
+        r.stale_owner_entries,
         done("; removed")
     )?;
     match (faults, repair) {

@@ -45,6 +45,12 @@ struct Stats {
     #[serde(skip_serializing_if = "Option::is_none")]
     disk_bytes: Option<u64>,
     format_version: u8,
+    /// The data key the store's owner index is kept by; `null` when it
+    /// keeps none.
+    owner_key: Option<String>,
+    /// sled only: the owner index's entries (live or stale).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner_entries: Option<u64>,
 }
 
 /// `sessile stats`.
@@ -53,6 +59,7 @@ pub fn stats(db: &Db, json: bool) -> Outcome {
     let mut s = Stats {
         path: db.name(),
         format_version: FORMAT_VERSION,
+        owner_key: db.store().owner_key().map(|k| k.to_string()),
         ..Stats::default()
     };
     for_each_record(db, |key, raw| {
@@ -72,6 +79,7 @@ pub fn stats(db: &Db, json: bool) -> Outcome {
             // record and per entry).
             s.index_entries = Some(store.index_len()? as u64);
             s.disk_bytes = Some(store.size_on_disk()?);
+            s.owner_entries = Some(store.owner_index_len()? as u64);
         }
         #[cfg(feature = "redis")]
         Db::Redis(_) => s.store = "redis",
@@ -99,6 +107,16 @@ pub fn stats(db: &Db, json: bool) -> Outcome {
             writeln!(out, "disk bytes      {bytes}")?;
         }
         writeln!(out, "format version  {}", s.format_version)?;
+        match &s.owner_key {
+            Some(key) => writeln!(out, "owner key       {key}")?,
+            None => writeln!(
+                out,
+                "owner key       none (`sessile list --owner X --owner-key KEY` builds the index)"
+            )?,
+        }
+        if let Some(entries) = s.owner_entries {
+            writeln!(out, "owner entries   {entries}")?;
+        }
     }
     Ok(out.flush()?)
 }
@@ -120,65 +138,106 @@ struct ListItem<'a> {
 
 /// `sessile list`: streams, so a million sessions cost one page of memory.
 pub fn list(db: &Db, expired_only: bool, limit: Option<usize>, json: bool) -> Outcome {
-    let now = now_ms();
     let limit = limit.unwrap_or(usize::MAX);
-    let mut out = BufWriter::new(io::stdout().lock());
-    let mut shown = 0usize;
-    if json {
-        out.write_all(b"[")?;
-    }
+    let mut listing = Listing::start(json)?;
     if limit > 0 {
         for_each_record(db, |key, raw| {
             let bytes = raw.len();
             let rec = read_record(key, raw);
-            let expired = matches!(&rec, Ok(r) if r.is_expired(now));
-            if expired_only && !expired {
+            let rec = rec.as_ref().map_err(String::as_str);
+            if expired_only && !listing.is_expired(rec) {
                 return Ok(true);
             }
-            let item = match &rec {
-                Ok(r) => {
-                    let h = r.header();
-                    ListItem {
-                        key: show_key(key),
-                        state: if expired { "expired" } else { "live" },
-                        expires_at_ms: Some(h.expires_at_ms),
-                        expires_at: Some(rfc3339(h.expires_at_ms)),
-                        expiry: Some(h.expiry.into()),
-                        bytes,
-                        error: None,
-                    }
-                }
-                Err(e) => ListItem {
-                    key: show_key(key),
-                    state: "damaged",
-                    expires_at_ms: None,
-                    expires_at: None,
-                    expiry: None,
-                    bytes,
-                    error: Some(e),
-                },
-            };
-            if json {
-                out.write_all(if shown == 0 { b"\n" } else { b",\n" })?;
-                serde_json::to_writer(&mut out, &item)?;
-            } else {
-                let (at, policy) = match &rec {
-                    Ok(r) => (
-                        rfc3339(r.header().expires_at_ms),
-                        policy_text(r.header().expiry),
-                    ),
-                    Err(_) => ("-".into(), "-".into()),
-                };
-                writeln!(out, "{}\t{at}\t{policy}\t{bytes}\t{}", item.key, item.state)?;
-            }
-            shown += 1;
-            Ok(shown < limit)
+            listing.item(key, bytes, rec)?;
+            Ok(listing.shown < limit)
         })?;
     }
-    if json {
-        out.write_all(if shown == 0 { b"]\n" } else { b"\n]\n" })?;
+    listing.finish()
+}
+
+/// `list`'s output, one session at a time: tab-separated lines, or a JSON
+/// array with one element per line (docs/CLI.md). `list --owner` writes
+/// the same.
+pub struct Listing {
+    out: BufWriter<io::StdoutLock<'static>>,
+    json: bool,
+    now: i64,
+    /// Sessions written so far.
+    pub shown: usize,
+}
+
+impl Listing {
+    /// Starts the output; the listing says "expired" by the time now.
+    pub fn start(json: bool) -> Outcome<Listing> {
+        let mut out = BufWriter::new(io::stdout().lock());
+        if json {
+            out.write_all(b"[")?;
+        }
+        Ok(Listing {
+            out,
+            json,
+            now: now_ms(),
+            shown: 0,
+        })
     }
-    Ok(out.flush()?)
+
+    /// Whether `rec` is a readable record past its deadline.
+    pub fn is_expired(&self, rec: Result<&Record, &str>) -> bool {
+        matches!(rec, Ok(r) if r.is_expired(self.now))
+    }
+
+    /// Writes the session stored under `key` (`bytes` long), read as `rec`.
+    pub fn item(&mut self, key: &[u8], bytes: usize, rec: Result<&Record, &str>) -> Outcome {
+        let expired = self.is_expired(rec);
+        let item = match rec {
+            Ok(r) => {
+                let h = r.header();
+                ListItem {
+                    key: show_key(key),
+                    state: if expired { "expired" } else { "live" },
+                    expires_at_ms: Some(h.expires_at_ms),
+                    expires_at: Some(rfc3339(h.expires_at_ms)),
+                    expiry: Some(h.expiry.into()),
+                    bytes,
+                    error: None,
+                }
+            }
+            Err(e) => ListItem {
+                key: show_key(key),
+                state: "damaged",
+                expires_at_ms: None,
+                expires_at: None,
+                expiry: None,
+                bytes,
+                error: Some(e),
+            },
+        };
+        let out = &mut self.out;
+        if self.json {
+            out.write_all(if self.shown == 0 { b"\n" } else { b",\n" })?;
+            serde_json::to_writer(&mut *out, &item)?;
+        } else {
+            let (at, policy) = match rec {
+                Ok(r) => (
+                    rfc3339(r.header().expires_at_ms),
+                    policy_text(r.header().expiry),
+                ),
+                Err(_) => ("-".into(), "-".into()),
+            };
+            writeln!(out, "{}\t{at}\t{policy}\t{bytes}\t{}", item.key, item.state)?;
+        }
+        self.shown += 1;
+        Ok(())
+    }
+
+    /// Ends the output.
+    pub fn finish(mut self) -> Outcome {
+        if self.json {
+            let end: &[u8] = if self.shown == 0 { b"]\n" } else { b"\n]\n" };
+            self.out.write_all(end)?;
+        }
+        Ok(self.out.flush()?)
+    }
 }
 
 #[derive(Debug, Serialize)]

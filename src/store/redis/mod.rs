@@ -49,25 +49,52 @@
 //!   and across a failover its replication, which is asynchronous: `wait=`
 //!   makes each write wait for replicas (docs/OPERATIONS.md). `flush` has
 //!   nothing to add.
+//! - **The owner index** (`Config::owner_key`, owner.rs) is a Redis set
+//!   per owner, `prefix ++ "owner:" ++ owner`, of its session keys, and
+//!   the owner key it is kept by is the string `prefix ++ "owner-key"`,
+//!   read at open. Neither is ever a session key (those are 32 characters
+//!   of `[a-z0-9]`), so no listing, count or sweep sees them. A set lives
+//!   in its own slot, not its sessions', so its writes are commands of
+//!   their own, by the tree store's rule: the session key is added to the
+//!   new owner's set before the record that names it is written, and
+//!   removed from the old owner's after, the owners read from the bytes
+//!   the compare-and-set is made from (the winner's, when it lost a race).
+//!   A save that keeps the owner sends nothing more, with one exception:
+//!   a set is kept (its TTL) at least until an hour past its
+//!   longest-lived member's deadline (`owner_deadline`), and a save
+//!   whose deadline enters another hour extends it (and files the key
+//!   again), so a session kept alive by use outlives no set it is in.
+//!   Redis expires records by itself and says nothing, so a set keeps
+//!   members whose session is gone: [`Store::owned_by`] reads each
+//!   member's record and removes the members whose record is gone or
+//!   names another owner. What that leaves open, without the tree
+//!   store's key locks: a write that takes a session's owner away,
+//!   racing with one that gives it back (or a listing that drops the
+//!   member meanwhile), can remove the entry the newer record needs; the
+//!   session is then missing from its owner's listing until its deadline
+//!   next enters another hour.
 
 mod script;
 mod topology;
 mod url;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 
 use ::redis::{ConnectionLike, ErrorKind, RedisError, ServerErrorKind};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use sled::IVec;
 
-use self::script::{compare_and_set, Cas, Write};
+use self::script::{compare_and_set, Cas, Lua, Write};
 use self::topology::{Conn, Topology};
 use self::url::display_url;
 pub use self::url::RedisOptions;
 use super::{Change, Store, StoreStats, Sweep};
 use crate::error::{ConfigError, Error, Result};
 use crate::key::SessionKey;
+use crate::owner::OwnerKey;
 use crate::record::Record;
 
 /// How many times a save or create starts over because another writer
@@ -79,6 +106,15 @@ const MAX_ATTEMPTS: usize = 100;
 /// Keys asked for per `SCAN` step and values per `MGET`.
 const SCAN_COUNT: usize = 1000;
 
+/// After the prefix, what an owner's set is named by: this, then the owner.
+const OWNER_SETS: &[u8] = b"owner:";
+
+/// After the prefix, the name of the string holding the owner key.
+const OWNER_KEY: &[u8] = b"owner-key";
+
+/// The step by which an owner set's deadline moves (`owner_deadline`).
+const OWNER_STEP_MS: i64 = 3_600_000;
+
 /// Sessions in Redis: one server, a Sentinel-managed master, or a Redis
 /// Cluster. See the module documentation for how it keeps the [`Store`]
 /// contract.
@@ -88,13 +124,18 @@ pub struct RedisStore {
     url: String,
     prefix: Vec<u8>,
     opts: RedisOptions,
-    /// The compare-and-set script's SHA1 (`script.rs`).
-    cas_sha: String,
+    /// The compare-and-set and the owner filing scripts (`script.rs`).
+    cas: Lua,
+    file: Lua,
+    /// The owner key the owner sets are kept by (`None`: none are), as the
+    /// server remembered it at open, or as `index_owners` set it since.
+    owner_key: RwLock<Option<Arc<OwnerKey>>>,
     /// Idle connections, most recently used last.
     idle: Mutex<Vec<Conn>>,
     /// The fork generation this store was opened in (see `ffi/fork.rs`).
     generation: u64,
     record_writes: AtomicU64,
+    owner_writes: AtomicU64,
     corrupt: AtomicU64,
 }
 
@@ -189,6 +230,26 @@ fn ttl_ms(deadline_ms: i64, now_ms: i64) -> i64 {
     deadline_ms.saturating_sub(now_ms).max(1)
 }
 
+/// How long an owner set is kept for a member whose record expires at
+/// `deadline_ms`: until the end of the hour after the one the deadline
+/// falls in. Every deadline within one hour gives the same, so a save that
+/// slides its record's deadline need extend the set (one more command) only
+/// when the deadline enters another hour, and a set outlives its last
+/// member by one to two hours. The TTL is set, like a record's, as the
+/// time left by the engine's clock, so the two count from the same moment.
+fn owner_deadline(deadline_ms: i64) -> i64 {
+    deadline_ms
+        .div_euclid(OWNER_STEP_MS)
+        .saturating_add(2)
+        .saturating_mul(OWNER_STEP_MS)
+}
+
+/// The owner that the record bytes `raw` name by `owners`, when readable.
+fn owner_in(owners: &OwnerKey, raw: &[u8]) -> Option<Vec<u8>> {
+    let rec = Record::decode(raw).ok()?;
+    owners.owner_of(rec.data()).map(|o| o.into_owned())
+}
+
 /// `*`, `?`, `[`, `]` and `\` escaped, for a `SCAN MATCH` pattern.
 fn glob_escape(prefix: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(prefix.len() + 1);
@@ -217,22 +278,36 @@ impl RedisStore {
     /// [`Error::Unavailable`] within the timeouts of `opts`. A URL, option
     /// or TLS file the client cannot use, or a server certificate it does
     /// not trust, is [`Error::InvalidConfig`].
+    ///
+    /// The owner key the server remembers (`Store::index_owners` keeps it
+    /// under the prefix) is read now: this store keeps that owner index
+    /// up to date whether or not its engine is configured with the key.
     pub fn open(url: &str, opts: &RedisOptions) -> Result<RedisStore> {
         let store = RedisStore {
             topology: Topology::new(url, opts)?,
             url: display_url(url),
             prefix: opts.prefix.as_bytes().to_vec(),
             opts: opts.clone(),
-            cas_sha: script::sha(),
+            cas: Lua::cas(),
+            file: Lua::file(),
+            owner_key: RwLock::new(None),
             idle: Mutex::new(Vec::new()),
             generation: crate::sys::fork::generation(),
             record_writes: AtomicU64::new(0),
+            owner_writes: AtomicU64::new(0),
             corrupt: AtomicU64::new(0),
         };
         let mut con = store.connect().map_err(|e| store.error(e))?;
-        ::redis::cmd("PING")
-            .exec(&mut con)
+        // Also the check that the server answers (it was a PING).
+        let remembered: Option<Vec<u8>> = ::redis::cmd("GET")
+            .arg(store.owner_key_name())
+            .query(&mut con)
             .map_err(|e| store.error(e))?;
+        // Not text a key could be made of: not written by this store.
+        *store.owner_key.write() = remembered
+            .and_then(|k| String::from_utf8(k).ok())
+            .and_then(|k| OwnerKey::parse(&k).ok())
+            .map(Arc::new);
         store.idle.lock().push(con);
         Ok(store)
     }
@@ -359,7 +434,7 @@ impl RedisStore {
         expected: Option<&[u8]>,
         write: Write<'_>,
     ) -> Result<Cas, Fail> {
-        let done = compare_and_set(con, &self.cas_sha, key, expected, write)?;
+        let done = compare_and_set(con, &self.cas, key, expected, write)?;
         if matches!(done, Cas::Written) {
             self.replicated(con, key)?;
         }
@@ -409,6 +484,53 @@ impl RedisStore {
         k
     }
 
+    /// The Redis key of `owner`'s set of session keys.
+    fn owner_set(&self, owner: &[u8]) -> Vec<u8> {
+        let mut k = self.redis_key(OWNER_SETS);
+        k.extend_from_slice(owner);
+        k
+    }
+
+    /// The Redis key of the string holding the owner key.
+    fn owner_key_name(&self) -> Vec<u8> {
+        self.redis_key(OWNER_KEY)
+    }
+
+    /// The owner key the owner sets are kept by, if any (read once per
+    /// write).
+    fn owners(&self) -> Option<Arc<OwnerKey>> {
+        self.owner_key.read().clone()
+    }
+
+    /// Adds session `key`, whose record expires at `deadline_ms`, to
+    /// `owner`'s set, and keeps the set until [`owner_deadline`] at least.
+    /// With `wait=`, waits for the replicas as a record write does: the
+    /// record written next must not survive a failover without it.
+    fn file_owner(
+        &self,
+        con: &mut Conn,
+        owner: &[u8],
+        key: &[u8],
+        deadline_ms: i64,
+        now_ms: i64,
+    ) -> Result<(), Fail> {
+        let set = self.owner_set(owner);
+        let ttl = ttl_ms(owner_deadline(deadline_ms), now_ms);
+        script::file(con, &self.file, &set, ttl, &[key])?;
+        self.owner_writes.fetch_add(1, Relaxed);
+        self.replicated(con, &set)
+    }
+
+    /// Removes session `key` from `owner`'s set (an empty set is gone).
+    fn unfile_owner(&self, con: &mut Conn, owner: &[u8], key: &[u8]) -> Result<(), Fail> {
+        ::redis::cmd("SREM")
+            .arg(self.owner_set(owner))
+            .arg(key)
+            .exec(con)?;
+        self.owner_writes.fetch_add(1, Relaxed);
+        Ok(())
+    }
+
     fn decode(&self, raw: Vec<u8>) -> Result<Record> {
         Record::decode_stored(IVec::from(raw)).map_err(|e| {
             self.corrupt.fetch_add(1, Relaxed);
@@ -419,12 +541,12 @@ impl RedisStore {
     /// Every session's Redis key: the keys under the prefix followed by a
     /// valid session key, on every master (`topology.rs`), sorted (`SCAN`
     /// may repeat keys and gives no order). Anything else under the prefix
-    /// (with an empty prefix, the rest of the database) is never listed,
-    /// counted or swept.
+    /// (the owner sets and the owner key; with an empty prefix, the rest of
+    /// the database) is never listed, counted or swept.
     fn all_keys(&self) -> Result<Vec<Vec<u8>>> {
         let pattern = glob_escape(&self.prefix);
         let p = self.prefix.len();
-        let mut keys = self.with_conn(|con| Ok(con.scan_all(&pattern, SCAN_COUNT)?))?;
+        let mut keys = self.with_conn(|con| Ok(con.scan_all(&pattern, None, SCAN_COUNT)?))?;
         keys.retain(|k| k.starts_with(&self.prefix) && SessionKey::from_bytes(&k[p..]).is_ok());
         keys.sort_unstable();
         keys.dedup();
@@ -465,24 +587,47 @@ impl Store for RedisStore {
 
     /// One compare-and-set "if absent"; when a record is there, it is a
     /// collision if live, else (expired by the engine's clock, or
-    /// unreadable) it is replaced by a compare-and-set on its bytes.
+    /// unreadable) it is replaced by a compare-and-set on its bytes. A
+    /// record with an owner is filed in its owner's set first; a dead
+    /// record replaced leaves its own owner's set after.
     fn create(&self, key: &SessionKey, rec: Record, now_ms: i64) -> Result<Option<Record>> {
         let bytes = rec.raw();
-        let ttl = ttl_ms(rec.header().expires_at_ms, now_ms);
+        let deadline = rec.header().expires_at_ms;
+        let ttl = ttl_ms(deadline, now_ms);
         let k = self.redis_key(key.as_bytes());
+        let owners = self.owners();
+        let owner = owners.as_ref().and_then(|o| o.owner_of(rec.data()));
         let created = self.with_conn(|con| {
+            if let Some(owner) = &owner {
+                self.file_owner(con, owner, key.as_bytes(), deadline, now_ms)?;
+            }
             let mut expected: Option<Vec<u8>> = None;
             for _ in 0..MAX_ATTEMPTS {
                 match self.cas(con, &k, expected.as_deref(), Write::Set(bytes, ttl))? {
-                    Cas::Written => return Ok(true),
+                    Cas::Written => {}
                     // Our own write, whose reply was lost before a retry.
-                    Cas::Found(Some(found)) if found == bytes => return Ok(true),
+                    Cas::Found(Some(found)) if found == bytes => {}
+                    // A collision: the entry just filed names a record
+                    // that is not this one, and `owned_by` drops it.
                     Cas::Found(Some(found)) if is_live(&found, now_ms) => return Ok(false),
-                    Cas::Found(found) => expected = found,
+                    Cas::Found(found) => {
+                        expected = found;
+                        continue;
+                    }
                 }
+                let dead_owner = owners
+                    .as_deref()
+                    .zip(expected.as_deref())
+                    .and_then(|(o, dead)| owner_in(o, dead))
+                    .filter(|d| Some(&d[..]) != owner.as_deref());
+                if let Some(dead_owner) = dead_owner {
+                    self.unfile_owner(con, &dead_owner, key.as_bytes())?;
+                }
+                return Ok(true);
             }
             Err(self.kept_changing())
         })?;
+        drop(owner);
         if !created {
             return Ok(None);
         }
@@ -495,7 +640,9 @@ impl Store for RedisStore {
     /// trip. Without `seen` (or when the change fails on it), a `GET`
     /// first. When another process wrote the key in between, the script
     /// answers with the bytes stored now and the change is made again from
-    /// them, until it lands.
+    /// them, until it lands. The owner sets are written around the
+    /// compare-and-set only when the owner changes, or the deadline enters
+    /// another hour (`owner_deadline`).
     fn update(
         &self,
         key: &SessionKey,
@@ -504,6 +651,7 @@ impl Store for RedisStore {
         change: &mut Change<'_>,
     ) -> Result<Record> {
         let k = self.redis_key(key.as_bytes());
+        let owners = self.owners();
         let rec = self.with_conn(|con| {
             // What the next attempt builds on. The record the caller read is
             // most often still the stored one (nobody saved the session
@@ -517,6 +665,9 @@ impl Store for RedisStore {
                 Some(seen) if !seen.is_expired(now_ms) => Base::Seen(seen),
                 _ => Base::Read,
             };
+            // The owner whose set this update has filed the key in, so that
+            // another attempt does not file it again.
+            let mut filed: Option<Vec<u8>> = None;
             for _ in 0..MAX_ATTEMPTS {
                 let stored;
                 let (current, unchanged) = match base {
@@ -547,13 +698,37 @@ impl Store for RedisStore {
                     }
                     Err(e) => return Err(e.into()),
                 };
-                let ttl = ttl_ms(rec.header().expires_at_ms, now_ms);
-                match self.cas(con, &k, Some(current.raw()), Write::Set(rec.raw(), ttl))? {
-                    Cas::Written => return Ok(rec),
-                    Cas::Found(None) => return Err(Error::SessionDeleted.into()),
-                    Cas::Found(Some(found)) if found == rec.raw() => return Ok(rec),
-                    Cas::Found(Some(found)) => base = Base::Stored(found),
+                let (old_at, new_at) = (current.header().expires_at_ms, rec.header().expires_at_ms);
+                let ttl = ttl_ms(new_at, now_ms);
+                // Owners read from the record this change was made from:
+                // if it lost a race, the next attempt reads the winner's.
+                let (old_owner, new_owner) = match &owners {
+                    Some(o) => (o.owner_of(current.data()), o.owner_of(rec.data())),
+                    None => (None, None),
+                };
+                let moved = old_owner != new_owner;
+                if let Some(new) = &new_owner {
+                    let due = moved || owner_deadline(new_at) > owner_deadline(old_at);
+                    if due && filed.as_deref() != Some(&new[..]) {
+                        self.file_owner(con, new, key.as_bytes(), new_at, now_ms)?;
+                        filed = Some(new.to_vec());
+                    }
                 }
+                drop(new_owner);
+                match self.cas(con, &k, Some(current.raw()), Write::Set(rec.raw(), ttl))? {
+                    Cas::Written => {}
+                    Cas::Found(None) => return Err(Error::SessionDeleted.into()),
+                    // Our own write, whose reply was lost before a retry.
+                    Cas::Found(Some(found)) if found == rec.raw() => {}
+                    Cas::Found(Some(found)) => {
+                        base = Base::Stored(found);
+                        continue;
+                    }
+                }
+                if let Some(old) = old_owner.filter(|_| moved) {
+                    self.unfile_owner(con, &old, key.as_bytes())?;
+                }
+                return Ok(rec);
             }
             Err(self.kept_changing())
         })?;
@@ -561,16 +736,28 @@ impl Store for RedisStore {
         Ok(rec)
     }
 
+    /// `DEL`; where owner sets are kept, `GETDEL` (Redis 6.2), and then
+    /// the key leaves the set of the owner the deleted record named.
     fn delete(&self, key: &SessionKey) -> Result<bool> {
         let k = self.redis_key(key.as_bytes());
-        let n: u64 = self.with_conn(|con| {
-            let n = ::redis::cmd("DEL").arg(&k).query(con)?;
-            // A logout that a failover loses brings the session back.
+        let owners = self.owners();
+        let existed = self.with_conn(|con| {
+            let Some(owners) = &owners else {
+                let n: u64 = ::redis::cmd("DEL").arg(&k).query(con)?;
+                // A logout that a failover loses brings the session back.
+                self.replicated(con, &k)?;
+                return Ok(n > 0);
+            };
+            let old: Option<Vec<u8>> = ::redis::cmd("GETDEL").arg(&k).query(con)?;
             self.replicated(con, &k)?;
-            Ok(n)
+            // A damaged record's entry is left for `owned_by` to drop.
+            if let Some(owner) = old.as_deref().and_then(|raw| owner_in(owners, raw)) {
+                self.unfile_owner(con, &owner, key.as_bytes())?;
+            }
+            Ok(old.is_some())
         })?;
         self.record_writes.fetch_add(1, Relaxed);
-        Ok(n > 0)
+        Ok(existed)
     }
 
     /// Redis drops expired sessions by itself; this is the explicit sweep
@@ -594,14 +781,19 @@ impl Store for RedisStore {
             more: due.len() > budget,
             ..Sweep::default()
         };
+        let owners = self.owners();
+        let p = self.prefix.len();
         for (k, seen) in due.iter().take(budget) {
             sweep.examined += 1;
             // A record rewritten since (a key reused by a create) stays.
             let removed = self.with_conn(|con| {
-                Ok(matches!(
-                    self.cas(con, k, Some(seen), Write::Delete)?,
-                    Cas::Written
-                ))
+                if !matches!(self.cas(con, k, Some(seen), Write::Delete)?, Cas::Written) {
+                    return Ok(false);
+                }
+                if let Some(owner) = owners.as_deref().and_then(|o| owner_in(o, seen)) {
+                    self.unfile_owner(con, &owner, &k[p..])?;
+                }
+                Ok(true)
             })?;
             if removed {
                 self.record_writes.fetch_add(1, Relaxed);
@@ -668,10 +860,143 @@ impl Store for RedisStore {
         Ok(self.all_keys()?.len())
     }
 
+    fn owner_key(&self) -> Option<OwnerKey> {
+        self.owners().as_deref().cloned()
+    }
+
+    /// When the server keeps the sets by another key, or none (asked
+    /// again now: another process may have switched to `key` since this
+    /// store was opened): deletes every owner set under the prefix (`SCAN
+    /// … TYPE set` on every master), stores `key` for the processes that
+    /// open the store later, then reads every record (O(n), as `walk`) and
+    /// files each that names an owner, a thousand records per pipeline. A
+    /// set is kept as long as its members' records have left (`PTTL`), and
+    /// past that as a save would keep it. Meant for the engine's opening:
+    /// a process that opened the store before goes on filing by the key it
+    /// read then (`owned_by` drops what it files that names another owner
+    /// by this key), and a session written while the records are listed
+    /// may be missed if it was filed before the sets were deleted.
+    fn index_owners(&self, key: &OwnerKey) -> Result<bool> {
+        if self.owners().as_deref() == Some(key) {
+            return Ok(true);
+        }
+        let remembered: Option<Vec<u8>> =
+            self.with_conn(|con| Ok(::redis::cmd("GET").arg(self.owner_key_name()).query(con)?))?;
+        if remembered.as_deref() == Some(key.as_str().as_bytes()) {
+            *self.owner_key.write() = Some(Arc::new(key.clone()));
+            return Ok(true);
+        }
+        // The key is forgotten first and remembered once every record is
+        // filed: a process that dies in between leaves none remembered, so
+        // the next open with the key rebuilds again rather than trust a
+        // half-built index.
+        self.with_conn(|con| Ok(::redis::cmd("DEL").arg(self.owner_key_name()).exec(con)?))?;
+        let sets = self.owner_set(b"");
+        let pattern = glob_escape(&sets);
+        let mut old =
+            self.with_conn(|con| Ok(con.scan_all(&pattern, Some("set"), SCAN_COUNT)?))?;
+        old.retain(|k| k.starts_with(&sets));
+        old.sort_unstable();
+        old.dedup();
+        for chunk in old.chunks(SCAN_COUNT) {
+            let dels = chunk.iter().map(|k| ::redis::cmd("DEL").arg(k).clone());
+            self.with_conn(|con| Ok(con.pipeline::<()>(dels.clone().collect())?))?;
+        }
+        *self.owner_key.write() = Some(Arc::new(key.clone()));
+
+        let p = self.prefix.len();
+        for chunk in self.all_keys()?.chunks(SCAN_COUNT) {
+            let values = self.get_many(chunk)?;
+            let pttls: Vec<i64> = self.with_conn(|con| {
+                let cmds = chunk.iter().map(|k| ::redis::cmd("PTTL").arg(k).clone());
+                Ok(con.pipeline(cmds.collect())?)
+            })?;
+            // Each owner's members in this chunk, and the longest TTL
+            // among their records.
+            let mut owners: BTreeMap<Vec<u8>, (Vec<&[u8]>, i64)> = BTreeMap::new();
+            for ((k, raw), pttl) in chunk.iter().zip(values).zip(pttls) {
+                // Gone since the listing (-2), or unreadable: nothing to file.
+                let Some(owner) = raw.filter(|_| pttl != -2).and_then(|r| owner_in(key, &r)) else {
+                    continue;
+                };
+                let (members, ttl) = owners.entry(owner).or_default();
+                members.push(&k[p..]);
+                *ttl = (*ttl).max(pttl);
+            }
+            if owners.is_empty() {
+                continue;
+            }
+            let filed: usize = owners.values().map(|(m, _)| m.len()).sum();
+            // A TTL past the record's by at least what `owner_deadline`
+            // adds (a record without one was not written here: its set
+            // gets the margin alone).
+            let files = owners.iter().map(|(owner, (members, ttl))| {
+                let ttl = (*ttl).max(0).saturating_add(2 * OWNER_STEP_MS);
+                script::file_cmd(&self.file, &self.owner_set(owner), ttl, members)
+            });
+            self.with_conn(|con| Ok(con.pipeline::<()>(files.clone().collect())?))?;
+            self.owner_writes.fetch_add(filed as u64, Relaxed);
+        }
+        self.with_conn(|con| {
+            Ok(::redis::cmd("SET")
+                .arg(self.owner_key_name())
+                .arg(key.as_str())
+                .exec(con)?)
+        })?;
+        Ok(true)
+    }
+
+    /// `SMEMBERS` of the owner's set, then its members' records (one
+    /// `MGET`, or a pipeline per node). A member whose record is gone
+    /// (deleted, or expired by Redis) or names another owner now is
+    /// removed (one `SREM`); one whose record is damaged is kept and not
+    /// served, as by `load`.
+    fn owned_by(&self, owner: &[u8], now_ms: i64) -> Result<Option<Vec<(SessionKey, Record)>>> {
+        let Some(owners) = self.owners() else {
+            return Ok(None);
+        };
+        let set = self.owner_set(owner);
+        let members: Vec<Vec<u8>> =
+            self.with_conn(|con| Ok(::redis::cmd("SMEMBERS").arg(&set).query(con)?))?;
+        let mut stale = Vec::new();
+        let mut keys = Vec::with_capacity(members.len());
+        for m in members {
+            match SessionKey::from_bytes(&m) {
+                Ok(k) => keys.push(k),
+                Err(_) => stale.push(m),
+            }
+        }
+        let mut live = Vec::new();
+        if !keys.is_empty() {
+            let redis_keys: Vec<Vec<u8>> =
+                keys.iter().map(|k| self.redis_key(k.as_bytes())).collect();
+            for (key, raw) in keys.into_iter().zip(self.get_many(&redis_keys)?) {
+                let Some(raw) = raw else {
+                    stale.push(key.as_bytes().to_vec());
+                    continue;
+                };
+                let Ok(rec) = Record::decode_stored(IVec::from(raw)) else {
+                    continue;
+                };
+                if owners.owner_of(rec.data()).as_deref() != Some(owner) {
+                    stale.push(key.as_bytes().to_vec());
+                } else if !rec.is_expired(now_ms) {
+                    live.push((key, rec));
+                }
+            }
+        }
+        if !stale.is_empty() {
+            self.with_conn(|con| Ok(::redis::cmd("SREM").arg(&set).arg(&stale).exec(con)?))?;
+            self.owner_writes.fetch_add(stale.len() as u64, Relaxed);
+        }
+        Ok(Some(live))
+    }
+
     fn stats(&self) -> StoreStats {
         StoreStats {
             record_writes: self.record_writes.load(Relaxed),
             index_writes: 0,
+            owner_writes: self.owner_writes.load(Relaxed),
             corrupt_records: self.corrupt.load(Relaxed),
             ..StoreStats::default()
         }

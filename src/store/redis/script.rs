@@ -1,6 +1,7 @@
-//! The store's one conditional write: a compare-and-set of one key, run
-//! by Redis as a Lua script, so it is atomic on a single server, on a
-//! Sentinel-managed master and in a cluster alike.
+//! The store's two Lua scripts: the compare-and-set of one session key,
+//! its one conditional write, and the filing of session keys in one
+//! owner's set. Each names its one key, so Redis runs it atomically on a
+//! single server, on a Sentinel-managed master and in a cluster alike.
 //!
 //! Why a script rather than `WATCH`/`MULTI`/`EXEC`: the cluster client
 //! cannot hold a `WATCH` across its routing (it has no transactions), while
@@ -11,14 +12,21 @@
 //! race costs no extra read, since the script answers with the bytes that
 //! won (tests/redis_round_trips.rs counts them).
 //!
-//! The script: `KEYS[1]` the session's key; `ARGV[1]` `1` when a record is
-//! expected under it, `0` when the key must be absent; `ARGV[2]` the bytes
-//! expected; `ARGV[3]` the record to write and `ARGV[4]` its TTL in
-//! milliseconds, or `ARGV[4]` empty to delete the key. It writes only when
-//! the key holds exactly what was expected, and answers `1` when it wrote,
-//! else the bytes stored (nil when none).
+//! The compare-and-set: `KEYS[1]` the session's key; `ARGV[1]` `1` when a
+//! record is expected under it, `0` when the key must be absent; `ARGV[2]`
+//! the bytes expected; `ARGV[3]` the record to write and `ARGV[4]` its TTL
+//! in milliseconds, or `ARGV[4]` empty to delete the key. It writes only
+//! when the key holds exactly what was expected, and answers `1` when it
+//! wrote, else the bytes stored (nil when none).
+//!
+//! The filing: `KEYS[1]` an owner's set (`mod.rs`), `ARGV[1]` a TTL in
+//! milliseconds, `ARGV[2..]` session keys. It adds the keys and gives the
+//! set at least that TTL, never a shorter one than it has: `PEXPIRE`'s
+//! `GT` would do the second half on Redis 7, but it leaves a set without
+//! a TTL (one `SADD` just made) without one, and the script needs no
+//! particular server version.
 
-use ::redis::{ConnectionLike, ErrorKind, RedisResult, ServerErrorKind, Value};
+use ::redis::{Cmd, ConnectionLike, ErrorKind, RedisResult, ServerErrorKind, Value};
 
 const CAS: &str = r"
 local cur = redis.call('GET', KEYS[1])
@@ -35,9 +43,70 @@ end
 return 1
 ";
 
-/// The script's SHA1, by which `EVALSHA` names it.
-pub(super) fn sha() -> String {
-    ::redis::Script::new(CAS).get_hash().to_owned()
+const FILE: &str = r"
+redis.call('SADD', KEYS[1], unpack(ARGV, 2))
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return 1
+";
+
+/// One of the scripts, with the SHA1 that `EVALSHA` names it by.
+pub(super) struct Lua {
+    body: &'static str,
+    sha: String,
+}
+
+impl Lua {
+    /// The compare-and-set.
+    pub(super) fn cas() -> Lua {
+        Lua::new(CAS)
+    }
+
+    /// The filing in an owner's set.
+    pub(super) fn file() -> Lua {
+        Lua::new(FILE)
+    }
+
+    fn new(body: &'static str) -> Lua {
+        Lua {
+            body,
+            sha: ::redis::Script::new(body).get_hash().to_owned(),
+        }
+    }
+
+    /// Runs the script on `key` with `args` by its SHA1; a server that
+    /// does not have it cached (restarted, or a node new to the cluster)
+    /// gets it whole once.
+    fn run(
+        &self,
+        con: &mut impl ConnectionLike,
+        key: &[u8],
+        args: impl Fn(&mut Cmd),
+    ) -> RedisResult<Value> {
+        let call = |verb: &str, body: &str| {
+            let mut c = ::redis::cmd(verb);
+            c.arg(body).arg(1).arg(key);
+            args(&mut c);
+            c
+        };
+        match call("EVALSHA", &self.sha).query::<Value>(con) {
+            Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                call("EVAL", self.body).query::<Value>(con)
+            }
+            other => other,
+        }
+    }
+
+    /// The script on `key` as one `EVAL` carrying its body, for a
+    /// pipeline: a reply of "no such script" could not be answered there
+    /// by sending it again.
+    fn eval(&self, key: &[u8], args: impl Fn(&mut Cmd)) -> Cmd {
+        let mut c = ::redis::cmd("EVAL");
+        c.arg(self.body).arg(1).arg(key);
+        args(&mut c);
+        c
+    }
 }
 
 /// What a compare-and-set did.
@@ -57,39 +126,49 @@ pub(super) enum Write<'a> {
 }
 
 /// Writes `write` under `key` if it holds `expected` (`None`: if it is
-/// absent). `sha` is [`sha`]'s; a server that does not have the script
-/// cached (restarted, or a node new to the cluster) gets it whole once.
+/// absent), with `cas` ([`Lua::cas`]).
 pub(super) fn compare_and_set(
     con: &mut impl ConnectionLike,
-    sha: &str,
+    cas: &Lua,
     key: &[u8],
     expected: Option<&[u8]>,
     write: Write<'_>,
 ) -> RedisResult<Cas> {
-    let call = |verb: &str, body: &str| {
-        let mut c = ::redis::cmd(verb);
-        c.arg(body)
-            .arg(1)
-            .arg(key)
-            .arg(if expected.is_some() { "1" } else { "0" })
+    let reply = cas.run(con, key, |c| {
+        c.arg(if expected.is_some() { "1" } else { "0" })
             .arg(expected.unwrap_or(b""));
         match write {
             Write::Set(bytes, ttl_ms) => c.arg(bytes).arg(ttl_ms),
             Write::Delete => c.arg("").arg(""),
         };
-        c
-    };
-    let reply = match call("EVALSHA", sha).query::<Value>(con) {
-        Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
-            call("EVAL", CAS).query::<Value>(con)?
-        }
-        other => other?,
-    };
+    })?;
     Ok(match reply {
         Value::Int(1) => Cas::Written,
         // Lua's `false` (the key is absent): nil in RESP2, a boolean or
         // null in RESP3.
         Value::Nil | Value::Boolean(false) => Cas::Found(None),
         other => Cas::Found(Some(::redis::from_redis_value(other)?)),
+    })
+}
+
+/// Adds `members` (session keys) to the owner set `set` and gives it a
+/// TTL of at least `ttl_ms`, with `file` ([`Lua::file`]).
+pub(super) fn file(
+    con: &mut impl ConnectionLike,
+    file: &Lua,
+    set: &[u8],
+    ttl_ms: i64,
+    members: &[&[u8]],
+) -> RedisResult<()> {
+    file.run(con, set, |c| {
+        c.arg(ttl_ms).arg(members);
+    })?;
+    Ok(())
+}
+
+/// [`file`] as a command for a pipeline.
+pub(super) fn file_cmd(file: &Lua, set: &[u8], ttl_ms: i64, members: &[&[u8]]) -> Cmd {
+    file.eval(set, |c| {
+        c.arg(ttl_ms).arg(members);
     })
 }

@@ -1,6 +1,7 @@
 //! Where a connection goes: one server, the master that sentinels name,
 //! or a Redis Cluster; and the few commands whose shape differs between
-//! them (listing every key, reading many, waiting for replicas).
+//! them (listing every key, reading many, pipelines, waiting for
+//! replicas).
 //!
 //! - **One server**: a plain connection.
 //! - **Sentinel**: every new connection asks the sentinels, in the order
@@ -28,8 +29,8 @@ use std::path::Path;
 use ::redis::cluster::{ClusterClient, ClusterClientBuilder, ClusterConnection};
 use ::redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, Slot, SlotAddr};
 use ::redis::{
-    Client, ClientTlsConfig, Cmd, Connection, ConnectionLike, ErrorKind, RedisError, RedisResult,
-    ServerErrorKind, TlsCertificates, Value,
+    Client, ClientTlsConfig, Cmd, Connection, ConnectionLike, ErrorKind, FromRedisValue,
+    RedisError, RedisResult, ServerErrorKind, TlsCertificates, Value,
 };
 
 use super::url::{display_url, Layout, NodeUrl, RedisOptions};
@@ -277,20 +278,26 @@ impl Sentinels {
 }
 
 impl Conn {
-    /// Every key matching `pattern` on every master, `count` asked per
-    /// `SCAN` step (with repeats: `SCAN` may return a key twice). On a
-    /// cluster, the masters are those `CLUSTER SLOTS` lists now, each
-    /// scanned to its end in turn; a master that does not answer fails the
-    /// listing (`Unavailable`) rather than leaving its keys out.
-    pub(super) fn scan_all(&mut self, pattern: &[u8], count: usize) -> RedisResult<Vec<Vec<u8>>> {
+    /// Every key matching `pattern` on every master, of the type `kind`
+    /// if given (`SCAN … TYPE`, Redis 6), `count` asked per `SCAN` step
+    /// (with repeats: `SCAN` may return a key twice). On a cluster, the
+    /// masters are those `CLUSTER SLOTS` lists now, each scanned to its
+    /// end in turn; a master that does not answer fails the listing
+    /// (`Unavailable`) rather than leaving its keys out.
+    pub(super) fn scan_all(
+        &mut self,
+        pattern: &[u8],
+        kind: Option<&str>,
+        count: usize,
+    ) -> RedisResult<Vec<Vec<u8>>> {
         match self {
-            Conn::Node(con) => scan_node(pattern, count, |c| c.query(con)),
+            Conn::Node(con) => scan_node(pattern, kind, count, |c| c.query(con)),
             Conn::Cluster(con) => {
                 let mut keys = Vec::new();
                 for (host, port) in masters(con)? {
                     let at =
                         RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress { host, port });
-                    keys.extend(scan_node(pattern, count, |c| {
+                    keys.extend(scan_node(pattern, kind, count, |c| {
                         let v = con.route_command(c, at.clone())?;
                         Ok(::redis::from_redis_value(v)?)
                     })?);
@@ -310,6 +317,28 @@ impl Conn {
                 let mut pipe = ::redis::cluster::cluster_pipe();
                 for k in keys {
                     pipe.cmd("GET").arg(k);
+                }
+                pipe.query(con)
+            }
+        }
+    }
+
+    /// The replies to `cmds`, sent as one pipeline: on a cluster, one per
+    /// node, each command routed by its key (so no `EVALSHA`: the cluster
+    /// pipeline refuses it).
+    pub(super) fn pipeline<T: FromRedisValue>(&mut self, cmds: Vec<Cmd>) -> RedisResult<T> {
+        match self {
+            Conn::Node(con) => {
+                let mut pipe = ::redis::pipe();
+                for c in cmds {
+                    pipe.add_command(c);
+                }
+                pipe.query(con)
+            }
+            Conn::Cluster(con) => {
+                let mut pipe = ::redis::cluster::cluster_pipe();
+                for c in cmds {
+                    pipe.add_command(c);
                 }
                 pipe.query(con)
             }
@@ -339,6 +368,7 @@ impl Conn {
 
 fn scan_node(
     pattern: &[u8],
+    kind: Option<&str>,
     count: usize,
     mut query: impl FnMut(&Cmd) -> RedisResult<(u64, Vec<Vec<u8>>)>,
 ) -> RedisResult<Vec<Vec<u8>>> {
@@ -351,6 +381,9 @@ fn scan_node(
             .arg(pattern)
             .arg("COUNT")
             .arg(count);
+        if let Some(kind) = kind {
+            scan.arg("TYPE").arg(kind);
+        }
         let (next, page) = query(&scan)?;
         keys.extend(page);
         if next == 0 {

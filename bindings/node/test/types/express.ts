@@ -14,3 +14,14 @@ shared.length((err, n) => { if (!err && n !== undefined) n.toFixed(0); });
 // The store is an express-session Store wherever one is expected.
 const asStore: session.Store = store;
 asStore.get('x', (err, sess) => { if (!err && sess) sess.cookie.maxAge; });
+
+// README, "Log out everywhere" (passport's session field, declared as a
+// TypeScript app with passport declares it).
+declare module 'express-session' {
+  interface SessionData { passport: { user: number } }
+}
+const owned = new SessileStore({ path: './sessions.db', ownerKey: 'passport.user' });
+app.post('/sign-out-others', (req, res, next) =>
+  owned.destroyAllFor(req.session.passport!.user, req.sessionID, (err, ended) => (err ? next(err) : res.json({ ended }))));
+owned.sessionsOf(42, (err, list) => { if (!err && list) for (const s of list) console.log(s.sid, s.expires.getTime(), s.session.cookie); });
+owned.destroyAllFor('42', (err, ended) => { if (!err && ended !== undefined) ended.toFixed(0); });

@@ -40,7 +40,7 @@ from ._errors import (
 from ._ffi import ABI_VERSION, LIBRARY_VERSION
 from ._values import KEEP, MAX_AGE_S, Expiry, ExpiryKind
 from ._session import Response, Session
-from ._engine import Engine, Record, generate_key, is_valid_key, open
+from ._engine import Engine, Record, StoredSession, generate_key, is_valid_key, open
 
 __version__ = LIBRARY_VERSION
 
@@ -48,6 +48,7 @@ __all__ = [
     "ABI_VERSION", "KEEP", "LIBRARY_VERSION", "MAX_AGE_S", "AbiMismatch", "Closed", "Corrupt", "Engine",
     "Expiry", "ExpiryKind", "Forked", "IOFailure", "InvalidArgument", "InvalidData", "InvalidKey",
     "InvalidUtf8", "KeyCollision", "Locked", "NotADatabase", "NotFound", "NullArgument", "Panic", "Record",
-    "Response", "SessileError", "Session", "SessionDeleted", "TooLarge", "Unavailable", "WrongType",
+    "Response", "SessileError", "Session", "SessionDeleted", "StoredSession", "TooLarge", "Unavailable",
+    "WrongType",
     "generate_key", "is_valid_key", "open",
 ]

@@ -27,6 +27,7 @@ from ._values import (
     ExpiryLike,
     _c_expiry,
     _i64,
+    expiry_of,
     _py_expiry,
     from_ms,
     pack_keys,
@@ -46,6 +47,20 @@ from ._values import MAX_AGE_S as MAX_AGE_S, pack_value as pack_value
 class Record(NamedTuple):
     """A stored session as the store level returns it."""
 
+    data: dict[str, Any]
+    expiry: Expiry
+    expires_at: datetime  # UTC
+
+    @property
+    def expires_at_ms(self) -> int:
+        return to_ms(self.expires_at)
+
+
+class StoredSession(NamedTuple):
+    """One session of a listing (``Engine.sessions_of``): its key and what
+    ``load`` would return for it."""
+
+    key: str
     data: dict[str, Any]
     expiry: Expiry
     expires_at: datetime  # UTC
@@ -99,6 +114,17 @@ def _samesite(opts: Any, value: Any) -> int:
     return lib.sessile_options_set_cookie_samesite(opts, _SAMESITE[key])
 
 
+def _owner(owner: str | int) -> bytes:
+    """An owner as the C calls take it: a string's UTF-8, an integer's decimal
+    digits (the index files a stored integer 42 and a string "42" as one
+    owner)."""
+    if isinstance(owner, int) and not isinstance(owner, bool):
+        return str(owner).encode()
+    if isinstance(owner, str):
+        return _text(owner, "an owner")
+    raise TypeError(f"sessile: an owner must be str or int, not {type(owner).__name__}")
+
+
 def _manual_clock(opts: Any, value: Any) -> int:
     if value is True:
         start = to_ms(datetime.now(timezone.utc))
@@ -130,6 +156,7 @@ _OPTIONS = {
     "reaper_interval_ms": lambda o, v: lib.sessile_options_set_reaper_interval_ms(o, int(v)),
     "reaper_budget": lambda o, v: lib.sessile_options_set_reaper_budget(o, int(v)),
     "memory": lambda o, v: lib.sessile_options_set_memory(o, bool(v)),
+    "owner_key": _set_text(lib.sessile_options_set_owner_key),
     "manual_clock": _manual_clock,
 }
 
@@ -143,6 +170,8 @@ class Engine:
     The store-level methods (``load``, ``create``, ``save``, ``save_delta``,
     ``touch``, ``delete``, ``exists``, ``clear_expired``, ``delete_all``) are
     what framework adapters use; ``session`` and ``begin_request`` give dict-like sessions.
+    With the ``owner_key`` option, ``sessions_of`` and ``end_sessions_of``
+    find and end the sessions of one user ("log out everywhere").
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None, **options: Any) -> None:
@@ -356,6 +385,40 @@ class Engine:
         """
         return int(_get("uint64_t *", lib.sessile_store_delete_all, self._handle))
 
+    # -- owners (the ``owner_key`` option)
+
+    def sessions_of(self, owner: str | int) -> list[StoredSession]:
+        """The live sessions of ``owner``, the one that expires last first.
+
+        ``owner`` is the value the sessions hold under the ``owner_key``
+        (a user id; an int stands for its decimal digits, so ``42`` and
+        ``"42"`` are one owner). Read through the store's owner index: a
+        lookup per session of that owner, whatever the size of the store.
+        ``InvalidArgument`` when the engine has no owner key (none given,
+        and the database keeps no owner index).
+        """
+        raw = _owner(owner)
+        out = ffi.new("sessile_buf **")
+        _check(lib.sessile_store_sessions_of(self._handle, raw, len(raw), out))
+        return [
+            StoredSession(key, data, expiry_of(kind, value), from_ms(at))
+            for key, data, kind, value, at in unpack(_take(out))
+        ]
+
+    def end_sessions_of(self, owner: str | int, except_key: str | None = None) -> int:
+        """Ends every live session of ``owner`` except ``except_key``; returns how many.
+
+        Pass the current session's key for "sign out my other devices",
+        None to end them all (a password reset, a locked account). Each is
+        deleted as by ``delete``: a request still holding one cannot save
+        it back (``SessionDeleted``). ``InvalidArgument`` without an owner
+        key, ``InvalidKey`` when ``except_key`` is not a session key.
+        """
+        raw = _owner(owner)
+        keep = b"" if except_key is None else _text(except_key, "a session key")
+        return int(_get("uint64_t *", lib.sessile_store_end_sessions_of, self._handle, raw, len(raw),
+                        keep or ffi.NULL, len(keep)))
+
     def flush(self) -> None:
         """Writes every acknowledged save to disk now."""
         _check(lib.sessile_engine_flush(self._handle))
@@ -424,6 +487,13 @@ def open(path: str | os.PathLike[str] | None = None, **options: Any) -> Engine: 
     plus the engine's own (``max_data_key_len``, ``max_value_size``,
     ``max_record_size``, ``max_keys``, ``flush_every_ms``, ``cache_capacity``,
     ``compression`` (fixed when the database is created), ``reaper_interval_ms``, ``reaper_budget``, ``memory``, ``manual_clock``).
+
+    ``owner_key`` (default none) names the data key of a session's owner,
+    such as ``"user_id"`` or Django's ``"_auth_user_id"`` (a dotted path,
+    ``"passport.user"``, reaches into nested maps); the store then keeps an
+    index of sessions by owner for ``sessions_of`` and ``end_sessions_of``.
+    The database remembers it: opened later without one, it keeps indexing
+    by it; opened with another, it rebuilds the index (reading every session).
     """
     return Engine(path, **options)
 
@@ -431,5 +501,5 @@ def open(path: str | os.PathLike[str] | None = None, **options: Any) -> Engine: 
 
 __all__ = [
     "ABI_VERSION", "LIBRARY_VERSION", "KEEP", "Engine", "Expiry", "Record", "Response",
-    "Session", "check_abi", "generate_key", "is_valid_key", "open",
+    "Session", "StoredSession", "check_abi", "generate_key", "is_valid_key", "open",
 ]

@@ -194,4 +194,10 @@ def _i64(n: int) -> int:
 
 
 def _py_expiry(c: Any) -> Expiry:
-    return Expiry(_KINDS.get(c.kind, str(c.kind)), int(c.value))
+    return expiry_of(c.kind, c.value)
+
+
+def expiry_of(kind: int, value: int) -> Expiry:
+    """The policy of a ``sessile_expiry`` given as its two numbers (as
+    listings such as ``sessile_store_sessions_of`` give them)."""
+    return Expiry(_KINDS.get(kind, str(kind)), int(value))

@@ -13,6 +13,11 @@ session keeps (its tagged JSON: tuples, bytes, Markup, UUID, datetime).
 
 Nothing is signed, so a session works without ``SECRET_KEY`` and a new
 ``SECRET_KEY`` logs nobody out; ``interface.engine.delete_all()`` does.
+
+"Log out everywhere": with ``owner_key="user_id"`` (the session key your
+login stores the user id under), ``interface.sessions_of(user_id)`` lists a
+user's sessions and ``interface.end_sessions_of(user_id,
+except_key=session.key)`` signs out their other devices.
 Otherwise Flask's own test suite passes on it (tests/flask_upstream.py).
 """
 
@@ -29,7 +34,7 @@ from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
 from . import _errors
-from ._engine import Engine
+from ._engine import Engine, StoredSession
 from ._values import MAX_AGE_S, Expiry, pack_value, to_ms
 
 
@@ -102,6 +107,19 @@ class SessileSessionInterface(SessionInterface):
         # each value is stored as that tagged form, so it comes back as the
         # type it was. Register more tags here, as with Flask's serializer.
         self.serializer = TaggedJSONSerializer()
+
+    def sessions_of(self, owner: str | int) -> list[StoredSession]:
+        """The live sessions of ``owner`` (the value under the engine's
+        ``owner_key``), the one that expires last first: ``Engine.sessions_of``.
+        Their ``data`` is as stored (values tagged as Flask's serializer tags
+        them)."""
+        return self.engine.sessions_of(owner)
+
+    def end_sessions_of(self, owner: str | int, except_key: str | None = None) -> int:
+        """Ends every session of ``owner`` but ``except_key`` (pass
+        ``flask.session.key`` for "sign out my other devices"); returns how
+        many: ``Engine.end_sessions_of``. Their next requests start empty."""
+        return self.engine.end_sessions_of(owner, except_key)
 
     def _untag(self, value: Any) -> Any:
         """A stored value back as the type it was (each tagged dict, inside
