@@ -26,8 +26,9 @@ pub const MAX_OWNER_LEN: usize = 1024;
 /// (`_auth_user_id`), or a path of keys into nested maps written with dots
 /// (`passport.user`). The value found there names the owner when it is a
 /// string (its UTF-8 bytes) or an integer (its decimal digits, so that `42`
-/// and `"42"` are the same owner) of at most [`MAX_OWNER_LEN`] bytes;
-/// anything else, or nothing there, means the session has no owner.
+/// and `"42"` are the same owner) of 1 to [`MAX_OWNER_LEN`] bytes;
+/// anything else (an empty string too: a signed-out session that kept the
+/// key), or nothing there, means the session has no owner.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OwnerKey {
     text: String,
@@ -61,7 +62,7 @@ impl OwnerKey {
             value = crate::record::find_raw(value, segment)?;
         }
         let owner = owner_value(value)?;
-        (owner.len() <= MAX_OWNER_LEN).then_some(owner)
+        (!owner.is_empty() && owner.len() <= MAX_OWNER_LEN).then_some(owner)
     }
 }
 
@@ -162,6 +163,7 @@ mod tests {
             assert_eq!(key.owner_of(&data(&[("uid", v)])), None);
         }
         assert_eq!(key.owner_of(&data(&[("other", "x".into())])), None);
+        assert_eq!(key.owner_of(&data(&[("uid", "".into())])), None);
         let long = "x".repeat(MAX_OWNER_LEN + 1);
         assert_eq!(key.owner_of(&data(&[("uid", long.into())])), None);
         assert_eq!(key.owner_of(b"\xc1"), None);
