@@ -124,7 +124,7 @@ export interface SessileStoreOptions extends EngineOptions {
   path?: string;
   /** A store URL instead of `path`: 'redis://host:port/db' for a Redis server that every process and host shares (also rediss:// for TLS, redis+sentinel://, redis+cluster://). */
   url?: string;
-  /** Share an open engine instead of opening one. */
+  /** Share an open engine instead of opening one (engine options such as ownerKey then go to Engine.open, not here). */
   engine?: Engine;
   /** Seconds for sessions whose cookie has no expiry, or a function of the session. Default 86400. A cookie maxAge or ttl over 400 days keeps the record 400 days. */
   ttl?: number | ((sess: any) => number);

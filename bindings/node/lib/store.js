@@ -115,6 +115,15 @@ class SessileStore extends Base {
     const engineOptions = {};
     for (const [k, v] of Object.entries(options)) if (!STORE_OPTIONS.has(k)) engineOptions[k] = v;
     if (options.engine) {
+      // The Engine was opened with its own settings: one given here too
+      // (ownerKey, a clock, limits) would be ignored, so it is refused.
+      const ignored = Object.keys(engineOptions);
+      if (ignored.length > 0) {
+        throw new SessileError(
+          'INVALID_ARGUMENT',
+          `sessile: ${ignored.map((k) => `\`${k}\``).join(', ')} cannot be given with \`engine\`: pass it to Engine.open`,
+        );
+      }
       this.engine = options.engine;
       this._ownsEngine = false;
     } else {

@@ -4,8 +4,7 @@
 // `store.destroyAllFor(owner, except)`, through real express-session
 // (default ids, passport's `{ passport: { user } }` layout written by a
 // tiny login route) over HTTP, on sled, memory and Redis (calls on worker
-// threads there; Redis keeps no owner index yet and the engine reads every
-// session instead, which must give the same answers). Three devices of one
+// threads there; Redis keeps its owner index as a set per owner). Three devices of one
 // user: the third signs the other two out, they come back anonymous, a
 // request one of them had in flight cannot save its session back; the
 // third and another user stay. Also @fastify/session, integer owners
@@ -169,6 +168,15 @@ test('a bad ownerKey is refused when the store opens', () => {
     (e) => e.code === 'INVALID_ARGUMENT' && /passport\.\.user/.test(e.message));
   assert.throws(() => new SessileStore({ memory: true, ownerKey: 42 }),
     (e) => e.code === 'INVALID_ARGUMENT' && /ownerKey must be a string/.test(e.message));
+  // A shared Engine keeps the settings it was opened with: an ownerKey
+  // beside it would be ignored, so the store refuses it.
+  const engine = Engine.open(null, { memory: true });
+  try {
+    assert.throws(() => new SessileStore({ engine, ownerKey: 'passport.user' }),
+      (e) => e.code === 'INVALID_ARGUMENT' && /`ownerKey` cannot be given with `engine`/.test(e.message));
+  } finally {
+    engine.close();
+  }
 });
 
 test('integer owners beyond 32 bits are found, and read back as numbers', async (t) => {
