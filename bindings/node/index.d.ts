@@ -164,6 +164,8 @@ export declare class SessileStore extends Store {
   /** Every live session id (not part of the express-session Store interface). */
   ids(callback: (err: any, ids?: string[]) => void): void;
   length(callback: (err: any, length?: number) => void): void;
+  /** The storage key of a session id, as all() and sessionsOf list it (null for an id the store refuses): compare it with a listing's `sid` to find the request's own session. */
+  storageKey(sid: string): string | null;
   clear(callback?: (err?: any) => void): void;
   /** The owner's live sessions (needs `ownerKey`), the one that expires last first; `sid` is the storage key, as in all(). */
   sessionsOf(owner: Owner, callback: (err: any, sessions?: OwnerSession[]) => void): void;

@@ -318,10 +318,21 @@ class SessileStore extends Base {
   }
 
   /**
+   * The storage key of the session id `sid` (what `all()` and `sessionsOf`
+   * list as `sid`): the id itself when the store made it (`genid:
+   * store.genid`), else its SHA-256 mapping; null for an id the store
+   * refuses. `s.sid === store.storageKey(req.sessionID)` marks the
+   * request's own session in a listing.
+   */
+  storageKey(sid) {
+    return storageKey(sid);
+  }
+
+  /**
    * The live sessions of `owner` (a string or an integer; 42 and "42" are
    * one owner), found under the `ownerKey` option: an array of
    * { sid, session, expires }, the one that expires last first. `sid` is
-   * the storage key, as `all()` lists it.
+   * the storage key, as `all()` lists it (`storageKey`).
    */
   sessionsOf(owner, cb) {
     let o;

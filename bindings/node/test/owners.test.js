@@ -58,6 +58,13 @@ function makeApp(store) {
   app.post('/sign-out-others', (req, res, next) => {
     store.destroyAllFor(req.session.passport.user, req.sessionID, (err, ended) => (err ? next(err) : res.json({ ended })));
   });
+  // A "your devices" page: the request's own session marked.
+  app.get('/devices', (req, res, next) => {
+    store.sessionsOf(req.session.passport.user, (err, list) => (err ? next(err) : res.json(list.map((s) => ({
+      current: s.sid === store.storageKey(req.sessionID),
+      expires: s.expires,
+    })))));
+  });
   // Every visit writes the session, so an anonymous one gets a cookie.
   app.get('/visit', (req, res) => {
     req.session.visits = (req.session.visits || 0) + 1;
@@ -110,6 +117,11 @@ for (const backend of Object.keys(BACKENDS)) {
     assert.deepEqual((await promisify(store, 'sessionsOf', '42')).map((s) => s.sid), listed.map((s) => s.sid));
     assert.deepEqual((await promisify(store, 'sessionsOf', 'ann')).map((s) => s.sid), [keyOf(ann)]);
     assert.deepEqual(await promisify(store, 'sessionsOf', 'nobody'), []);
+    const devices = (await laptop.get('/devices')).body;
+    assert.equal(devices.length, 3);
+    assert.deepEqual(devices.map((d) => d.current), listed.map((s) => s.sid === keyOf(laptop)), 'the laptop sees itself marked');
+    assert.equal(store.storageKey(sidOf(laptop.jar.get('connect.sid'))), keyOf(laptop));
+    assert.equal(store.storageKey(''), null);
 
     // The phone has a request in flight, its session loaded, when the desk signs it out.
     const phoneKey = keyOf(phone);
@@ -143,6 +155,10 @@ for (const backend of Object.keys(BACKENDS)) {
     assert.equal(await promisify(store, 'destroyAllFor', 42), 0);
     assert.deepEqual((await desk.get('/visit')).body, { user: null, visits: 1 });
     assert.deepEqual((await ann.get('/visit')).body, { user: 'ann', visits: 2 });
+    // One device signed out by the sid a listing gave.
+    const [annSession] = await promisify(store, 'sessionsOf', 'ann');
+    await promisify(store, 'destroy', annSession.sid);
+    assert.deepEqual((await ann.get('/visit')).body, { user: null, visits: 1 });
     assert.equal(app.locals.errors.length, 1, app.locals.errors.map((e) => e.message).join('\n'));
   });
 
