@@ -9,7 +9,7 @@
 //! sweeping a dead record is one per record after the listing (it was
 //! three). With the owner index on (`Config::owner_key`), all of these
 //! cost the same as long as the owner does not change; a login costs one
-//! more (the key filed in its owner's set before the record), a logout one
+//! more (the key filed in its owner's hash before the record), a logout one
 //! more (removed from it after), and listing an owner's sessions two. The
 //! figures are printed.
 #![cfg(feature = "redis")]
@@ -231,6 +231,6 @@ fn each_session_operation_costs_the_round_trips_it_should() {
         create_logged_in, 2,
         "create with an owner: the filing, then the record"
     );
-    assert_eq!(sessions_of, 2, "sessions_of: SMEMBERS, MGET");
-    assert_eq!(log_out, 2, "log out: GETDEL, then SREM");
+    assert_eq!(sessions_of, 2, "sessions_of: HKEYS, MGET");
+    assert_eq!(log_out, 2, "log out: GETDEL, then HDEL");
 }

@@ -4,7 +4,7 @@
 // `store.destroyAllFor(owner, except)`, through real express-session
 // (default ids, passport's `{ passport: { user } }` layout written by a
 // tiny login route) over HTTP, on sled, memory and Redis (calls on worker
-// threads there; Redis keeps its owner index as a set per owner). Three devices of one
+// threads there; Redis keeps its owner index as a hash per owner). Three devices of one
 // user: the third signs the other two out, they come back anonymous, a
 // request one of them had in flight cannot save its session back; the
 // third and another user stay. Also @fastify/session, integer owners

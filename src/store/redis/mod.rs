@@ -49,30 +49,38 @@
 //!   and across a failover its replication, which is asynchronous: `wait=`
 //!   makes each write wait for replicas (docs/OPERATIONS.md). `flush` has
 //!   nothing to add.
-//! - **The owner index** (`Config::owner_key`, owner.rs) is a Redis set
-//!   per owner, `prefix ++ "owner:" ++ owner`, of its session keys, and
-//!   the owner key it is kept by is the string `prefix ++ "owner-key"`,
-//!   read at open. Neither is ever a session key (those are 32 characters
-//!   of `[a-z0-9]`), so no listing, count or sweep sees them. A set lives
-//!   in its own slot, not its sessions', so its writes are commands of
-//!   their own, by the tree store's rule: the session key is added to the
-//!   new owner's set before the record that names it is written, and
-//!   removed from the old owner's after, the owners read from the bytes
-//!   the compare-and-set is made from (the winner's, when it lost a race).
-//!   A save that keeps the owner sends nothing more, with one exception:
-//!   a set is kept (its TTL) at least until an hour past its
-//!   longest-lived member's deadline (`owner_deadline`), and a save
-//!   whose deadline enters another hour extends it (and files the key
-//!   again), so a session kept alive by use outlives no set it is in.
-//!   Redis expires records by itself and says nothing, so a set keeps
-//!   members whose session is gone: [`Store::owned_by`] reads each
-//!   member's record and removes the members whose record is gone or
-//!   names another owner. What that leaves open, without the tree
-//!   store's key locks: a write that takes a session's owner away,
-//!   racing with one that gives it back (or a listing that drops the
-//!   member meanwhile), can remove the entry the newer record needs; the
-//!   session is then missing from its owner's listing until its deadline
-//!   next enters another hour.
+//! - **The owner index** (`Config::owner_key`, owner.rs) is a Redis hash
+//!   per owner, `prefix ++ "owner:" ++ owner`, from each of its session
+//!   keys to the time the key was filed, and the owner key it is kept by
+//!   is the string `prefix ++ "owner-key"`, read at open. Neither is ever
+//!   a session key (those are 32 characters of `[a-z0-9]`), so no
+//!   listing, count or sweep sees them. A hash lives in its own slot, not
+//!   its sessions', so its writes are commands of their own, by the tree
+//!   store's rule: the session key is filed in the new owner's hash
+//!   before the record that names it is written, and leaves the old
+//!   owner's after, the owners read from the bytes the compare-and-set is
+//!   made from (the winner's, when it lost a race). A save that keeps the
+//!   owner sends nothing more, with one exception: a hash is kept (its
+//!   TTL) at least until an hour past its longest-lived member's deadline
+//!   (`owner_deadline`), and a save whose deadline enters another hour
+//!   extends it (and files the key again), so a session kept alive by use
+//!   outlives no hash it is in. Redis expires records by itself and says
+//!   nothing, so a hash keeps members whose session is gone:
+//!   [`Store::owned_by`] reads each member's record and removes the
+//!   members whose record is gone or names another owner.
+//!
+//!   Without the tree store's key locks, a removal decided on a record
+//!   read a round trip before could take out a filing made meanwhile by a
+//!   writer whose record lands just after (a login racing a logout of the
+//!   same session, or a listing). So a removal that follows a judgement
+//!   (a change of owner, a listing) removes only filings made at least
+//!   [`OWNER_GRACE_MS`] before, by the engine's clock: a writer files and
+//!   writes its record within a round trip or two, so only a writer
+//!   stalled that long between the two can lose its entry. A member kept
+//!   that way names a record of another owner, or none, and is skipped
+//!   by every listing until one removes it. A delete and a sweep remove
+//!   the member at once: the record they removed never comes back (keys
+//!   are random, and a deleted session cannot be saved back).
 
 mod script;
 mod topology;
@@ -106,13 +114,20 @@ const MAX_ATTEMPTS: usize = 100;
 /// Keys asked for per `SCAN` step and values per `MGET`.
 const SCAN_COUNT: usize = 1000;
 
-/// After the prefix, what an owner's set is named by: this, then the owner.
-const OWNER_SETS: &[u8] = b"owner:";
+/// After the prefix, what an owner's hash is named by: this, then the
+/// owner.
+const OWNER_HASHES: &[u8] = b"owner:";
+
+/// How old a filing in an owner's hash must be before a change of owner
+/// or a listing may remove it (the module documentation): far longer than
+/// a writer takes from its filing to its compare-and-set, even through a
+/// reconnection and a retry.
+const OWNER_GRACE_MS: i64 = 600_000;
 
 /// After the prefix, the name of the string holding the owner key.
 const OWNER_KEY: &[u8] = b"owner-key";
 
-/// The step by which an owner set's deadline moves (`owner_deadline`).
+/// The step by which an owner hash's deadline moves (`owner_deadline`).
 const OWNER_STEP_MS: i64 = 3_600_000;
 
 /// Sessions in Redis: one server, a Sentinel-managed master, or a Redis
@@ -124,10 +139,11 @@ pub struct RedisStore {
     url: String,
     prefix: Vec<u8>,
     opts: RedisOptions,
-    /// The compare-and-set and the owner filing scripts (`script.rs`).
+    /// The compare-and-set and the owner index's scripts (`script.rs`).
     cas: Lua,
     file: Lua,
-    /// The owner key the owner sets are kept by (`None`: none are), as the
+    unfile: Lua,
+    /// The owner key the owner hashes are kept by (`None`: none are), as the
     /// server remembered it at open, or as `index_owners` set it since.
     owner_key: RwLock<Option<Arc<OwnerKey>>>,
     /// Idle connections, most recently used last.
@@ -230,11 +246,11 @@ fn ttl_ms(deadline_ms: i64, now_ms: i64) -> i64 {
     deadline_ms.saturating_sub(now_ms).max(1)
 }
 
-/// How long an owner set is kept for a member whose record expires at
+/// How long an owner hash is kept for a member whose record expires at
 /// `deadline_ms`: until the end of the hour after the one the deadline
 /// falls in. Every deadline within one hour gives the same, so a save that
-/// slides its record's deadline need extend the set (one more command) only
-/// when the deadline enters another hour, and a set outlives its last
+/// slides its record's deadline need extend the hash (one more command)
+/// only when the deadline enters another hour, and a hash outlives its last
 /// member by one to two hours. The TTL is set, like a record's, as the
 /// time left by the engine's clock, so the two count from the same moment.
 fn owner_deadline(deadline_ms: i64) -> i64 {
@@ -290,6 +306,7 @@ impl RedisStore {
             opts: opts.clone(),
             cas: Lua::cas(),
             file: Lua::file(),
+            unfile: Lua::unfile(),
             owner_key: RwLock::new(None),
             idle: Mutex::new(Vec::new()),
             generation: crate::sys::fork::generation(),
@@ -484,9 +501,9 @@ impl RedisStore {
         k
     }
 
-    /// The Redis key of `owner`'s set of session keys.
-    fn owner_set(&self, owner: &[u8]) -> Vec<u8> {
-        let mut k = self.redis_key(OWNER_SETS);
+    /// The Redis key of `owner`'s hash of session keys.
+    fn owner_hash(&self, owner: &[u8]) -> Vec<u8> {
+        let mut k = self.redis_key(OWNER_HASHES);
         k.extend_from_slice(owner);
         k
     }
@@ -496,16 +513,17 @@ impl RedisStore {
         self.redis_key(OWNER_KEY)
     }
 
-    /// The owner key the owner sets are kept by, if any (read once per
+    /// The owner key the owner hashes are kept by, if any (read once per
     /// write).
     fn owners(&self) -> Option<Arc<OwnerKey>> {
         self.owner_key.read().clone()
     }
 
-    /// Adds session `key`, whose record expires at `deadline_ms`, to
-    /// `owner`'s set, and keeps the set until [`owner_deadline`] at least.
-    /// With `wait=`, waits for the replicas as a record write does: the
-    /// record written next must not survive a failover without it.
+    /// Files session `key`, whose record expires at `deadline_ms`, in
+    /// `owner`'s hash at `now_ms`, and keeps the hash until
+    /// [`owner_deadline`] at least. With `wait=`, waits for the replicas as
+    /// a record write does: the record written next must not survive a
+    /// failover without it.
     fn file_owner(
         &self,
         con: &mut Conn,
@@ -514,20 +532,37 @@ impl RedisStore {
         deadline_ms: i64,
         now_ms: i64,
     ) -> Result<(), Fail> {
-        let set = self.owner_set(owner);
+        let hash = self.owner_hash(owner);
         let ttl = ttl_ms(owner_deadline(deadline_ms), now_ms);
-        script::file(con, &self.file, &set, ttl, &[key])?;
+        script::file(con, &self.file, &hash, ttl, now_ms, &[key])?;
         self.owner_writes.fetch_add(1, Relaxed);
-        self.replicated(con, &set)
+        self.replicated(con, &hash)
     }
 
-    /// Removes session `key` from `owner`'s set (an empty set is gone).
-    fn unfile_owner(&self, con: &mut Conn, owner: &[u8], key: &[u8]) -> Result<(), Fail> {
-        ::redis::cmd("SREM")
-            .arg(self.owner_set(owner))
+    /// Removes session `key` from `owner`'s hash (an empty hash is gone)
+    /// after a change of owner judged on a record read at `now_ms`: only a
+    /// filing older than [`OWNER_GRACE_MS`] then.
+    fn unfile_owner(
+        &self,
+        con: &mut Conn,
+        owner: &[u8],
+        key: &[u8],
+        now_ms: i64,
+    ) -> Result<(), Fail> {
+        let cutoff = now_ms.saturating_sub(OWNER_GRACE_MS);
+        let removed = script::unfile(con, &self.unfile, &self.owner_hash(owner), cutoff, &[key])?;
+        self.owner_writes.fetch_add(removed, Relaxed);
+        Ok(())
+    }
+
+    /// Removes session `key` from `owner`'s hash whenever it was filed:
+    /// for a record deleted, which never comes back.
+    fn forget_owner(&self, con: &mut Conn, owner: &[u8], key: &[u8]) -> Result<(), Fail> {
+        let removed: u64 = ::redis::cmd("HDEL")
+            .arg(self.owner_hash(owner))
             .arg(key)
-            .exec(con)?;
-        self.owner_writes.fetch_add(1, Relaxed);
+            .query(con)?;
+        self.owner_writes.fetch_add(removed, Relaxed);
         Ok(())
     }
 
@@ -541,7 +576,7 @@ impl RedisStore {
     /// Every session's Redis key: the keys under the prefix followed by a
     /// valid session key, on every master (`topology.rs`), sorted (`SCAN`
     /// may repeat keys and gives no order). Anything else under the prefix
-    /// (the owner sets and the owner key; with an empty prefix, the rest of
+    /// (the owner hashes and the owner key; with an empty prefix, the rest of
     /// the database) is never listed, counted or swept.
     fn all_keys(&self) -> Result<Vec<Vec<u8>>> {
         let pattern = glob_escape(&self.prefix);
@@ -588,8 +623,8 @@ impl Store for RedisStore {
     /// One compare-and-set "if absent"; when a record is there, it is a
     /// collision if live, else (expired by the engine's clock, or
     /// unreadable) it is replaced by a compare-and-set on its bytes. A
-    /// record with an owner is filed in its owner's set first; a dead
-    /// record replaced leaves its own owner's set after.
+    /// record with an owner is filed in its owner's hash first; a dead
+    /// record replaced leaves its own owner's hash after.
     fn create(&self, key: &SessionKey, rec: Record, now_ms: i64) -> Result<Option<Record>> {
         let bytes = rec.raw();
         let deadline = rec.header().expires_at_ms;
@@ -621,7 +656,7 @@ impl Store for RedisStore {
                     .and_then(|(o, dead)| owner_in(o, dead))
                     .filter(|d| Some(&d[..]) != owner.as_deref());
                 if let Some(dead_owner) = dead_owner {
-                    self.unfile_owner(con, &dead_owner, key.as_bytes())?;
+                    self.unfile_owner(con, &dead_owner, key.as_bytes(), now_ms)?;
                 }
                 return Ok(true);
             }
@@ -640,7 +675,7 @@ impl Store for RedisStore {
     /// trip. Without `seen` (or when the change fails on it), a `GET`
     /// first. When another process wrote the key in between, the script
     /// answers with the bytes stored now and the change is made again from
-    /// them, until it lands. The owner sets are written around the
+    /// them, until it lands. The owner hashes are written around the
     /// compare-and-set only when the owner changes, or the deadline enters
     /// another hour (`owner_deadline`).
     fn update(
@@ -665,7 +700,7 @@ impl Store for RedisStore {
                 Some(seen) if !seen.is_expired(now_ms) => Base::Seen(seen),
                 _ => Base::Read,
             };
-            // The owner whose set this update has filed the key in, so that
+            // The owner whose hash this update has filed the key in, so that
             // another attempt does not file it again.
             let mut filed: Option<Vec<u8>> = None;
             for _ in 0..MAX_ATTEMPTS {
@@ -726,7 +761,7 @@ impl Store for RedisStore {
                     }
                 }
                 if let Some(old) = old_owner.filter(|_| moved) {
-                    self.unfile_owner(con, &old, key.as_bytes())?;
+                    self.unfile_owner(con, &old, key.as_bytes(), now_ms)?;
                 }
                 return Ok(rec);
             }
@@ -736,8 +771,8 @@ impl Store for RedisStore {
         Ok(rec)
     }
 
-    /// `DEL`; where owner sets are kept, `GETDEL` (Redis 6.2), and then
-    /// the key leaves the set of the owner the deleted record named.
+    /// `DEL`; where owner hashes are kept, `GETDEL` (Redis 6.2), and then
+    /// the key leaves the hash of the owner the deleted record named.
     fn delete(&self, key: &SessionKey) -> Result<bool> {
         let k = self.redis_key(key.as_bytes());
         let owners = self.owners();
@@ -752,7 +787,7 @@ impl Store for RedisStore {
             self.replicated(con, &k)?;
             // A damaged record's entry is left for `owned_by` to drop.
             if let Some(owner) = old.as_deref().and_then(|raw| owner_in(owners, raw)) {
-                self.unfile_owner(con, &owner, key.as_bytes())?;
+                self.forget_owner(con, &owner, key.as_bytes())?;
             }
             Ok(old.is_some())
         })?;
@@ -791,7 +826,7 @@ impl Store for RedisStore {
                     return Ok(false);
                 }
                 if let Some(owner) = owners.as_deref().and_then(|o| owner_in(o, seen)) {
-                    self.unfile_owner(con, &owner, &k[p..])?;
+                    self.forget_owner(con, &owner, &k[p..])?;
                 }
                 Ok(true)
             })?;
@@ -864,18 +899,19 @@ impl Store for RedisStore {
         self.owners().as_deref().cloned()
     }
 
-    /// When the server keeps the sets by another key, or none (asked
+    /// When the server keeps the hashes by another key, or none (asked
     /// again now: another process may have switched to `key` since this
-    /// store was opened): deletes every owner set under the prefix (`SCAN
-    /// … TYPE set` on every master), stores `key` for the processes that
+    /// store was opened): deletes every owner hash under the prefix (`SCAN
+    /// … TYPE hash` on every master), stores `key` for the processes that
     /// open the store later, then reads every record (O(n), as `walk`) and
     /// files each that names an owner, a thousand records per pipeline. A
-    /// set is kept as long as its members' records have left (`PTTL`), and
+    /// hash is kept as long as its members' records have left (`PTTL`), and
     /// past that as a save would keep it. Meant for the engine's opening:
     /// a process that opened the store before goes on filing by the key it
     /// read then (`owned_by` drops what it files that names another owner
     /// by this key), and a session written while the records are listed
-    /// may be missed if it was filed before the sets were deleted.
+    /// may be missed if it was filed before the hashes were deleted. The
+    /// rebuild files at time 0, which never hides a writer's filing.
     fn index_owners(&self, key: &OwnerKey) -> Result<bool> {
         if self.owners().as_deref() == Some(key) {
             return Ok(true);
@@ -891,11 +927,11 @@ impl Store for RedisStore {
         // the next open with the key rebuilds again rather than trust a
         // half-built index.
         self.with_conn(|con| Ok(::redis::cmd("DEL").arg(self.owner_key_name()).exec(con)?))?;
-        let sets = self.owner_set(b"");
-        let pattern = glob_escape(&sets);
+        let hashes = self.owner_hash(b"");
+        let pattern = glob_escape(&hashes);
         let mut old =
-            self.with_conn(|con| Ok(con.scan_all(&pattern, Some("set"), SCAN_COUNT)?))?;
-        old.retain(|k| k.starts_with(&sets));
+            self.with_conn(|con| Ok(con.scan_all(&pattern, Some("hash"), SCAN_COUNT)?))?;
+        old.retain(|k| k.starts_with(&hashes));
         old.sort_unstable();
         old.dedup();
         for chunk in old.chunks(SCAN_COUNT) {
@@ -928,11 +964,11 @@ impl Store for RedisStore {
             }
             let filed: usize = owners.values().map(|(m, _)| m.len()).sum();
             // A TTL past the record's by at least what `owner_deadline`
-            // adds (a record without one was not written here: its set
+            // adds (a record without one was not written here: its hash
             // gets the margin alone).
             let files = owners.iter().map(|(owner, (members, ttl))| {
                 let ttl = (*ttl).max(0).saturating_add(2 * OWNER_STEP_MS);
-                script::file_cmd(&self.file, &self.owner_set(owner), ttl, members)
+                script::file_cmd(&self.file, &self.owner_hash(owner), ttl, 0, members)
             });
             self.with_conn(|con| Ok(con.pipeline::<()>(files.clone().collect())?))?;
             self.owner_writes.fetch_add(filed as u64, Relaxed);
@@ -946,18 +982,19 @@ impl Store for RedisStore {
         Ok(true)
     }
 
-    /// `SMEMBERS` of the owner's set, then its members' records (one
+    /// `HKEYS` of the owner's hash, then its members' records (one
     /// `MGET`, or a pipeline per node). A member whose record is gone
     /// (deleted, or expired by Redis) or names another owner now is
-    /// removed (one `SREM`); one whose record is damaged is kept and not
-    /// served, as by `load`.
+    /// removed if it was filed [`OWNER_GRACE_MS`] ago or more (one script
+    /// for them all), and skipped either way; one whose record is damaged
+    /// is kept and not served, as by `load`.
     fn owned_by(&self, owner: &[u8], now_ms: i64) -> Result<Option<Vec<(SessionKey, Record)>>> {
         let Some(owners) = self.owners() else {
             return Ok(None);
         };
-        let set = self.owner_set(owner);
+        let hash = self.owner_hash(owner);
         let members: Vec<Vec<u8>> =
-            self.with_conn(|con| Ok(::redis::cmd("SMEMBERS").arg(&set).query(con)?))?;
+            self.with_conn(|con| Ok(::redis::cmd("HKEYS").arg(&hash).query(con)?))?;
         let mut stale = Vec::new();
         let mut keys = Vec::with_capacity(members.len());
         for m in members {
@@ -986,8 +1023,13 @@ impl Store for RedisStore {
             }
         }
         if !stale.is_empty() {
-            self.with_conn(|con| Ok(::redis::cmd("SREM").arg(&set).arg(&stale).exec(con)?))?;
-            self.owner_writes.fetch_add(stale.len() as u64, Relaxed);
+            // Only filings older than the grace: one made since this
+            // listing read its record may be a writer's whose record lands
+            // next.
+            let cutoff = now_ms.saturating_sub(OWNER_GRACE_MS);
+            let removed = self
+                .with_conn(|con| Ok(script::unfile(con, &self.unfile, &hash, cutoff, &stale)?))?;
+            self.owner_writes.fetch_add(removed, Relaxed);
         }
         Ok(Some(live))
     }

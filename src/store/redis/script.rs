@@ -1,7 +1,8 @@
-//! The store's two Lua scripts: the compare-and-set of one session key,
-//! its one conditional write, and the filing of session keys in one
-//! owner's set. Each names its one key, so Redis runs it atomically on a
-//! single server, on a Sentinel-managed master and in a cluster alike.
+//! The store's Lua scripts: the compare-and-set of one session key, its
+//! one conditional write; the filing of session keys in one owner's hash;
+//! and their removal from it, once filed long enough ago. Each names its
+//! one key, so Redis runs it atomically on a single server, on a
+//! Sentinel-managed master and in a cluster alike.
 //!
 //! Why a script rather than `WATCH`/`MULTI`/`EXEC`: the cluster client
 //! cannot hold a `WATCH` across its routing (it has no transactions), while
@@ -19,12 +20,23 @@
 //! when the key holds exactly what was expected, and answers `1` when it
 //! wrote, else the bytes stored (nil when none).
 //!
-//! The filing: `KEYS[1]` an owner's set (`mod.rs`), `ARGV[1]` a TTL in
-//! milliseconds, `ARGV[2..]` session keys. It adds the keys and gives the
-//! set at least that TTL, never a shorter one than it has: `PEXPIRE`'s
-//! `GT` would do the second half on Redis 7, but it leaves a set without
-//! a TTL (one `SADD` just made) without one, and the script needs no
-//! particular server version.
+//! The filing: `KEYS[1]` an owner's hash (`mod.rs`), `ARGV[1]` a TTL in
+//! milliseconds, `ARGV[2]` the filing time (ms since the epoch, by the
+//! engine's clock), `ARGV[3..]` session keys. It files each key with that
+//! time, or keeps the time it has when that is later (a rebuild files with
+//! 0 and never makes a writer's filing look old), and gives the hash at
+//! least that TTL, never a shorter one than it has: `PEXPIRE`'s `GT` would
+//! do that on Redis 7, but it leaves a hash without a TTL (one `HSET` just
+//! made) without one, and the script needs no particular server version.
+//!
+//! The removal: `KEYS[1]` an owner's hash, `ARGV[1]` a cutoff time,
+//! `ARGV[2..]` session keys. It removes each key filed at or before the
+//! cutoff (or with a time that is not a number: not written here), and
+//! answers how many it removed. Removing by a judgement made a round trip
+//! earlier (the record names another owner, or is gone) is safe only for
+//! a filing older than that judgement: a writer files the key before it
+//! writes the record, and the record may land just after it was read
+//! (`mod.rs`, `OWNER_GRACE_MS`).
 
 use ::redis::{Cmd, ConnectionLike, ErrorKind, RedisResult, ServerErrorKind, Value};
 
@@ -44,11 +56,32 @@ return 1
 ";
 
 const FILE: &str = r"
-redis.call('SADD', KEYS[1], unpack(ARGV, 2))
+local at = tonumber(ARGV[2])
+for i = 3, #ARGV do
+  local filed = tonumber(redis.call('HGET', KEYS[1], ARGV[i]))
+  if not filed or filed < at then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[2])
+  end
+end
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
 end
 return 1
+";
+
+const UNFILE: &str = r"
+local cutoff = tonumber(ARGV[1])
+local removed = 0
+for i = 2, #ARGV do
+  local filed = redis.call('HGET', KEYS[1], ARGV[i])
+  if filed then
+    local at = tonumber(filed)
+    if not at or at <= cutoff then
+      removed = removed + redis.call('HDEL', KEYS[1], ARGV[i])
+    end
+  end
+end
+return removed
 ";
 
 /// One of the scripts, with the SHA1 that `EVALSHA` names it by.
@@ -63,9 +96,14 @@ impl Lua {
         Lua::new(CAS)
     }
 
-    /// The filing in an owner's set.
+    /// The filing in an owner's hash.
     pub(super) fn file() -> Lua {
         Lua::new(FILE)
+    }
+
+    /// The removal from an owner's hash of keys filed before a cutoff.
+    pub(super) fn unfile() -> Lua {
+        Lua::new(UNFILE)
     }
 
     fn new(body: &'static str) -> Lua {
@@ -151,24 +189,43 @@ pub(super) fn compare_and_set(
     })
 }
 
-/// Adds `members` (session keys) to the owner set `set` and gives it a
-/// TTL of at least `ttl_ms`, with `file` ([`Lua::file`]).
+/// Files `members` (session keys) in the owner hash `hash` at `at_ms`
+/// and gives it a TTL of at least `ttl_ms`, with `file` ([`Lua::file`]).
 pub(super) fn file(
     con: &mut impl ConnectionLike,
     file: &Lua,
-    set: &[u8],
+    hash: &[u8],
     ttl_ms: i64,
+    at_ms: i64,
     members: &[&[u8]],
 ) -> RedisResult<()> {
-    file.run(con, set, |c| {
-        c.arg(ttl_ms).arg(members);
+    file.run(con, hash, |c| {
+        c.arg(ttl_ms).arg(at_ms).arg(members);
     })?;
     Ok(())
 }
 
 /// [`file`] as a command for a pipeline.
-pub(super) fn file_cmd(file: &Lua, set: &[u8], ttl_ms: i64, members: &[&[u8]]) -> Cmd {
-    file.eval(set, |c| {
-        c.arg(ttl_ms).arg(members);
+pub(super) fn file_cmd(file: &Lua, hash: &[u8], ttl_ms: i64, at_ms: i64, members: &[&[u8]]) -> Cmd {
+    file.eval(hash, |c| {
+        c.arg(ttl_ms).arg(at_ms).arg(members);
     })
+}
+
+/// Removes from the owner hash `hash` those of `members` filed at or
+/// before `cutoff_ms`, with `unfile` ([`Lua::unfile`]); answers how many.
+pub(super) fn unfile(
+    con: &mut impl ConnectionLike,
+    unfile: &Lua,
+    hash: &[u8],
+    cutoff_ms: i64,
+    members: &[impl AsRef<[u8]>],
+) -> RedisResult<u64> {
+    let reply = unfile.run(con, hash, |c| {
+        c.arg(cutoff_ms);
+        for m in members {
+            c.arg(m.as_ref());
+        }
+    })?;
+    Ok(::redis::from_redis_value(reply)?)
 }
