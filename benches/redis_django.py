@@ -397,10 +397,10 @@ def memory_per_session(server: RedisServer, label: str, count: int, keep: bool =
     after = int(c.info("memory")["used_memory"])
     keys = c.dbsize()
     # sessile.django keeps its owner index (on by default: "log out
-    # everywhere") in Redis too: a set per user and one string naming the
+    # everywhere") in Redis too: a hash per user and one string naming the
     # owner key, counted in the memory per session, as a site pays them.
-    owner_sets = sum(1 for _ in c.scan_iter(count=1000, _type="set"))
-    records = keys - owner_sets - (1 if owner_sets else 0)
+    owner_hashes = sum(1 for _ in c.scan_iter(count=1000, _type="hash"))
+    records = keys - owner_hashes - (1 if owner_hashes else 0)
     if records != count:
         sys.exit(f"redis_django: {label} stored {records} records ({keys} keys) for {count} sessions")
     sample = []
@@ -417,7 +417,7 @@ def memory_per_session(server: RedisServer, label: str, count: int, keep: bool =
         "engine": label,
         "sessions": count,
         "keys": keys,
-        "owner_sets": owner_sets,
+        "owner_hashes": owner_hashes,
         "used_memory_delta": after - before,
         "bytes_per_session": (after - before) / count,
         "key_bytes": round(statistics.fmean(len(k) for k in sample)),

@@ -7,9 +7,10 @@
 //! written before the record that needs it and removed after the record it
 //! served, and entries that no longer match their record are dropped when
 //! they are next read. So a crash leaves at worst an entry too many, never
-//! a session its owner's listing cannot find. (The Redis store, which has
-//! no key locks to order two writers of one session, keeps a narrow race
-//! open: DESIGN.md §6.)
+//! a session its owner's listing cannot find. (The Redis store has no key
+//! locks to order two writers of one session: it removes an entry after a
+//! change of owner or a listing only once it is ten minutes old, so that a
+//! login racing the removal keeps its entry: DESIGN.md §6.)
 
 use std::borrow::Cow;
 use std::fmt;

@@ -2,8 +2,9 @@
 Flask's cookie settings and PERMANENT_SESSION_LIFETIME are honoured, saves
 send only changed keys, a logout elsewhere is not undone, and the documented
 differences from Flask's signed-cookie sessions (no SECRET_KEY needed; a new
-SECRET_KEY logs nobody out, Engine.delete_all does), and "sign out other
-devices" through the owner index. Flask's own suite runs against it too:
+SECRET_KEY logs nobody out, Engine.delete_all does), "sign out other
+devices" through the owner index, and an interface on a shared engine
+refusing settings it would ignore. Flask's own suite runs against it too:
 tests/flask_upstream.py."""
 
 from datetime import timedelta
@@ -295,3 +296,15 @@ def test_signing_out_other_devices_empties_their_sessions(tmp_path):
     assert [s.key for s in interface.sessions_of("ann")] == [cookie_of(tablet, app).value]
     assert len(interface.sessions_of("bob")) == 1
     interface.engine.close()
+
+
+def test_an_interface_on_a_shared_engine_refuses_settings_it_would_ignore(tmp_path):
+    engine = sessile.Engine(str(tmp_path / "shared.db"))
+    try:
+        with pytest.raises(sessile.InvalidArgument, match="owner_key cannot be given with engine="):
+            SessileSessionInterface(engine=engine, owner_key="_user_id")
+        with pytest.raises(sessile.InvalidArgument, match="path cannot be given with engine="):
+            SessileSessionInterface(str(tmp_path / "other.db"), engine=engine)
+        assert SessileSessionInterface(engine=engine).engine is engine
+    finally:
+        engine.close()

@@ -15,7 +15,8 @@ Nothing is signed, so a session works without ``SECRET_KEY`` and a new
 ``SECRET_KEY`` logs nobody out; ``interface.engine.delete_all()`` does.
 
 "Log out everywhere": with ``owner_key="user_id"`` (the session key your
-login stores the user id under), ``interface.sessions_of(user_id)`` lists a
+login stores the user id under; Flask-Login's is ``"_user_id"``),
+``interface.sessions_of(user_id)`` lists a
 user's sessions and ``interface.end_sessions_of(user_id,
 except_key=session.key)`` signs out their other devices.
 Otherwise Flask's own test suite passes on it (tests/flask_upstream.py).
@@ -101,6 +102,11 @@ class SessileSessionInterface(SessionInterface):
                  **options: Any) -> None:
         if engine is None:
             engine = Engine(path, **options)
+        elif path is not None or options:
+            # The engine was opened with its own settings: these would be
+            # ignored.
+            given = ", ".join(["path"] * (path is not None) + sorted(options))
+            raise _errors.InvalidArgument(f"sessile: {given} cannot be given with engine=: pass it to Engine()")
         self.engine = engine
         # Flask's own session keeps what its tagged JSON keeps (tuples,
         # bytes, Markup, UUID, datetime, dicts whose key looks like a tag):
