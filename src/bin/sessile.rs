@@ -146,8 +146,9 @@ enum Command {
         /// What to read.
         file: PathBuf,
     },
-    /// Walks both trees of a sled database: records without index
-    /// entries, index entries without records, records that do not decode.
+    /// Walks the trees of a sled database (sessions, expiry index, owner
+    /// index): records without index entries, index entries without
+    /// records, records that do not decode.
     Check {
         /// Fix what was found: file missing index entries, remove orphaned
         /// entries and records that do not decode.
