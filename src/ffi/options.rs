@@ -141,10 +141,11 @@ pub unsafe extern "C" fn sessile_options_set_cookie_name(
 /// (Django) or `user_id`; a dotted path such as `passport.user` reaches
 /// into nested maps. The store then keeps an index of sessions by owner,
 /// for `sessile_store_sessions_of` and `sessile_store_end_sessions_of`
-/// ("log out everywhere"). A string value names its owner, and so does an
-/// integer (by its decimal digits). Default none; a database that keeps an
-/// owner index goes on keeping it by the key it remembers, and one opened
-/// with another key rebuilds its index at open (reading every session).
+/// ("log out everywhere"). A non-empty string value names its owner, and
+/// so does an integer (by its decimal digits). Default none; a database
+/// that keeps an owner index goes on keeping it by the key it remembers,
+/// and one opened with another key rebuilds its index at open (reading
+/// every session).
 ///
 /// Returns `SESSILE_RESULT_OK`, `SESSILE_RESULT_NULL_ARGUMENT`,
 /// `SESSILE_RESULT_INVALID_UTF8`, `SESSILE_RESULT_INVALID_ARGUMENT` (empty,
