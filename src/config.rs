@@ -251,9 +251,9 @@ impl Config {
     /// then keeps an index of sessions by owner, so that
     /// [`crate::Engine::sessions_of`] and [`crate::Engine::end_sessions_of`]
     /// ("log out everywhere") read only that owner's sessions. The value
-    /// there names the owner when it is a string or an integer (`42` and
-    /// `"42"` are one owner; see [`crate::OwnerKey`]). Default none: no
-    /// index, unless the database already keeps one.
+    /// there names the owner when it is a non-empty string or an integer
+    /// (`42` and `"42"` are one owner; see [`crate::OwnerKey`]). Default
+    /// none: no index, unless the database already keeps one.
     ///
     /// The database remembers the key it indexes by (sled, Redis): opened
     /// without this setting, it goes on keeping that index; opened with
