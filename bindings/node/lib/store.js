@@ -117,7 +117,7 @@ class SessileStore extends Base {
     if (options.engine) {
       // The Engine was opened with its own settings: one given here too
       // (ownerKey, a clock, limits) would be ignored, so it is refused.
-      const ignored = Object.keys(engineOptions);
+      const ignored = Object.keys(engineOptions).filter((k) => engineOptions[k] !== undefined);
       if (ignored.length > 0) {
         throw new SessileError(
           'INVALID_ARGUMENT',

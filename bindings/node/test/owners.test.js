@@ -190,6 +190,8 @@ test('a bad ownerKey is refused when the store opens', () => {
   try {
     assert.throws(() => new SessileStore({ engine, ownerKey: 'passport.user' }),
       (e) => e.code === 'INVALID_ARGUMENT' && /`ownerKey` cannot be given with `engine`/.test(e.message));
+    // An option left undefined is not given.
+    new SessileStore({ engine, ownerKey: undefined }).close();
   } finally {
     engine.close();
   }

@@ -306,5 +306,6 @@ def test_an_interface_on_a_shared_engine_refuses_settings_it_would_ignore(tmp_pa
         with pytest.raises(sessile.InvalidArgument, match="path cannot be given with engine="):
             SessileSessionInterface(str(tmp_path / "other.db"), engine=engine)
         assert SessileSessionInterface(engine=engine).engine is engine
+        assert SessileSessionInterface(engine=engine, owner_key=None).engine is engine
     finally:
         engine.close()

@@ -102,10 +102,10 @@ class SessileSessionInterface(SessionInterface):
                  **options: Any) -> None:
         if engine is None:
             engine = Engine(path, **options)
-        elif path is not None or options:
+        elif path is not None or any(v is not None for v in options.values()):
             # The engine was opened with its own settings: these would be
             # ignored.
-            given = ", ".join(["path"] * (path is not None) + sorted(options))
+            given = ", ".join(["path"] * (path is not None) + sorted(k for k, v in options.items() if v is not None))
             raise _errors.InvalidArgument(f"sessile: {given} cannot be given with engine=: pass it to Engine()")
         self.engine = engine
         # Flask's own session keeps what its tagged JSON keeps (tuples,
