@@ -5,8 +5,9 @@
 //! index's rules: a save that keeps the owner writes nothing to it, a
 //! `cycle_key` carries the owner to the new key, a request in flight
 //! cannot save an ended session back, a logout or an expiry drops the
-//! entry, the database remembers its owner key and rebuilds the index when
-//! it changes, and the fallback (a store that keeps no index) finds the
+//! entry, racing logins, logouts and listings lose no entry, the database
+//! remembers its owner key and rebuilds the index when it changes, and the
+//! fallback (a store that keeps no index) finds the
 //! same sessions by reading every one. On sled and memory here; the same
 //! scenarios (tests/common/owners.rs) run on Redis in tests/redis_owners.rs.
 
@@ -52,6 +53,16 @@ fn a_request_in_flight_cannot_save_an_ended_session_back_on_sled() {
 fn only_a_change_of_owner_writes_the_owner_index_on_sled() {
     let f = sled_with(|c| c.owner_key(OWNER));
     only_a_change_of_owner_writes_the_owner_index(&f.engine, &f.clock);
+}
+
+#[test]
+fn racing_logins_logouts_and_listings_lose_no_entry_on_sled() {
+    racing_logins_logouts_and_listings_lose_no_entry(&sled_with(|c| c.owner_key(OWNER)).engine);
+}
+
+#[test]
+fn racing_logins_logouts_and_listings_lose_no_entry_in_memory() {
+    racing_logins_logouts_and_listings_lose_no_entry(&memory_with(|c| c.owner_key(OWNER)).engine);
 }
 
 #[test]

@@ -212,3 +212,40 @@ pub fn sessions_before_any_owner_key(e: &Engine) -> (String, String) {
     assert!(matches!(e.sessions_of("42"), Err(Error::InvalidConfig(_))));
     (a, b)
 }
+
+/// Logins and logouts of the same sessions racing each other and
+/// listings, as an app's parallel requests make them: afterwards every
+/// session whose record names the user is in the user's listing.
+pub fn racing_logins_logouts_and_listings_lose_no_entry(e: &Engine) {
+    let keys: Vec<String> = (0..6)
+        .map(|i| super::saved_session(e, &[("i", i)]))
+        .collect();
+    std::thread::scope(|scope| {
+        for t in 0..4usize {
+            let keys = &keys;
+            scope.spawn(move || {
+                for round in 0..150usize {
+                    let key = &keys[(t + round) % keys.len()];
+                    let mut s = request(e, Some(key));
+                    if (t + round / 3) % 2 == 0 {
+                        s.insert(OWNER, "42").unwrap();
+                    } else {
+                        s.remove(OWNER).unwrap();
+                    }
+                    finish(e, &mut s).unwrap();
+                }
+            });
+        }
+        scope.spawn(|| {
+            for _ in 0..300 {
+                e.sessions_of("42").unwrap();
+            }
+        });
+    });
+    let owned: Vec<String> = keys
+        .iter()
+        .filter(|k| user_of(e, k).as_deref() == Some("42"))
+        .cloned()
+        .collect();
+    assert_eq!(keys_of(e, "42"), sorted(owned));
+}
