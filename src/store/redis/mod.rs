@@ -985,9 +985,9 @@ impl Store for RedisStore {
     /// `HKEYS` of the owner's hash, then its members' records (one
     /// `MGET`, or a pipeline per node). A member whose record is gone
     /// (deleted, or expired by Redis) or names another owner now is
-    /// removed if it was filed [`OWNER_GRACE_MS`] ago or more (one script
-    /// for them all), and skipped either way; one whose record is damaged
-    /// is kept and not served, as by `load`.
+    /// removed if it was filed ten minutes ago or more (`OWNER_GRACE_MS`;
+    /// one script for them all), and skipped either way; one whose record
+    /// is damaged is kept and not served, as by `load`.
     fn owned_by(&self, owner: &[u8], now_ms: i64) -> Result<Option<Vec<(SessionKey, Record)>>> {
         let Some(owners) = self.owners() else {
             return Ok(None);
