@@ -223,11 +223,18 @@ def cpu_model() -> str:
     return platform.machine()
 
 
+def git_commit() -> str:
+    """The checkout's commit (short hash); "unknown" outside a checkout."""
+    out = subprocess.run(["git", "-C", str(Path(__file__).parent), "rev-parse", "--short", "HEAD"],
+                         capture_output=True, text=True)
+    return out.stdout.strip() or "unknown"
+
+
 def environment(started, load_before, redis_version: str, make_target: str, *,
                 sqlite: bool = False, **params) -> dict:
-    """The run's date, command, machine, load and versions (SQLite's too if
-    ``sqlite``), then ``params`` in their order. ``command`` is ``make
-    <make_target>`` for a run without arguments."""
+    """The run's date, commit, command, machine, load and versions (SQLite's
+    too if ``sqlite``), then ``params`` in their order. ``command`` is
+    ``make <make_target>`` for a run without arguments."""
     import django
     import redis as redis_py
     import sessile
@@ -235,6 +242,7 @@ def environment(started, load_before, redis_version: str, make_target: str, *,
     script = Path(sys.argv[0]).name
     env = {
         "date": started.strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": git_commit(),
         "command": (f"make {make_target}" if len(sys.argv) == 1
                     else f"python benches/{script} " + " ".join(sys.argv[1:])),
         "machine": f"{cpu_model()} ({platform.machine()}), {os.cpu_count()} cores (shared, noisy), "

@@ -161,11 +161,6 @@ def tool_version(*cmd: str) -> str:
     return (out.stdout or out.stderr).splitlines()[0].strip()
 
 
-def git_commit() -> str:
-    out = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    return out.stdout.strip() or "unknown"
-
-
 def main() -> int:
     args = parse_args(
         __doc__, 24,
@@ -204,7 +199,6 @@ def main() -> int:
     results = summarize(servers)
     meta = environment(
         started, load_before, redis.version, "bench-e2e", sqlite=True,
-        commit=git_commit(),
         gunicorn=tool_version(sys.executable, "-m", "gunicorn", "--version"),
         wrk=tool_version("wrk", "--version"),
         request=("GET / with the session cookie: SessionMiddleware loads the session, the view reads 2 keys "

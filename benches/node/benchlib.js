@@ -9,7 +9,7 @@
 // benches/node/e2e_express*.js (`make bench-e2e`), as require('./benchlib').
 // Nothing here is timed itself: the measured requests stay in the scripts.
 
-const { spawn } = require('node:child_process');
+const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
@@ -174,6 +174,15 @@ function machine({ memoryGiB = false } = {}) {
   };
 }
 
+/** The checkout's commit (short hash), for a report: 'unknown' outside a checkout. */
+function gitCommit() {
+  try {
+    return execFileSync('git', ['-C', __dirname, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** Read from node_modules: some packages do not export their package.json. */
 function installedVersion(name) {
   return JSON.parse(fs.readFileSync(path.join(__dirname, 'node_modules', name, 'package.json'), 'utf8')).version;
@@ -208,6 +217,7 @@ function writeResults(dir, name, report, svg) {
 
 module.exports = {
   RESULTS,
+  gitCommit,
   parseArgs,
   prng,
   sessionData,

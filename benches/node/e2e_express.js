@@ -35,7 +35,7 @@
 //
 // Writes e2e_express.json and e2e_express.svg to DIR (benches/results).
 
-const { execFileSync, spawn } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 const os = require('node:os');
@@ -46,6 +46,7 @@ const {
   RESULTS,
   escapeXml,
   freePort,
+  gitCommit,
   installedVersion,
   machine,
   median,
@@ -337,17 +338,11 @@ async function main() {
 
   const results = summarize(servers);
   const goals = evaluate(results);
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['-C', __dirname, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-  } catch {
-    // not a checkout
-  }
   const report = {
     benchmark: 'e2e_express',
     command: process.argv.length > 2 ? `node benches/node/e2e_express.js ${process.argv.slice(2).join(' ')}` : 'make bench-e2e',
     date: started.toISOString(),
-    commit,
+    commit: gitCommit(),
     machine: machine({ memoryGiB: true }),
     loadBefore,
     loadAfter: os.loadavg(),

@@ -29,6 +29,7 @@ const { packJSON } = require('../../bindings/node/lib/json-pack');
 const {
   RESULTS,
   escapeXml,
+  gitCommit,
   machine,
   nearestRankPercentile,
   parseArgs,
@@ -295,6 +296,7 @@ async function main() {
       benchmark: 'express-session store operations per request: get, createSession, one key changed, set (resave: false)',
       command: 'make bench-node',
       date: new Date().toISOString(),
+      commit: gitCommit(),
       machine: machine({ memoryGiB: true }),
       parameters: {
         sessions: opts.sessions,

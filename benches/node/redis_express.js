@@ -57,6 +57,7 @@ const {
   RESULTS,
   connectClient,
   escapeXml,
+  gitCommit,
   machine,
   median,
   parseArgs,
@@ -554,6 +555,7 @@ async function main() {
     report = {
       benchmark: 'redis_express',
       date: started.toISOString(),
+      commit: gitCommit(),
       command: process.argv.length > 2 ? `node benches/node/redis_express.js ${process.argv.slice(2).join(' ')}` : 'make bench-redis',
       machine: machine(),
       loadBefore,
