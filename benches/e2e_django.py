@@ -186,7 +186,8 @@ def main() -> int:
             s.create_pool(args.sessions)
             print(f"{s.label:<30} {len(s.cookies)} sessions in {time.perf_counter() - t0:5.1f} s", flush=True)
         for s in servers:
-            s.wrk(args.warmup, args.threads)
+            if args.warmup > 0:  # wrk refuses a duration of 0
+                s.wrk(args.warmup, args.threads)
         print(f"timing: {args.rounds} rounds x {len(servers)} servers x {args.seconds:g} s", flush=True)
         interleaved_rounds(rng, args.rounds, servers, lambda s: s.rounds.append(s.wrk(args.seconds, args.threads)))
     finally:
